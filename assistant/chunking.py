@@ -75,7 +75,7 @@ def pack_sentences(sentences: Sequence[str], count_tokens: Callable[[str], int],
     pieces: list[list[str]] = []
     current: list[str] = []
     size = 0
-    for sent in sentences:
+    for sent in _split_long(sentences, count_tokens, max_tokens):
         n = count_tokens(sent)
         if current and size + n > max_tokens:
             pieces.append(current)
@@ -86,6 +86,32 @@ def pack_sentences(sentences: Sequence[str], count_tokens: Callable[[str], int],
     if current:
         pieces.append(current)
     return ["\n".join(p) for p in pieces]
+
+
+def _split_long(sentences: Sequence[str], count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    """Break sentences longer than ``max_tokens`` at 、 (or by length) so no chunk overflows."""
+    out: list[str] = []
+    for sent in sentences:
+        if count_tokens(sent) <= max_tokens:
+            out.append(sent)
+            continue
+        clauses = re.split(r"(?<=[、，,])", sent)
+        current = ""
+        for clause in clauses:
+            while count_tokens(clause) > max_tokens:  # no comma to break at: cut by length
+                cut = max(1, len(clause) * max_tokens // (2 * count_tokens(clause)))
+                if current:
+                    out.append(current)
+                    current = ""
+                out.append(clause[:cut])
+                clause = clause[cut:]
+            if current and count_tokens(current + clause) > max_tokens:
+                out.append(current)
+                current = ""
+            current += clause
+        if current:
+            out.append(current)
+    return out
 
 
 # --- chunk builders --------------------------------------------------------------------------
@@ -158,26 +184,32 @@ def roadmap_chunks(m: Measure, doc: DocumentInfo) -> list[Chunk]:
     ]
 
 
-def procedure_chunks(p: Procedure, doc: DocumentInfo) -> list[Chunk]:
+def procedure_chunks(
+    p: Procedure, doc: DocumentInfo, count_tokens: Callable[[str], int], max_tokens: int
+) -> list[Chunk]:
     """One 第4 procedure group: its procedures, 取組内容 and KPI."""
     names = "、".join(p.procedures[:12]) + (" 等" if len(p.procedures) > 12 else "")
-    lines = [
+    header = (
         f"{p.number}. {p.title}（◎{_ministries(p.lead_ministries)}"
-        + (f"、{_ministries(p.related_ministries)}" if p.related_ministries else "") + "）",
-    ]
+        + (f"、{_ministries(p.related_ministries)}" if p.related_ministries else "") + "）"
+    )
+    body: list[str] = []
     if names:
-        lines.append(f"対象手続：{names}")
+        body.append(f"対象手続：{names}")
     if p.actions:
-        lines.append(f"取組内容：{p.actions}")
-    lines.append(f"KPI：{p.kpi or '—'}")
-    text = "\n".join(lines)
+        body += ["取組内容：" + s if i == 0 else s for i, s in enumerate(split_sentences(p.actions))]
+    body.append(f"KPI：{p.kpi or '—'}")
+    budget = max(80, max_tokens - count_tokens(header))
+    section = f"第4 オンライン化を実施する行政手続の一覧等 > {p.part} > {p.number}. {p.title}"
+    # KPI last: when the group is split, the KPI stays in the final piece with the latest actions.
     return [
         Chunk(
-            chunk_id=f"{doc.doc_id}:procedure:{p.number}:{p.start}", doc_id=doc.doc_id, edition=doc.edition,
-            kind="procedure", section=f"第4 オンライン化を実施する行政手続の一覧等 > {p.part} > {p.number}. {p.title}",
-            text=text, embed_text="行政手続のオンライン化 " + text, start=p.start, end=p.end,
+            chunk_id=f"{doc.doc_id}:procedure:{p.number}:{p.start}:{i}", doc_id=doc.doc_id, edition=doc.edition,
+            kind="procedure", section=section, text=header + "\n" + piece,
+            embed_text="行政手続のオンライン化 " + header + "\n" + piece, start=p.start, end=p.end,
             lead_ministries=p.lead_ministries,
         )
+        for i, piece in enumerate(pack_sentences(body, count_tokens, budget))
     ]
 
 
@@ -216,7 +248,7 @@ def chunk_corpus(
                 chunks += roadmap_chunks(m, doc.info)
                 covered.append((m.start, m.end))
             for p in catalog.procedures:
-                chunks += procedure_chunks(p, doc.info)
+                chunks += procedure_chunks(p, doc.info, count_tokens, max_tokens)
                 covered.append((p.start, p.end))
             if catalog.roadmap:
                 covered.append((min(r.start for r in catalog.roadmap), max(r.end for r in catalog.roadmap)))

@@ -122,9 +122,10 @@ def model_prefixes(model: str) -> tuple[str, str]:
     """(query prefix, passage prefix) the model family was trained with.
 
     Without them e5 and ruri models lose much of their retrieval quality. Ruri v3 changed the
-    prefixes of v1/v2, hence the version check.
+    prefixes of v1/v2, hence the version check. Only the last path component is looked at, so
+    a local directory such as ``/home/ruri/models/minilm`` is not mistaken for a ruri model.
     """
-    name = model.lower()
+    name = model.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
     if "ruri" in name:
         if "v3" in name:
             return "検索クエリ: ", "検索文書: "
@@ -296,13 +297,16 @@ class CachedEmbeddings(_ArrayEmbeddings):
             with np.load(self.cache_path, allow_pickle=False) as data:
                 if str(data["embedder_id"]) != self.embedder_id:
                     return {}  # another model's vectors: useless here, overwritten on save
-                keys = data["keys"]
+                # Keys are stored as raw uint8 rows: numpy "S32" would strip digests' trailing NULs.
+                keys = data["keys"].reshape(-1, 32)
                 vectors = data["vectors"]
+                if len(keys) != len(vectors):
+                    return {}
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             return {}  # corrupt or foreign file: start over rather than fail the index build
-        return {bytes(k): vectors[i] for i, k in enumerate(keys)}
+        return {k.tobytes(): vectors[i] for i, k in enumerate(keys)}
 
     def _load(self) -> None:
         with self._lock:
@@ -331,7 +335,7 @@ class CachedEmbeddings(_ArrayEmbeddings):
                     np.savez(
                         fh,
                         embedder_id=np.array(self.embedder_id),
-                        keys=np.array(keys, dtype="S32"),
+                        keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32),
                         vectors=vectors,
                     )
                     fh.flush()
@@ -362,8 +366,9 @@ class CachedEmbeddings(_ArrayEmbeddings):
             for i in missing:
                 found[i] = new[keys[i]]
         with self._lock:
-            self.hits += len(texts) - len(missing)
-            self.misses += len(missing)
+            # A miss is a text the model had to embed; repeats within a batch count as hits.
+            self.hits += len(texts) - len(unique)
+            self.misses += len(unique)
             if unique:
                 self._vectors.update(new)
                 self._dirty = True

@@ -279,8 +279,8 @@ def _cleanup(settings: Settings, keep: set[str], client: Any | None) -> None:
                 break
             except (OSError, ValueError, AttributeError):
                 continue
-        reader_lock = _try_exclusive(build_dir / "manifest.json")
-        if reader_lock is False:
+        free, lock_fd = _try_exclusive(build_dir / "manifest.json")
+        if not free:
             continue  # a PlanIndex still serves this build; a later build will remove it
         try:
             if info.get("url") and info.get("url") == url and client is not None:
@@ -290,22 +290,22 @@ def _cleanup(settings: Settings, keep: set[str], client: Any | None) -> None:
                     pass
             shutil.rmtree(build_dir, ignore_errors=True)
         finally:
-            if isinstance(reader_lock, int):
-                os.close(reader_lock)
+            if lock_fd is not None:
+                os.close(lock_fd)
 
 
-def _try_exclusive(path: Path) -> int | bool:
-    """fd holding LOCK_EX on ``path``; True if the file does not exist; False if a reader holds it."""
+def _try_exclusive(path: Path) -> tuple[bool, int | None]:
+    """(free to delete, fd holding LOCK_EX on ``path`` if it exists). Busy = a reader holds it."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        return True
+        return True, None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        return False
-    return fd
+        return False, None
+    return True, fd
 
 
 def _embedder_attr(embeddings: Any, name: str) -> Any:

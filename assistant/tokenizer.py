@@ -49,7 +49,7 @@ STOP_WORDS = frozenset(
 _JOINERS = frozenset({"-", ".", "_", "&", "+", "'"})
 _ALNUM = re.compile(r"[0-9A-Za-z]+")
 _NUMBER = re.compile(r"[0-9][0-9.,]*")
-# Feature pos1 values whose words may form compound bigrams.
+# Prefixes and suffixes belong in compounds too: 保険|証, 各|府省, 標準|化.
 _COMPOUND_POS1 = frozenset({"名詞", "接尾辞", "接頭辞"})
 
 
@@ -113,14 +113,19 @@ class JapaneseTokenizer:
         prev_noun: str | None = None  # last token that may start a bigram
         run: list[str] = []  # pieces of the current Latin/number run
         joiner: str | None = None  # joiner seen right after the run, pending the next piece
+        run_spaced = False  # whitespace before the current run
 
-        def emit(token: str, compound: bool) -> None:
+        def emit(token: str, compound: bool, spaced: bool) -> None:
             nonlocal prev_noun
             if token in stop:
                 prev_noun = None
                 return
             out.append(token)
             if compound:
+                # A space between two Japanese words separates them (menus, headings); one
+                # next to a Latin word is only typesetting (生成 AI, 防災 DX in the plan).
+                if spaced and prev_noun is not None and not (prev_noun[-1:].isascii() or token[:1].isascii()):
+                    prev_noun = None
                 if bigrams and prev_noun is not None:
                     sep = "_" if prev_noun[-1:].isascii() and token[:1].isascii() else ""
                     out.append(prev_noun + sep + token)
@@ -134,7 +139,7 @@ class JapaneseTokenizer:
                 token = "".join(run).lower()
                 run.clear()
                 # Pure numbers are kept for lookup (年度, KPI values) but make poor compounds.
-                emit(token, compound=_NUMBER.fullmatch(token) is None)
+                emit(token, _NUMBER.fullmatch(token) is None, run_spaced)
             if joiner is not None:
                 prev_noun = None  # "AI. データ": the punctuation ends the compound
             joiner = None
@@ -149,6 +154,8 @@ class JapaneseTokenizer:
                     elif joiner != ",":
                         run.append(joiner)
                 joiner = None
+                if not run:
+                    run_spaced = spaced
                 run.append(surface)
                 continue
             if run and joiner is None and not spaced and (surface in _JOINERS or surface == ","):
@@ -162,7 +169,7 @@ class JapaneseTokenizer:
             if not token.strip():
                 prev_noun = None
                 continue
-            emit(token, compound=pos1 in _COMPOUND_POS1)
+            emit(token, pos1 in _COMPOUND_POS1, spaced)
         flush_run()
 
 

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+# Stray spaces of the PDF conversion ("約 125 万者", "2026 年 10 月") are dropped from facts:
+# facts are compared after whitespace removal anyway, and the clean form is what answers show.
+_STRAY_SPACE = re.compile(r"(?<=[^\x00-\x7F])\s+|\s+(?=[^\x00-\x7F])|(?<=\d)\s+(?=\d)")
+
+
+def clean_fact(fact: str) -> str:
+    return _STRAY_SPACE.sub("", fact.strip())
+
 
 def Q(
     category: str,
@@ -26,7 +36,7 @@ def Q(
         "expected_measures": expected,
         "acceptable_measures": acceptable,
         "expected_doc": None if category == "out_of_scope" else doc,
-        "answer_facts": list(facts),
+        "answer_facts": [clean_fact(f) for f in facts],
         "evidence": ev,
     }
     if history is not None:

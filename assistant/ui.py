@@ -1,0 +1,590 @@
+"""The staff web page (Gradio 6 Blocks): chat with streamed, cited answers, a sources panel with
+measure cards, filters, the list of all 326 measures, 👍/👎 feedback and the missing-index state.
+
+    python app.py [--host 127.0.0.1] [--port 7860]
+
+Everything shown comes from the corpus, the catalog or the user, so every piece of text is
+HTML-escaped before any markup of ours is added: nothing typed or quoted can become live HTML.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Must be set before gradio is imported: gradio reads it at import time.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import argparse  # noqa: E402
+import html  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import re  # noqa: E402
+import threading  # noqa: E402
+import unicodedata  # noqa: E402
+from collections.abc import Callable, Iterator, Sequence  # noqa: E402
+from dataclasses import asdict  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from assistant.catalog import CHAPTER_TITLES, Catalog, Measure, find_measure_nos  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+BUILD_CMD = "python -m assistant index"
+EXAMPLES = [
+    "No. 1-57 の主担当府省庁は？",
+    "マイナンバーカードの普及に関する施策は？",
+    "ガバメントクラウドへの移行の目標は？",
+    "2024年の重点計画のポイントは？",
+]
+# Short names for the filter; documents not listed here fall back to their manifest title.
+DOC_LABELS = {
+    "plan2025": "重点計画 2025（全文）",
+    "plan2024-summary": "重点計画 2024（ウェブ要約）",
+    "plan2021-outline": "新重点計画の構成イメージ案（2021）",
+    "plan2021-education": "重点計画 2021（教育関連の抜粋）",
+    "cio-forum-2021": "CIOフォーラム資料（2021）",
+}
+TABLE_HEADERS = ["番号", "施策名", "分野", "主担当府省庁"]
+EMPTY_SOURCES = '<div class="jp-empty">質問すると、回答の根拠となった出典がここに表示されます。</div>'
+EMPTY_CARD = '<div class="jp-empty">表の行を選択すると、施策カードを表示します。</div>'
+_CITE_RE = re.compile(r"\[No\.\s*(\d+-\d+)\]")
+_LINK_RE = re.compile(r"\[No\. (\d+-\d+)\]\(#measure-\1\)")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
+_TERM_RE = re.compile(r"[\u4e00-\u9fff々〆ヶ]{2,}|[\u30a0-\u30ffー]{2,}|[A-Za-z0-9]{3,}")
+
+CSS = """
+.jp-header h1 {font-size: 1.35rem; margin: 0;}
+.jp-header p {margin: .15rem 0 0; color: var(--body-text-color-subdued);}
+.jp-banner {border: 2px solid #d97706; background: #fffbeb; color: #78350f; border-radius: 8px; padding: .7rem 1rem;}
+.jp-banner code {background: #fef3c7; color: #78350f;}
+.jp-sources {display: flex; flex-direction: column; gap: .6rem; max-height: 680px; overflow-y: auto;}
+.jp-cite, .jp-listcard {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .55rem .8rem;
+  background: var(--background-fill-secondary);}
+.jp-no {font-weight: 700; color: var(--color-accent); margin-right: .35rem; white-space: nowrap;}
+.jp-meta {font-size: .85rem; color: var(--body-text-color-subdued); margin-top: .15rem;}
+.jp-quote {border-left: 3px solid var(--color-accent); margin: .35rem 0; padding: .15rem .6rem; font-size: .9rem;
+  white-space: pre-wrap;}
+.jp-card {margin-top: .35rem;}
+.jp-card > summary {cursor: pointer; font-weight: 600; font-size: .9rem;}
+.jp-card h4, .jp-listcard h4 {margin: .5rem 0 .15rem; font-size: .9rem;}
+.jp-card ul, .jp-listcard ul {margin: 0 0 0 1.2rem; padding: 0; font-size: .9rem;}
+.jp-sub {font-size: .9rem; font-weight: 600; margin-top: .4rem;}
+.jp-empty {color: var(--body-text-color-subdued);}
+mark {background: #fde68a; color: #111; padding: 0 .1em; border-radius: 2px;}
+"""
+
+# Links to #measure-X-Y (in answers and source cards) open the card and scroll to it. Registered
+# once per page on the document, in the capture phase, so the chat's own link handling (which may
+# open links in a new tab) never sees these clicks.
+LINK_JS = """
+if (!window.__jplanCardLinks) {
+  window.__jplanCardLinks = true;
+  document.addEventListener('click', (ev) => {
+    const a = ev.target && ev.target.closest ? ev.target.closest('a[href^="#measure-"]') : null;
+    if (!a) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    const card = document.getElementById(a.getAttribute('href').slice(1));
+    if (!card) return;
+    card.open = true;
+    card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+  }, true);
+}
+"""
+
+
+def esc(value: object) -> str:
+    """HTML-escape any value (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+# --- chat text: display form (escaped Markdown) <-> plain form (what the assistant sees) -------
+
+
+def _md_escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", esc(text))
+
+
+def to_display(text: str, *, link_citations: bool = False) -> str:
+    """Plain text → Markdown that renders as exactly that text; ``[No. X-Y]`` become card links."""
+    if not link_citations:
+        return _md_escape(text)
+    out, pos = [], 0
+    for m in _CITE_RE.finditer(text):
+        out += [_md_escape(text[pos : m.start()]), f"[No. {m.group(1)}](#measure-{m.group(1)})"]
+        pos = m.end()
+    out.append(_md_escape(text[pos:]))
+    return "".join(out)
+
+
+def to_plain(display: str) -> str:
+    """Inverse of :func:`to_display`, so history sent back by the browser reads as typed."""
+    text = _LINK_RE.sub(r"[No. \1]", display)
+    return html.unescape(re.sub(r"\\(.)", r"\1", text))
+
+
+def _message_text(message: dict) -> str:
+    content = message.get("content", "")
+    if isinstance(content, list):  # Gradio 6 sends a list of parts
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else str(content or "")
+
+
+def _display_history(history: Sequence[dict] | None) -> list[dict[str, str]]:
+    return [
+        {"role": m["role"], "content": _message_text(m)}
+        for m in history or []
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+    ]
+
+
+# --- HTML rendering ------------------------------------------------------------------------
+
+
+def question_terms(question: str) -> list[str]:
+    """The question's content words (kanji/katakana runs, longer ASCII words), longest first."""
+    found = set(_TERM_RE.findall(question)) | set(_TERM_RE.findall(unicodedata.normalize("NFKC", question)))
+    return sorted(found, key=len, reverse=True)
+
+
+def highlight(text: str, terms: Sequence[str]) -> str:
+    """Escape ``text`` and wrap occurrences of ``terms`` in ``<mark>``; matching runs on the raw
+    text so no term can ever match inside an HTML entity."""
+    if not terms:
+        return esc(text)
+    pattern = re.compile("|".join(re.escape(t) for t in terms))
+    out, pos = [], 0
+    for m in pattern.finditer(text):
+        out += [esc(text[pos : m.start()]), f"<mark>{esc(m.group(0))}</mark>"]
+        pos = m.end()
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def _ministries(names: Sequence[str]) -> str:
+    return "、".join(names) if names else "—"
+
+
+def _list(items: Sequence[str]) -> str:
+    return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>" if items else "<p>記載なし</p>"
+
+
+def measure_card_body(m: Measure) -> str:
+    """The full card of one measure: area, ministries, bullets, targets and roadmap rows."""
+    roadmap = [f"{r.heading}（主担当: {_ministries(r.lead_ministries)}）" for r in m.roadmap]
+    return (
+        f'<div class="jp-meta">分野: ({m.chapter}) {esc(m.chapter_title)}</div>'
+        f'<div class="jp-meta">主担当府省庁: {esc(_ministries(m.lead_ministries))}'
+        f" ／ 関係府省庁: {esc(_ministries(m.related_ministries))}</div>"
+        f"<h4>取組の内容</h4>{_list(m.bullets)}"
+        f"<h4>具体的な目標</h4>{_list(m.targets)}"
+        f"<h4>工程表（取組内容の見出し）</h4>{_list(roadmap)}"
+        f'<div class="jp-meta">出典: 重点計画 2025 &gt; {esc(" > ".join(m.section_path))}</div>'
+    )
+
+
+def measure_card(m: Measure, *, open_: bool = False) -> str:
+    """A collapsible card (``id="measure-X-Y"``) that the answer's citation links open."""
+    return (
+        f'<details class="jp-card" id="measure-{esc(m.measure_no)}"{" open" if open_ else ""}>'
+        f"<summary>No. {esc(m.measure_no)} の施策カード</summary>{measure_card_body(m)}</details>"
+    )
+
+
+def list_card(m: Measure) -> str:
+    """The card shown in the 施策一覧 tab for the selected row."""
+    return (
+        f'<div class="jp-listcard" id="list-measure-{esc(m.measure_no)}">'
+        f'<div><span class="jp-no">No. {esc(m.measure_no)}</span><b>{esc(m.title)}</b></div>'
+        f"{measure_card_body(m)}</div>"
+    )
+
+
+def sources_html(answer: Any, question: str, catalog: Catalog | None, doc_titles: dict[str, str],
+                 earlier: Sequence[str] = ()) -> str:
+    """Citation cards for one answer (grouped by measure or section), plus cards of measures
+    cited earlier in the conversation so that older ``[No. X-Y]`` links still open."""
+    terms = question_terms(question)
+    parts = [f'<div class="jp-meta">※ {esc(n)}</div>' for n in getattr(answer, "notices", [])]
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for c in answer.citations:
+        key = ("m", c.measure_no) if c.measure_no else ("d", f"{c.doc_id}\n{c.section}")
+        groups.setdefault(key, []).append(c)
+    shown: set[str] = set()
+    for (_kind, _), cites in groups.items():
+        c = cites[0]
+        m = catalog.measures.get(c.measure_no) if catalog and c.measure_no else None
+        head = (f'<a class="jp-no" href="#measure-{esc(c.measure_no)}">No. {esc(c.measure_no)}</a>'
+                if c.measure_no else "")
+        quotes = list(dict.fromkeys(x.quote for x in cites if x.quote))
+        parts.append(
+            f'<div class="jp-cite">{head}<b>{esc(c.title)}</b>'
+            + (f'<div class="jp-meta">主担当府省庁: {esc(_ministries(c.lead_ministries))}</div>'
+               if c.measure_no or c.lead_ministries else "")
+            + f'<div class="jp-meta">文書: {esc(doc_titles.get(c.doc_id, c.doc_id))}</div>'
+            + f'<div class="jp-meta">節: {esc(c.section or "—")}</div>'
+            + "".join(f'<div class="jp-quote">{highlight(q, terms)}</div>' for q in quotes)
+            + (measure_card(m) if m else "")
+            + "</div>"
+        )
+        if m:
+            shown.add(m.measure_no)
+    if not answer.citations:
+        parts.append('<div class="jp-empty">この回答には出典がありません（計画と関連資料に該当する記載が見つかりませんでした）。</div>')
+    others = [n for n in list(dict.fromkeys([*find_measure_nos_in_answer(answer.text), *earlier])) if n not in shown]
+    cards = [measure_card(catalog.measures[n]) for n in others if catalog and n in catalog.measures]
+    if cards:
+        parts.append('<div class="jp-sub">会話で言及された施策</div>' + "".join(cards))
+    return '<div class="jp-sources">' + "".join(parts) + "</div>"
+
+
+def find_measure_nos_in_answer(text: str) -> list[str]:
+    """Measure numbers cited as ``[No. X-Y]`` in an answer, in order."""
+    return list(dict.fromkeys(_CITE_RE.findall(text)))
+
+
+# --- shared state --------------------------------------------------------------------------
+
+
+class Runtime:
+    """The Assistant shared by every browser session, or the reason it could not be loaded."""
+
+    def __init__(self, settings: Settings, assistant: Any = None) -> None:
+        self.settings = settings
+        self.assistant: Any = None
+        self.error: BaseException | None = None
+        self.catalog: Catalog | None = None
+        self.documents: list[Any] = []
+        self._build_lock = threading.Lock()
+        self._feedback_lock = threading.Lock()
+        if assistant is not None:
+            self._adopt(assistant)
+        else:
+            self.load()
+
+    def _adopt(self, assistant: Any) -> None:
+        self.assistant, self.error = assistant, None
+        self.catalog = getattr(assistant, "catalog", None) or self.catalog
+        self.documents = list(getattr(assistant, "documents", None) or self.documents)
+
+    def load(self) -> bool:
+        """(Re)load the Assistant; on failure keep the error and still load the catalog if possible."""
+        try:
+            from assistant.api import Assistant  # guarded: any failure must leave the page usable
+
+            self._adopt(Assistant(self.settings))
+            return True
+        except Exception as exc:
+            log.warning("assistant unavailable: %s", exc)
+            self.assistant, self.error = None, exc
+        if self.catalog is None:
+            try:
+                from assistant.catalog import build_catalog
+                from assistant.corpus import load_corpus
+
+                self.documents = list(load_corpus(self.settings.corpus_dir))
+                self.catalog = build_catalog(self.documents)
+            except Exception as exc:
+                log.warning("catalog unavailable: %s", exc)
+        return False
+
+    @property
+    def doc_titles(self) -> dict[str, str]:
+        titles = dict(DOC_LABELS)
+        for d in self.documents:
+            titles.setdefault(d.info.doc_id, f"{d.info.title}（{d.info.edition}）")
+        return titles
+
+    def status(self) -> tuple[str, str]:
+        """(heading, detail) of the banner; empty heading when the assistant is ready."""
+        if self.assistant is not None:
+            return "", ""
+        from assistant.index import IndexMissing, IndexUnavailable
+
+        if self.error is None or isinstance(self.error, IndexMissing):
+            heading = "インデックスがありません"
+        elif isinstance(self.error, IndexUnavailable):
+            heading = "インデックスを利用できません"
+        else:
+            heading = "アシスタントを読み込めませんでした"
+        detail = str(self.error) if self.error else f"`{BUILD_CMD}` を実行して作成してください。"
+        return heading, detail
+
+    def build(self, report: Callable[[float, str], None]) -> str:
+        """Build the index with the lead's CLI function, then load the Assistant. Returns a message."""
+        with self._build_lock:
+            try:
+                from assistant.cli import build_index_from_settings
+            except ImportError:
+                return f"この画面からは作成できません。端末で `{BUILD_CMD}` を実行してから、ページを再読み込みしてください。"
+            try:
+                build_index_from_settings(self.settings, progress_callback=report)
+            except Exception as exc:
+                log.exception("index build failed")
+                return f"インデックスの作成に失敗しました: {exc}"
+            report(0.97, "インデックスを読み込んでいます")
+            if self.load():
+                return "インデックスを作成しました。質問できます。"
+            return f"インデックスは作成しましたが、読み込めませんでした: {self.error}"
+
+    def write_feedback(self, record: dict[str, Any]) -> None:
+        """Append one JSON line to the feedback file (parent directory created)."""
+        path = self.settings.feedback_path
+        with self._feedback_lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+# --- data for components -------------------------------------------------------------------
+
+
+def measure_rows(catalog: Catalog | None, query: str = "") -> list[list[str]]:
+    """Rows of the 施策一覧 table, filtered by a free-text query (number, title, ministry, text)."""
+    if catalog is None:
+        return []
+    q = unicodedata.normalize("NFKC", query or "").strip().casefold()
+    wanted = set(find_measure_nos(q)) if q else set()
+    rows = []
+    for m in catalog.in_order():
+        if q and m.measure_no not in wanted:
+            hay = " ".join([m.title, m.chapter_title, *m.lead_ministries, *m.related_ministries, *m.bullets, *m.targets])
+            if not all(w in unicodedata.normalize("NFKC", hay).casefold() for w in q.split()):
+                continue
+        rows.append([m.measure_no, m.title, f"{m.chapter}. {m.chapter_title}", _ministries(m.lead_ministries)])
+    return rows
+
+
+def _choices(rt: Runtime) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    doc_ids = [d.info.doc_id for d in rt.documents] or list(DOC_LABELS)
+    titles = rt.doc_titles
+    docs = [("すべての文書", "")] + [(titles.get(d, d), d) for d in doc_ids]
+    chapters = [("すべての分野", "")] + [(f"{n}. {t}", str(n)) for n, t in CHAPTER_TITLES.items()]
+    names = sorted({n for m in rt.catalog.measures.values() for n in m.lead_ministries}) if rt.catalog else []
+    return docs, chapters, [("すべての府省庁", "")] + [(n, n) for n in names]
+
+
+def _banner_html(rt: Runtime) -> str:
+    heading, detail = rt.status()
+    return (f'<div class="jp-banner"><b>{esc(heading)}</b><br>{esc(detail)}<br>'
+            f"下の「インデックスを作成」ボタンで作成できます（数分かかります）。</div>") if heading else ""
+
+
+def _filters(document: str | None, chapter: str | None, ministry: str | None) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if document:
+        filters["doc_id"] = document
+    if chapter:
+        filters["chapter"] = int(chapter)
+    if ministry:
+        filters["ministry"] = ministry
+    return filters
+
+
+def _error_message(exc: BaseException) -> str:
+    from assistant.index import IndexUnavailable
+    from assistant.questions import InvalidQuestion
+
+    if isinstance(exc, InvalidQuestion | IndexUnavailable):
+        return str(exc)
+    try:
+        from assistant.retrieval import InvalidFilter
+
+        if isinstance(exc, InvalidFilter):
+            return f"絞り込み条件を確認してください: {exc}"
+    except ImportError:
+        pass
+    return "回答の作成中にエラーが発生しました。時間をおいてもう一度お試しください。"
+
+
+def new_conversation() -> dict[str, Any]:
+    """Per-session state: answers by chat index (for feedback) and measures cited so far."""
+    return {"records": {}, "measures": []}
+
+
+# --- the app -------------------------------------------------------------------------------
+
+
+def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
+    """Build the page. ``assistant`` may be injected (tests); otherwise it is loaded here, and a
+    failure to load only switches the page to its missing-index state."""
+    rt = Runtime(settings, assistant)
+    docs, chapters, ministries = _choices(rt)
+
+    def chat(message: str, history: list[dict], document: str, chapter: str, ministry: str,
+             conv: dict[str, Any] | None) -> Iterator[tuple[Any, Any, Any, Any]]:
+        """Stream the answer to ``message``; ``history`` is the conversation so far."""
+        if not isinstance(message, str) or not message.strip():
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        conv = dict(conv or new_conversation())
+        shown = _display_history(history)
+        plain = [{"role": m["role"], "content": to_plain(m["content"])} for m in shown]
+        shown.append({"role": "user", "content": to_display(message)})
+        yield "", shown, gr.skip(), gr.skip()
+        text, final = "", None
+        try:
+            if rt.assistant is None:
+                raise rt.error or RuntimeError("assistant not loaded")
+            for piece in rt.assistant.stream(message, history=plain, filters=_filters(document, chapter, ministry)):
+                if isinstance(piece, str):
+                    text += piece
+                    yield "", [*shown, {"role": "assistant", "content": to_display(text, link_citations=True)}], \
+                        gr.skip(), gr.skip()
+                else:
+                    final = piece
+        except Exception as exc:
+            if not isinstance(exc, ValueError | LookupError) and rt.assistant is not None:
+                log.exception("answering failed")
+            msg = _error_message(exc)
+            if rt.assistant is None:
+                msg += "（画面上部の「インデックスを作成」ボタンで作成できます）"
+            shown.append({"role": "assistant", "content": "⚠️ " + to_display(msg)})
+            yield "", shown, gr.skip(), conv
+            return
+        answer_text = final.text if final is not None else text
+        shown.append({"role": "assistant", "content": to_display(answer_text, link_citations=True)})
+        records = dict(conv.get("records", {}))
+        earlier = list(conv.get("measures", []))
+        citations = [{**asdict(c), "lead_ministries": list(c.lead_ministries)} for c in (final.citations if final else [])]
+        records[len(shown) - 1] = {"question": message, "answer": answer_text, "citations": citations}
+        cited = list(dict.fromkeys([*find_measure_nos_in_answer(answer_text), *earlier]))
+        conv = {"records": records, "measures": cited[:40]}
+        panel = sources_html(final, message, rt.catalog, rt.doc_titles, earlier) if final else EMPTY_SOURCES
+        yield "", shown, panel, conv
+
+    def on_like(history: list[dict], conv: dict[str, Any] | None, data: gr.LikeData) -> None:
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        rating = {True: "up", "Like": "up", False: "down", "Dislike": "down"}.get(data.liked)
+        if rating is None:  # feedback withdrawn or an unknown option: nothing to record
+            return
+        record = (conv or {}).get("records", {}).get(index)
+        if record is None:  # e.g. after a server restart: rebuild from the visible chat
+            msgs = _display_history(history)
+            if not 0 <= index < len(msgs):
+                return
+            question = next((to_plain(m["content"]) for m in reversed(msgs[:index]) if m["role"] == "user"), "")
+            record = {"question": question, "answer": to_plain(msgs[index]["content"]), "citations": []}
+        try:
+            rt.write_feedback({**record, "rating": rating, "timestamp": datetime.now(UTC).isoformat()})
+            gr.Info("フィードバックを記録しました。ありがとうございます。")
+        except OSError as exc:
+            log.exception("feedback write failed")
+            gr.Warning(f"フィードバックを保存できませんでした: {exc}")
+
+    def on_build(progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
+        msg = rt.build(lambda frac, desc="": progress(frac, desc=desc))
+        return (*_refresh(), msg)
+
+    def _refresh() -> tuple[Any, ...]:
+        d, c, mi = _choices(rt)
+        rows = measure_rows(rt.catalog)
+        return (gr.update(visible=rt.assistant is None), _banner_html(rt), gr.update(choices=d),
+                gr.update(choices=mi), rows, f"{len(rows)} 件")
+
+    def on_search(query: str) -> tuple[list[list[str]], str]:
+        rows = measure_rows(rt.catalog, query)
+        return rows, f"{len(rows)} 件" if rows else "該当する施策はありません。"
+
+    def on_select(evt: gr.SelectData) -> str:
+        row = evt.row_value or []
+        m = rt.catalog.get(str(row[0])) if rt.catalog and row else None
+        return list_card(m) if m else EMPTY_CARD
+
+    rows = measure_rows(rt.catalog)
+    with gr.Blocks(title="重点計画アシスタント", analytics_enabled=False) as demo:
+        gr.HTML(f"<style>{CSS}</style><div class='jp-header'><h1>重点計画アシスタント</h1>"
+                "<p>「デジタル社会の実現に向けた重点計画」について質問できます。回答には確認できる出典が付きます。</p></div>",
+                js_on_load=None)
+        with gr.Group(visible=rt.assistant is None) as banner:
+            banner_html = gr.HTML(_banner_html(rt), js_on_load=None, elem_id="jp-banner")
+            build_btn = gr.Button("インデックスを作成", variant="primary")
+        build_status = gr.Markdown()
+        with gr.Tabs():
+            with gr.Tab("チャット", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=360):
+                        chatbot = gr.Chatbot(label="会話", height=520, elem_id="jp-chat", latex_delimiters=[],
+                                             buttons=["copy"], placeholder="下の入力欄に質問を入力してください。")
+                        with gr.Row():
+                            box = gr.Textbox(show_label=False, scale=5, lines=1, max_lines=4, autofocus=True,
+                                             placeholder="質問を入力して Enter（例: No. 1-57 の主担当府省庁は？）")
+                            send = gr.Button("送信", variant="primary", scale=1, min_width=80)
+                        new_btn = gr.Button("新しい会話", size="sm")
+                        gr.Markdown("**質問の例**（クリックすると質問します）")
+                        with gr.Row():
+                            example_btns = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                        with gr.Accordion("絞り込み", open=False):
+                            doc_dd = gr.Dropdown(docs, value="", label="文書・版")
+                            chapter_dd = gr.Dropdown(chapters, value="", label="分野（重点政策の5分野）")
+                            ministry_dd = gr.Dropdown(ministries, value="", label="主担当府省庁")
+                    with gr.Column(scale=2, min_width=320):
+                        gr.Markdown("### 出典")
+                        sources = gr.HTML(EMPTY_SOURCES, js_on_load=LINK_JS, elem_id="jp-sources")
+            with gr.Tab("施策一覧", id="measures"):
+                search = gr.Textbox(label="検索（番号・施策名・府省庁・キーワード）", placeholder="例: マイナンバーカード")
+                count = gr.Markdown(f"{len(rows)} 件")
+                table = gr.Dataframe(value=rows, headers=TABLE_HEADERS, datatype="str", interactive=False, wrap=True,
+                                     max_height=440, column_widths=["9%", "46%", "25%", "20%"], elem_id="jp-table")
+                card = gr.HTML(EMPTY_CARD, js_on_load=None, elem_id="jp-list-card")
+        conv = gr.State(new_conversation())
+
+        chat_in = [box, chatbot, doc_dd, chapter_dd, ministry_dd, conv]
+        chat_out = [box, chatbot, sources, conv]
+        gr.on([box.submit, send.click], chat, chat_in, chat_out, api_name="chat", concurrency_limit=8,
+              show_progress="minimal")
+        for btn, q in zip(example_btns, EXAMPLES, strict=True):
+            btn.click(_const(q), None, box, queue=False, api_visibility="private").then(
+                chat, chat_in, chat_out, api_visibility="private", concurrency_limit=8, show_progress="minimal")
+        new_btn.click(lambda: ([], EMPTY_SOURCES, new_conversation(), ""), None, [chatbot, sources, conv, box],
+                      queue=False, api_visibility="private")
+        chatbot.like(on_like, [chatbot, conv], None, api_visibility="private")
+        refresh_out = [banner, banner_html, doc_dd, ministry_dd, table, count]
+        build_btn.click(on_build, None, [*refresh_out, build_status], api_visibility="private",
+                        show_progress_on=[build_status])
+        demo.load(_refresh, None, refresh_out, api_visibility="private", queue=False)
+        search.change(on_search, search, [table, count], api_visibility="private", queue=False,
+                      trigger_mode="always_last")
+        table.select(on_select, None, card, api_visibility="private", queue=False)
+    demo.queue(default_concurrency_limit=4)
+    demo.runtime = rt  # type: ignore[attr-defined]  # tests and diagnostics look at the state
+    return demo
+
+
+def _const(value: str) -> Callable[[], str]:
+    return lambda: value
+
+
+def parse_auth(value: str) -> tuple[str, str] | None:
+    """``"user:password"`` → ``("user", "password")``; empty → no login."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise SystemExit("ASSISTANT_UI_AUTH は user:password の形式で指定してください。")
+    return user, password
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``--host/--port``, start the server on loopback by default and block until Ctrl+C."""
+    parser = argparse.ArgumentParser(prog="app.py", description="重点計画アシスタントの Web 画面を起動します。")
+    parser.add_argument("--host", help="待ち受けるアドレス（既定: 127.0.0.1 / ASSISTANT_UI_HOST）")
+    parser.add_argument("--port", type=int, help="ポート番号（既定: 7860 / GRADIO_SERVER_PORT / ASSISTANT_UI_PORT）")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env().replace(ui_host=args.host, ui_port=args.port)
+    auth = parse_auth(settings.ui_auth)
+    demo = create_app(settings)
+    _, url, _ = demo.launch(server_name=settings.ui_host, server_port=settings.ui_port, auth=auth,
+                            auth_message="重点計画アシスタントにログインしてください。" if auth else None,
+                            prevent_thread_lock=True, quiet=True, show_error=False)
+    print(f"重点計画アシスタントを起動しました: {url}" + ("（ログインが必要です）" if auth else ""), flush=True)
+    demo.block_thread()
+    return 0
+
+
+__all__ = ["create_app", "main", "measure_rows", "sources_html", "to_display", "to_plain"]
