@@ -36,7 +36,8 @@ class Assistant:
         self.catalog: Catalog = build_catalog(self.documents)
         self.tokenizer = JapaneseTokenizer()
         self.synonyms = load_synonyms()
-        self.embeddings = make_embeddings(self.settings.embedder)
+        # The query cache lives in memory; the passage cache on disk is shared with index builds.
+        self.embeddings = make_embeddings(self.settings.embedder, self.settings.index_dir / "cache")
         self.index: PlanIndex = open_index(self.settings, self.embeddings)
         self.retriever = HybridRetriever(
             self.index, self.embeddings, self.tokenizer, self.synonyms, self.catalog,
@@ -49,7 +50,8 @@ class Assistant:
         if self.settings.llm:
             from assistant.llm import LLMAnswerer
 
-            self.llm = LLMAnswerer.from_settings(self.settings, self.catalog)
+            titles = {d.info.doc_id: d.info.title for d in self.documents}
+            self.llm = LLMAnswerer.from_settings(self.settings, self.catalog, doc_titles=titles)
         self.load_ms = (time.perf_counter() - t0) * 1000
 
     def answer(

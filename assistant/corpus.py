@@ -369,7 +369,8 @@ class _Spans:
     def strip(self, text: str, start: int, end: int) -> str:
         """``text[start:end]`` without the noise."""
         out, cursor = [], start
-        for a, b in self.spans[bisect.bisect_right(self._ends, start) :]:
+        for i in range(bisect.bisect_right(self._ends, start), len(self.spans)):
+            a, b = self.spans[i]
             if a >= end:
                 break
             if a > cursor:
@@ -390,7 +391,9 @@ def _collapse(line: str) -> str:
 
 def _continues(paragraph: str, line: str) -> bool:
     """Whether ``line`` carries on ``paragraph`` (a sentence broken by the PDF layout)."""
-    if paragraph.endswith(_SENTENCE_END) or _BLOCK_START.match(line) or _match_style(line):
+    if paragraph.endswith(_SENTENCE_END) or "\t" in line or "\t" in paragraph[-200:]:
+        return False  # a finished sentence, or table rows (tab-separated cells)
+    if _BLOCK_START.match(line) or _match_style(line):
         return False
     # A short numbered line is a heading, never the start of a sentence that goes on.
     return not (_match_style(paragraph) and len(paragraph) <= 36)
@@ -403,7 +406,11 @@ def _tidy(text: str, *, join_lines: bool, collapse: bool = True, sentence_lines:
         stripped = line.strip()
         if not stripped:
             continue
-        tidy = _TABS.sub("\t", _collapse(stripped) if collapse else _MULTISPACE.sub(" ", stripped))
+        tidy = stripped
+        if " " in tidy or "\u3000" in tidy:
+            tidy = _collapse(tidy) if collapse else _MULTISPACE.sub(" ", tidy)
+        if "\t" in tidy:
+            tidy = _TABS.sub("\t", tidy)
         # PDF text starts each page with a space: the page after a footnote block starts afresh.
         page_start = line[:1] in (" ", "\u3000")
         if join_lines and paragraphs and not (in_footnote and page_start) and _continues(paragraphs[-1], stripped):
@@ -458,7 +465,7 @@ _STYLES = (
     _Style("part", _PART_RANK, re.compile(r"^第[ \t\u3000]*([0-9０-９]+)[ \t\u3000]*[部章]?[ \t\u3000]+\S"), repeatable=True),
     _Style("roman", 20, re.compile(r"^(IX|IV|VI{0,3}|I{1,3}|X|[Ⅰ-Ⅻ])[ \t\u3000]+\S"), repeatable=True),
     _Style("subnumber", 40, re.compile(r"^[0-9０-９]+[ \t\u3000]*[.．][ \t\u3000]*([0-9０-９]+)(?![0-9０-９.．])[ \t\u3000]+\S")),
-    _Style("number", 30, re.compile(r"^([0-9０-９]{1,3})[ \t\u3000]*[.．](?![0-9０-９])[ \t\u3000]*\S"), nests=True),
+    _Style("number", 30, re.compile(r"^([0-9０-９]{1,3})[ \t\u3000]*[.．](?![0-9０-９～〜])[ \t\u3000]*\S"), nests=True),
     _Style("measure", 50, re.compile(r"^○[ \t\u3000]*\[No\.[ \t\u3000]*\d+-\d+\]"), sequenced=False),
     _Style("roadmap", 50, re.compile(r"^\d+-\d+\t[ \t]*[^\t ]"), sequenced=False),
     _Style("paren", 60, re.compile(r"^[（(]([0-9０-９]{1,2})[）)]")),
@@ -480,8 +487,10 @@ def _is_toc_entry(line: str) -> bool:
     """A TOC line: a page number in its own cell, or a numbered title in an empty-page row ("第3\t工程表\t")."""
     if _TOC_ENTRY.search(line):
         return True
+    if not line.rstrip(" ").endswith("\t"):
+        return False
     found = _match_style(line.strip(" "))
-    return line.rstrip(" ").endswith("\t") and found is not None and found[0].name != "roadmap"
+    return found is not None and found[0].name != "roadmap"
 
 
 @dataclass(frozen=True)
@@ -491,7 +500,13 @@ class _Heading:
     label: str
 
 
+# Every style starts with one of these characters: a cheap test that skips most body lines.
+_STYLE_START = re.compile(r"[第IVXⅠ-Ⅻ0-9０-９○（(①-⑳ア-ノA-H<＜別]")
+
+
 def _match_style(text: str) -> tuple[_Style, re.Match[str]] | None:
+    if not _STYLE_START.match(text):
+        return None
     for style in _STYLES:
         m = style.pattern.match(text)
         if m:
@@ -540,6 +555,9 @@ class _Outline:
 
     def __init__(self) -> None:
         self._stack: list[_Heading] = []
+        # Last number per (style, nesting depth of that style): 第4 numbers its items 1-77 straight
+        # through its categories ("1. 国民等…" > "1."…"40.", then "2. …" > "41."…).
+        self._last: dict[tuple[str, int], int] = {}
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -550,25 +568,37 @@ class _Outline:
         """Inside an annex (別紙, ＜工程表＞): PDF tables whose cell labels look like headings."""
         return bool(self._stack) and self._stack[0].style.rank == 0
 
-    def offer(self, h: _Heading, *, may_open: bool = True) -> bool:
+    def offer(self, h: _Heading, *, may_open: bool = True, restart: bool = False) -> bool:
+        """Open ``h`` if its number fits; ``restart`` lets a repeated 第N end a 目次 listing."""
         stack = self._stack
-        if h.style.sequenced:
-            for i in range(len(stack) - 1, -1, -1):
-                open_ = stack[i]
-                if open_.style is h.style and (
-                    h.number == open_.number + 1 or (h.style.repeatable and h.number == open_.number)
-                ):
-                    del stack[i:]
-                    stack.append(h)
-                    return True
-            if h.number != 1 or not may_open:
-                return False
-            while stack and (stack[-1].style.rank > h.style.rank or (stack[-1].style is h.style and not h.style.nests)):
-                stack.pop()
-        else:
+        if not h.style.sequenced:
             while stack and stack[-1].style.rank >= h.style.rank:
                 stack.pop()
-        stack.append(h)
+            return self._push(h)
+        for i in range(len(stack) - 1, -1, -1):
+            open_ = stack[i]
+            if open_.style is h.style and h.number == open_.number + 1:
+                del stack[i:]
+                return self._push(h)
+            # The same heading again is a running page header, except right after a 目次.
+            if open_.style is h.style and h.number == open_.number and h.style.repeatable and restart:
+                del stack[i:]
+                return self._push(h)
+        if not may_open:
+            return False
+        keep = len(stack)
+        while keep and (stack[keep - 1].style.rank > h.style.rank or (stack[keep - 1].style is h.style and not h.style.nests)):
+            keep -= 1
+        depth = sum(1 for open_ in stack[:keep] if open_.style is h.style)
+        if h.number != 1 and not (h.style.nests and self._last.get((h.style.name, depth)) == h.number - 1):
+            return False
+        del stack[keep:]
+        return self._push(h)
+
+    def _push(self, h: _Heading) -> bool:
+        depth = sum(1 for open_ in self._stack if open_.style is h.style)
+        self._last[(h.style.name, depth)] = h.number
+        self._stack.append(h)
         return True
 
 
@@ -607,7 +637,7 @@ def _parse_lines(raw: str, noise: _Spans, info: DocumentInfo) -> list[_Part]:
         head = None if toc_entry else _heading_of(visible[i], marked=marked, markdown=markdown, next_line=following.get(i, ""))
         if head and ((in_toc and head.style.rank > _PART_RANK) or (outline.in_annex and head.style.rank > 0)):
             head = None  # a 目次 lists everything up to the next part; an annex stays one section
-        if head and outline.offer(head):
+        if head and outline.offer(head, restart=in_toc):
             is_toc = head.style is _PLAIN and head.label == "目次"
             in_toc = is_toc or (in_toc and head.style.rank > _PART_RANK)
             parts.append(_Part(outline.path, a, b, kind="toc" if is_toc else "body"))
@@ -732,9 +762,9 @@ class _Profile:
 _PROFILES: dict[str, _Profile] = {
     "plan-markdown": _Profile(_parse_lines, join_lines=False),
     "pdf-text": _Profile(_parse_lines, join_lines=True, footnote_refs=True),
-    # Spaces separate blocks on a scraped page: keep them, and put each sentence on its own line.
+    # Spaces separate blocks on a scraped page and labels on a slide: keep them there.
     "web-page": _Profile(_parse_web_page, join_lines=False, collapse=False, sentence_lines=True),
-    "slides": _Profile(_parse_slides, join_lines=True),
+    "slides": _Profile(_parse_slides, join_lines=True, collapse=False),
 }
 
 
@@ -766,7 +796,7 @@ def _sections(doc_id: str, raw: str, parts: list[_Part], noise: _Spans, profile:
         end = part.start + len(raw[part.start : part.end].rstrip())
         start = part.start
         if pending is not None and text:
-            if kind == "body" and len(part.path) > len(pending.path) and part.path[: len(pending.path)] == pending.path:
+            if len(part.path) > len(pending.path) and part.path[: len(pending.path)] == pending.path:
                 start, text = pending.start, pending.text + "\n" + text
             else:
                 sections.append(pending)

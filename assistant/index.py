@@ -26,8 +26,9 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ FORMAT_VERSION = 1
 BUILD_CMD = "python -m assistant index"
 REBUILD_CMD = "python -m assistant index --rebuild"
 _EMBED_BATCH = 32
-_STOP = (KeyboardInterrupt, SystemExit, GeneratorExit)
+_STOP = KeyboardInterrupt | SystemExit | GeneratorExit  # never converted into index errors
 
 
 class IndexUnavailable(Exception):
@@ -52,8 +53,7 @@ class IndexUnavailable(Exception):
 
 class IndexMissing(IndexUnavailable):
     def __init__(self, index_dir: Path | str = "") -> None:
-        where = f"（{index_dir}）" if index_dir else ""
-        super().__init__(f"インデックスがありません{where}。`{BUILD_CMD}` を実行して作成してください。")
+        super().__init__(f"インデックスがありません（{index_dir}）。`{BUILD_CMD}` を実行して作成してください。")
 
 
 class IndexCorrupt(IndexUnavailable):
@@ -71,18 +71,13 @@ class IndexStale(IndexUnavailable):
 class ChromaUnavailable(IndexUnavailable):
     def __init__(self, url: str, detail: str = "") -> None:
         self.url = url
-        extra = f"（{detail}）" if detail else ""
-        super().__init__(
-            f"Chroma サーバー {url} に接続できません{extra}。サーバーが起動しているか確認してください"
-            f"（例: `chroma run --path DIR --host 127.0.0.1 --port {urlsplit(url).port or 8000}`）。"
-        )
+        super().__init__(f"Chroma サーバー {url} に接続できません（{detail or '応答なし'}）。サーバーが起動しているか"
+                         f"確認してください（例: `chroma run --path DIR --host 127.0.0.1 --port {urlsplit(url).port}`）。")
 
 
 class IndexBusy(IndexUnavailable):
     def __init__(self, lock_path: Path) -> None:
-        super().__init__(
-            f"別のインデックス作成が実行中です（ロック: {lock_path}）。終了を待ってから再実行してください。"
-        )
+        super().__init__(f"別のインデックス作成が実行中です（ロック: {lock_path}）。終了を待ってから再実行してください。")
 
 
 @dataclass
@@ -96,11 +91,11 @@ class BuildReport:
     other_s: float
     total_s: float
     build_id: str
-    reason: str = ""
+    reason: str = ""  # "unchanged" (skipped), "new", "changed" or "rebuild"
+    skipped: bool = field(init=False)  # a field, not a property, so that asdict() carries it
 
-    @property
-    def skipped(self) -> bool:
-        return not self.built
+    def __post_init__(self) -> None:
+        self.skipped = not self.built
 
 
 # -- small helpers ----------------------------------------------------------------------------
@@ -112,19 +107,7 @@ def collection_name(embedder_id: str, build_id: str) -> str:
     base = re.sub(r"\.{2,}", ".", base).strip("._-")
     if len(base) > 512:  # keep the build id, which is what makes the name unique
         base = base[: 511 - len(build_id)].rstrip("._-") + "-" + build_id
-    return base if len(base) >= 3 else f"jp-{base}-x"
-
-
-def _chunk_line(chunk: Chunk) -> str:
-    return json.dumps(dataclasses.asdict(chunk), ensure_ascii=False, sort_keys=True)
-
-
-def _chunks_digest(lines: Sequence[str]) -> str:
-    h = hashlib.sha256()
-    for line in lines:
-        h.update(line.encode("utf-8"))
-        h.update(b"\n")
-    return h.hexdigest()
+    return base
 
 
 def _fsync_path(path: Path) -> None:
@@ -214,114 +197,76 @@ def _connect(settings: Settings, build_dir: Path | None = None) -> Any:
 def _is_connection_error(exc: BaseException) -> bool:
     import httpx
 
-    if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
-        return True
-    return "connect" in str(exc).lower() and isinstance(exc, ValueError)
+    return isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError) or (
+        isinstance(exc, ValueError) and "connect" in str(exc).lower())
 
 
 # -- build ------------------------------------------------------------------------------------
 
 
-class _BuildLock:
-    """``fcntl.flock`` on ``index/.build.lock``; the kernel drops it if the process dies."""
-
-    def __init__(self, index_dir: Path, timeout_s: float) -> None:
-        self.path = index_dir / ".build.lock"
-        self.timeout_s = timeout_s
-        self.fd: int | None = None
-
-    def __enter__(self) -> _BuildLock:
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(self.fd)
-                    self.fd = None
-                    raise IndexBusy(self.path) from None
-                time.sleep(0.1)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing releases the flock
-            self.fd = None
+@contextmanager
+def _build_lock(index_dir: Path, timeout_s: float) -> Iterator[None]:
+    """``fcntl.flock`` on ``index/.build.lock``, polled up to ``timeout_s``; the kernel drops it if we die."""
+    path = index_dir / ".build.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _flock(fd, fcntl.LOCK_EX):
+            if time.monotonic() >= deadline:
+                raise IndexBusy(path)
+            time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
 
 
-def _unchanged(settings: Settings, manifest: dict[str, Any], expected: dict[str, Any]) -> str | None:
-    """Why the current build cannot be reused, or None when it can (manifest + file checks only)."""
-    for key, value in expected.items():
-        if manifest.get(key) != value:
-            return f"{key} changed"
+def _flock(fd: int, mode: int) -> bool:
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _unchanged(settings: Settings, manifest: dict[str, Any], expected: dict[str, Any]) -> bool:
+    """True if the current build can be reused: manifest values and file presence only, no loading."""
+    if any(manifest.get(key) != value for key, value in expected.items()):
+        return False
     build_dir = settings.index_dir / "builds" / manifest["build_id"]
-    needed = ["chunks.jsonl", "bm25/params.index.json"]
-    if not manifest["chroma"].get("url"):
-        needed.append("chroma/chroma.sqlite3")
-    missing = [n for n in needed if not (build_dir / n).is_file()]
-    return f"missing {missing}" if missing else None
+    needed = ["chunks.jsonl", "bm25/params.index.json"] + ([] if manifest["chroma"].get("url") else
+                                                          ["chroma/chroma.sqlite3"])
+    return all((build_dir / n).is_file() for n in needed)
 
 
 def _cleanup(settings: Settings, keep: set[str], client: Any | None) -> None:
     """Delete build dirs (and their server collections) not in ``keep`` and not open by a reader."""
     builds = settings.index_dir / "builds"
-    if not builds.is_dir():
-        return
-    url = _chroma_url(settings)
-    for build_dir in sorted(builds.iterdir()):
+    for build_dir in sorted(builds.iterdir()) if builds.is_dir() else []:
         if build_dir.name in keep or not build_dir.is_dir():
             continue
         info: dict[str, Any] = {}
         for name in ("manifest.json", "pending.json"):
             try:
-                info = json.loads((build_dir / name).read_text(encoding="utf-8")).get("chroma", {})
+                info = json.loads((build_dir / name).read_text(encoding="utf-8"))["chroma"]
                 break
-            except (OSError, ValueError, AttributeError):
+            except (OSError, ValueError, KeyError, TypeError):
                 continue
-        free, lock_fd = _try_exclusive(build_dir / "manifest.json")
-        if not free:
-            continue  # a PlanIndex still serves this build; a later build will remove it
         try:
-            if info.get("url") and info.get("url") == url and client is not None:
+            fd = os.open(build_dir / "manifest.json", os.O_RDONLY)
+        except FileNotFoundError:
+            fd = None  # never finished: nobody can be reading it
+        try:
+            if fd is not None and not _flock(fd, fcntl.LOCK_EX):
+                continue  # a PlanIndex still serves this build; a later build will remove it
+            if client is not None and info.get("url") and info.get("url") == _chroma_url(settings):
                 try:
                     client.delete_collection(info["collection"])
                 except Exception:  # already gone, or never created
                     pass
             shutil.rmtree(build_dir, ignore_errors=True)
         finally:
-            if lock_fd is not None:
-                os.close(lock_fd)
-
-
-def _try_exclusive(path: Path) -> tuple[bool, int | None]:
-    """(free to delete, fd holding LOCK_EX on ``path`` if it exists). Busy = a reader holds it."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return True, None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return False, None
-    return True, fd
-
-
-def _embedder_attr(embeddings: Any, name: str) -> Any:
-    """An attribute of the embedder or of the model a cache wraps (``CachedEmbeddings.inner``)."""
-    for obj in (embeddings, getattr(embeddings, "inner", None), getattr(embeddings, "base", None)):
-        if obj is not None and getattr(obj, name, None) is not None:
-            return getattr(obj, name)
-    return None
-
-
-def _cache_misses(embeddings: Any) -> int | None:
-    for name in ("misses", "n_misses", "cache_misses"):
-        value = getattr(embeddings, name, None)
-        if isinstance(value, int):
-            return value
-    return None
+            if fd is not None:
+                os.close(fd)
 
 
 def _embed_into(collection: Any, chunks: list[Chunk], embeddings: Any, step: int, bar: Any) -> tuple[float, int]:
@@ -379,28 +324,26 @@ def build_index(
     t0 = time.perf_counter()
     if not chunks:
         raise ValueError("チャンクが 0 件です。コーパスを確認してください。")
-    ids = [c.chunk_id for c in chunks]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise ValueError(f"chunk_id が重複しています: {dup}")
+    if len({c.chunk_id for c in chunks}) != len(chunks):
+        raise ValueError("chunk_id が重複しています")
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
-    lines = [_chunk_line(c) for c in chunks]
+    lines = [json.dumps(dataclasses.asdict(c), ensure_ascii=False, sort_keys=True) for c in chunks]
     url = _chroma_url(settings)
-    embedder_id = str(_embedder_attr(embeddings, "embedder_id") or settings.embedder)
+    embedder_id = str(getattr(embeddings, "embedder_id", None) or settings.embedder)
     expected: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "corpus_hashes": dict(sorted(corpus_hashes.items())),
         "chunker_version": CHUNKER_VERSION,
         "embedder_id": embedder_id,
         "embedder_spec": settings.embedder,
-        "tokenizer_version": _embedder_attr(tokenizer, "version"),
-        "synonyms_version": _embedder_attr(tokenizer, "synonyms_version"),
+        "tokenizer_version": getattr(tokenizer, "version", None),  # BM25 tokens depend on it
         "n_chunks": len(chunks),
-        "chunks_digest": _chunks_digest(lines),
+        # Every field of every chunk: metadata-only changes must reach chunks.jsonl too.
+        "chunks_digest": hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest(),
     }
 
-    with _BuildLock(index_dir, lock_timeout_s):
+    with _build_lock(index_dir, lock_timeout_s):
         current = _current_build_id(index_dir)
         manifest: dict[str, Any] | None = None
         if current is not None:
@@ -408,12 +351,10 @@ def build_index(
                 manifest = _read_manifest(index_dir / "builds" / current)
             except IndexCorrupt:
                 manifest = None
-        if manifest is not None and not rebuild:
-            if manifest["chroma"].get("url", "") == url:
-                reason = _unchanged(settings, manifest, expected)
-                if reason is None:
-                    total = time.perf_counter() - t0
-                    return BuildReport(False, len(chunks), 0, 0.0, total, total, current or "", "unchanged")
+        if manifest is not None and not rebuild and manifest["chroma"].get("url", "") == url \
+                and _unchanged(settings, manifest, expected):
+            total = time.perf_counter() - t0
+            return BuildReport(False, len(chunks), 0, 0.0, total, total, manifest["build_id"], "unchanged")
         previous = manifest.get("previous_build_id") if manifest else None
 
         build_id = datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
@@ -443,7 +384,7 @@ def build_index(
             collection = client.create_collection(
                 name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
-            misses_before = _cache_misses(embeddings)
+            misses_before = getattr(embeddings, "misses", None)  # CachedEmbeddings counts them
             embed_s, dim = _embed_into(collection, chunks, embeddings, min(_EMBED_BATCH, client.get_max_batch_size()),
                                        tqdm(total=len(chunks), desc="埋め込み", **bar_opts))
             count = collection.count()
@@ -454,9 +395,7 @@ def build_index(
         finally:
             if not url:
                 client.close()  # flush and release the sqlite file (before fsync, or on failure)
-        misses_after = _cache_misses(embeddings)
-        n_embedded = (misses_after - misses_before) if misses_before is not None and misses_after is not None \
-            else len(chunks)
+        n_embedded = len(chunks) if misses_before is None else embeddings.misses - misses_before
         if count != len(chunks):
             raise IndexCorrupt(f"Chroma の件数 {count} がチャンク数 {len(chunks)} と一致しません")
         _fsync_tree(build_dir)
@@ -500,7 +439,7 @@ def check_fresh(settings: Settings, corpus_hashes: dict[str, str] | None = None)
     manifest = _read_manifest(build_dir)
     if manifest["format_version"] != FORMAT_VERSION:
         raise IndexStale(f"形式バージョン {manifest['format_version']} は現在の {FORMAT_VERSION} と異なります")
-    if manifest.get("embedder_spec", settings.embedder) != settings.embedder:
+    if settings.embedder not in (manifest.get("embedder_spec", settings.embedder), manifest["embedder_id"]):
         raise IndexStale(f"埋め込みモデルが異なります（インデックス: {manifest.get('embedder_spec')}、設定: {settings.embedder}）")
     if manifest["chunker_version"] != CHUNKER_VERSION:
         raise IndexStale(f"チャンク分割のバージョンが異なります（{manifest['chunker_version']} → {CHUNKER_VERSION}）")
@@ -533,40 +472,34 @@ class PlanIndex:
         self._client: Any = None
         self._collection: Any = None
 
-    def _get_collection(self) -> Any:
-        with self._lock:
-            if self._collection is None:
-                client = _connect(self.settings, self.build_dir)
-                name = self.manifest["chroma"]["collection"]
-                try:
-                    self._collection = client.get_collection(name, embedding_function=None)
-                except BaseException as exc:
-                    if isinstance(exc, _STOP):
-                        raise
-                    if self._url and _is_connection_error(exc):
-                        raise ChromaUnavailable(self._url, type(exc).__name__) from exc
-                    raise IndexCorrupt(f"Chroma のコレクション {name} を開けません（{exc}）") from exc
-                self._client = client
-            return self._collection
-
-    def _drop_connection(self) -> None:
-        with self._lock:
-            self._client = self._collection = None
-
-    def dense_count(self) -> int:
-        """Number of vectors in the Chroma collection."""
-        return int(self._call(lambda col: col.count()))
-
     def _call(self, fn: Any) -> Any:
-        collection = self._get_collection()
+        """``fn(collection)``, connecting lazily. In server mode any failure drops the connection,
+        so the next call reconnects (the server may be back by then), and becomes ChromaUnavailable."""
+        from chromadb.errors import NotFoundError
+
+        name = self.manifest["chroma"]["collection"]
         try:
+            with self._lock:
+                if self._collection is None:
+                    self._client = _connect(self.settings, self.build_dir)
+                    self._collection = self._client.get_collection(name, embedding_function=None)
+                collection = self._collection
             return fn(collection)
         except BaseException as exc:
-            if isinstance(exc, _STOP) or not self._url:
+            if isinstance(exc, _STOP | IndexUnavailable):
                 raise
-            # Any failure talking to the server: reconnect on the next call.
-            self._drop_connection()
+            self._disconnect()
+            if isinstance(exc, NotFoundError):
+                raise IndexCorrupt(f"Chroma にコレクション {name} がありません") from exc
+            if not self._url:
+                raise
             raise ChromaUnavailable(self._url, type(exc).__name__) from exc
+
+    def _disconnect(self) -> None:
+        with self._lock:
+            if self._client is not None and not self._url:
+                self._client.close()  # releases the sqlite handle; shared Systems are refcounted
+            self._client = self._collection = None
 
     def dense_search(self, query_vector: Sequence[float], k: int, where: dict | None = None) -> list[tuple[int, float]]:
         """Top-``k`` chunks by cosine similarity: ``(chunk index, similarity)``, best first."""
@@ -577,8 +510,8 @@ class PlanIndex:
         dim = self.manifest.get("embedding_dim")
         if dim and vector.shape[1] != dim:
             raise ValueError(f"query vector has {vector.shape[1]} dims, the index has {dim}")
-        result = self._call(lambda col: col.query(query_embeddings=vector, n_results=n, where=where or None,
-                                                   include=["distances"]))
+        result = self._call(lambda c: c.query(query_embeddings=vector, n_results=n, where=where or None,
+                                               include=["distances"]))
         ids, distances = result["ids"][0], result["distances"][0]
         return [(self._pos[i], 1.0 - float(d)) for i, d in zip(ids, distances, strict=True) if i in self._pos]
 
@@ -600,10 +533,8 @@ class PlanIndex:
 
     def close(self) -> None:
         """Release the Chroma client and the reader lock that protects this build from cleanup."""
+        self._disconnect()
         with self._lock:
-            if self._client is not None and not self._url:
-                self._client.close()
-            self._client = self._collection = None
             if self._reader_fd is not None:
                 os.close(self._reader_fd)
                 self._reader_fd = None
@@ -634,7 +565,7 @@ def open_index(settings: Settings, embeddings: Any = None) -> PlanIndex:
     """Load and verify the current build. Raises a subclass of ``IndexUnavailable`` when unusable."""
     manifest = check_fresh(settings)
     if embeddings is not None:
-        configured = _embedder_attr(embeddings, "embedder_id")
+        configured = getattr(embeddings, "embedder_id", None)
         if configured and configured != manifest["embedder_id"]:
             raise IndexStale(f"埋め込みモデルが異なります（インデックス: {manifest['embedder_id']}、設定: {configured}）")
     build_dir = settings.index_dir / "builds" / manifest["build_id"]
@@ -651,17 +582,17 @@ def open_index(settings: Settings, embeddings: Any = None) -> PlanIndex:
     if not manifest["chroma"].get("url") and not (build_dir / "chroma" / "chroma.sqlite3").is_file():
         raise IndexCorrupt(f"{build_dir / 'chroma' / 'chroma.sqlite3'} がありません")
     # A shared flock on the manifest tells builds not to delete this build while we use it.
-    reader_fd = os.open(build_dir / "manifest.json", os.O_RDONLY)
+    try:
+        reader_fd = os.open(build_dir / "manifest.json", os.O_RDONLY)
+    except OSError as exc:  # a build removed it between our reads: it is no longer current
+        raise IndexCorrupt(f"{build_dir} が読み込み中に削除されました（再度開いてください）") from exc
     fcntl.flock(reader_fd, fcntl.LOCK_SH)
     index = PlanIndex(settings, build_dir, manifest, chunks, bm25, reader_fd)
     try:
-        count = index.dense_count()
-    except IndexUnavailable:
-        index.close()
-        raise
+        count = index._call(lambda c: c.count())
     except BaseException as exc:
         index.close()
-        if isinstance(exc, _STOP):
+        if isinstance(exc, _STOP | IndexUnavailable):
             raise
         raise IndexCorrupt(f"Chroma データベースを読めません（{type(exc).__name__}: {str(exc)[:120]}）") from exc
     if count != n:

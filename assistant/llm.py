@@ -157,8 +157,7 @@ class _Sources:
                 elif notices is not None:
                     why = "（検索された出典に含まれない施策です）" if no in self.catalog.measures else ""
                     notices.append(f"出典として確認できない番号 No. {no} を削除しました{why}。")
-            for s in _S_ITEM_RE.findall(body):
-                i = int(s)
+            for i in map(int, _S_ITEM_RE.findall(body)):
                 if 1 <= i <= len(self.hits):
                     h = self.hits[i - 1]
                     key = h.chunk.measure_no or f"S{i}"
@@ -231,8 +230,7 @@ class LLMAnswerer:
                       doc_titles: dict[str, str] | None = None) -> LLMAnswerer:
         """Build the model named by ``settings.llm`` (raises :class:`LLMConfigError` if unusable).
 
-        ``doc_titles`` (doc_id → title) names passages outside the measures; without it the
-        titles come from the extractive answer's citations, else the doc_id.
+        ``doc_titles`` (doc_id → title) names non-measure passages; else base citations or doc_id.
         """
         model = build_chat_model(settings.llm, settings.llm_base_url, settings.llm_timeout_s)
         return cls(model, catalog, timeout_s=settings.llm_timeout_s, doc_titles=doc_titles)
@@ -344,10 +342,9 @@ def _timed(make: Callable[[], Iterator[T]], idle: float, total: float) -> Iterat
 
 
 class _Shower:
-    """Turns raw model deltas into deltas safe to show: citations checked, think blocks dropped.
+    """Raw model deltas → deltas safe to show (citations checked, think blocks dropped).
 
-    An open bracket or think block is held back until it closes, and trailing spaces until
-    the next piece, so the shown text matches the final, validated one.
+    Open brackets/think blocks wait until closed, trailing spaces until the next piece.
     """
 
     def __init__(self, sources: _Sources) -> None:
@@ -363,17 +360,16 @@ class _Shower:
 
 
 def _split_safe(buf: str) -> tuple[str, str]:
-    """Split off the part of a streamed buffer that can be shown now (no open citation/think block)."""
+    """Split a streamed buffer into what can be shown now and what must wait (open citation/think)."""
+    cuts = [len(buf)] + [len(buf) - i for i in range(1, len("<think>")) if buf.endswith("<think>"[:i])]
     think = buf.rfind("<think>")
     if think >= 0 and buf.find("</think>", think) < 0:
-        return buf[:think], buf[think:]
-    for i in range(1, len("<think>")):
-        if buf.endswith("<think>"[:i]):
-            return buf[:-i], buf[-i:]
+        cuts.append(think)
     opener = max(buf.rfind(ch) for ch in _OPEN)
     if opener >= 0 and not any(ch in buf[opener:] for ch in _CLOSE) and len(buf) - opener <= 80:
-        return buf[:opener], buf[opener:]
-    return buf, ""
+        cuts.append(opener)
+    cut = min(cuts)
+    return buf[:cut], buf[cut:]
 
 
 def _leaks_prompt(text: str) -> bool:

@@ -257,6 +257,17 @@ def test_stream_yields_pieces_then_answer(catalog, result, base):
     assert any("No. 9-99" in n for n in final.notices)
 
 
+def test_stream_char_by_char_hides_invalid_citations_and_thinking(catalog, result, base):
+    # FakeListChatModel streams one character at a time: citations and tags arrive split.
+    reply = "<think>考え中 [No. 3-1]</think>\n" + GOOD + "全国で実施します［Ｎｏ．９－９９］。出典 [S3]。"
+    pieces, final = collect(answerer(catalog, FakeListChatModel(responses=[reply])).stream(analysis(), result, base, []))
+    shown = "".join(pieces)
+    assert len(pieces) > 20 and "考え中" not in shown and "think" not in shown
+    assert "9-99" not in shown and "９" not in shown and "[S3]" not in shown
+    assert shown.strip() == final.text and final.mode == "llm"
+    assert final.measure_nos == ["1-57"] and any(c.doc_id == DECK_ID for c in final.citations)
+
+
 def test_stream_failure_midway_falls_back(catalog, result, base):
     model = FakeListChatModel(responses=[GOOD], error_on_chunk_number=10)
     pieces, final = collect(answerer(catalog, model).stream(analysis(), result, base, []))

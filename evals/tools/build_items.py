@@ -28,9 +28,6 @@ import templates  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "items.jsonl"
 
-ORDER = ["lookup", "factual", "topic", "section", "older_edition", "followup", "out_of_scope", "robustness"]
-
-
 def collect() -> list[dict]:
     handwritten = (
         hw_lookup.ITEMS + hw_factual.ITEMS + hw_topic.ITEMS + hw_section.ITEMS + hw_older.ITEMS
@@ -43,7 +40,7 @@ def collect() -> list[dict]:
         cat = item["category"]
         counters[cat] = counters.get(cat, 0) + 1
         out.append({"id": f"{cat.replace('_', '-')}-{counters[cat]:03d}", **item})
-    out.sort(key=lambda it: (ORDER.index(it["category"]), it["id"]))
+    out.sort(key=lambda it: it["id"])
     return out
 
 
