@@ -92,10 +92,22 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISO_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _REQUIRED: dict[str, type] = {
-    "doc_id": str, "title": str, "publisher": str, "date": str, "edition": int,
-    "format": str, "license": str, "filename": str, "sha256": str,
+    "doc_id": str,
+    "title": str,
+    "publisher": str,
+    "date": str,
+    "edition": int,
+    "format": str,
+    "license": str,
+    "filename": str,
+    "sha256": str,
 }
-_OPTIONAL: dict[str, type] = {"page_headers": list, "body_start": str, "body_end": str, "extra_headings": list}
+_OPTIONAL: dict[str, type] = {
+    "page_headers": list,
+    "body_start": str,
+    "body_end": str,
+    "extra_headings": list,
+}
 
 
 def load_manifest(corpus_dir: Path) -> list[DocumentInfo]:
@@ -144,7 +156,10 @@ def _parse_entry(path: Path, i: int, entry: object) -> DocumentInfo:
         (_SHA256.fullmatch(entry["sha256"]), "sha256 は64桁の16進数（小文字）で指定してください"),
         (Path(entry["filename"]).name == entry["filename"], "filename にはディレクトリを含めないでください"),
         (1990 <= entry["edition"] <= 2100, f"edition が範囲外です: {entry['edition']}"),
-        (_valid_date(entry["date"]), f"date は ISO 形式（YYYY-MM-DD、YYYY-MM、YYYY）で指定してください: {entry['date']!r}"),
+        (
+            _valid_date(entry["date"]),
+            f"date は ISO 形式（YYYY-MM-DD、YYYY-MM、YYYY）で指定してください: {entry['date']!r}",
+        ),
     ]
     for ok, message in checks:
         if not ok:
@@ -295,13 +310,17 @@ _SENTENCE_END = ("。", "！", "？")
 # Deleted everywhere (markup and page furniture); each match is one span of noise.
 _NOISE = (
     re.compile(r"(?<=\S)<sup>[^<>\n]{0,12}</sup>"),  # inline footnote reference, number included
-    re.compile(r"</?(?:sup|sub|b|i|u|s|em|strong|small|mark|span|div|p|a|br)\b[^<>\n]*>"),  # HTML tags, not their text
+    re.compile(
+        r"</?(?:sup|sub|b|i|u|s|em|strong|small|mark|span|div|p|a|br)\b[^<>\n]*>"
+    ),  # HTML tags, not their text
     re.compile(r"(?m)^[ \t]*#{1,6}(?=[ \t]|$)[ \t]*"),  # markdown heading markers
     re.compile(r"\*\*"),
     re.compile(r"(?m)^[ \t]*-[ \t]+(?=・)"),  # "- ・ item" is one bullet, not two
     re.compile(r"(?m)^[ \t]*-{2,}[ \t]*$"),  # horizontal rules
     re.compile(r"(?m)^[ \t]*[-－‐]?[ \t]*[0-9]{1,4}[ \t]*[-－‐]?[ \t]*$"),  # page numbers
-    re.compile(r"(?m)^[ \t]*(?:(?:[0-9]{4}年度～?|[（(]令和[0-9０-９元]{1,2}年度～?[）)]|[1-4]Q)[ \t]*)+$"),  # roadmap columns
+    re.compile(
+        r"(?m)^[ \t]*(?:(?:[0-9]{4}年度～?|[（(]令和[0-9０-９元]{1,2}年度～?[）)]|[1-4]Q)[ \t]*)+$"
+    ),  # roadmap columns
     re.compile(r"(?m)^[ \t]*[ぁ-ゖ](?:[ \t]+[ぁ-ゖ]){1,3}[ \t]*$"),  # ruby (furigana) lines of PDF text
 )
 
@@ -353,7 +372,9 @@ def _footnote_ref_spans(raw: str) -> list[Span]:
     for m in _FOOTNOTE_REF.finditer(raw):
         n = int(m.group(1))
         # Refs in figure captions ("イメージ 51 52 53") are not glued to a word and get skipped.
-        if (n in defined and expected <= n <= expected + 6) or (not defined and expected <= n <= expected + 2):
+        if (n in defined and expected <= n <= expected + 6) or (
+            not defined and expected <= n <= expected + 2
+        ):
             spans.append(m.span())
             expected = n + 1
     return spans
@@ -413,7 +434,12 @@ def _tidy(text: str, *, join_lines: bool, collapse: bool = True, sentence_lines:
             tidy = _TABS.sub("\t", tidy)
         # PDF text starts each page with a space: the page after a footnote block starts afresh.
         page_start = line[:1] in (" ", "\u3000")
-        if join_lines and paragraphs and not (in_footnote and page_start) and _continues(paragraphs[-1], stripped):
+        if (
+            join_lines
+            and paragraphs
+            and not (in_footnote and page_start)
+            and _continues(paragraphs[-1], stripped)
+        ):
             glue = "" if _CJK.match(paragraphs[-1][-1]) or _CJK.match(tidy[0]) else " "
             paragraphs[-1] += glue + tidy
         else:
@@ -459,13 +485,31 @@ class _Style:
 _PART_RANK = 10
 _STYLES = (
     _Style(
-        "annex", 0, re.compile(r"^(?:[<＜][ \t\u3000]*(?:工程表|別紙|別添|参考)[^<>＜＞]*[>＞]|別紙[ \t\u3000]*[0-9０-９]+[ \t\u3000]+\S.*)$"),
+        "annex",
+        0,
+        re.compile(
+            r"^(?:[<＜][ \t\u3000]*(?:工程表|別紙|別添|参考)[^<>＜＞]*[>＞]|別紙[ \t\u3000]*[0-9０-９]+[ \t\u3000]+\S.*)$"
+        ),
         sequenced=False,
     ),
-    _Style("part", _PART_RANK, re.compile(r"^第[ \t\u3000]*([0-9０-９]+)[ \t\u3000]*[部章]?[ \t\u3000]+\S"), repeatable=True),
+    _Style(
+        "part",
+        _PART_RANK,
+        re.compile(r"^第[ \t\u3000]*([0-9０-９]+)[ \t\u3000]*[部章]?[ \t\u3000]+\S"),
+        repeatable=True,
+    ),
     _Style("roman", 20, re.compile(r"^(IX|IV|VI{0,3}|I{1,3}|X|[Ⅰ-Ⅻ])[ \t\u3000]+\S"), repeatable=True),
-    _Style("subnumber", 40, re.compile(r"^[0-9０-９]+[ \t\u3000]*[.．][ \t\u3000]*([0-9０-９]+)(?![0-9０-９.．])[ \t\u3000]+\S")),
-    _Style("number", 30, re.compile(r"^([0-9０-９]{1,3})[ \t\u3000]*[.．](?![0-9０-９～〜])[ \t\u3000]*\S"), nests=True),
+    _Style(
+        "subnumber",
+        40,
+        re.compile(r"^[0-9０-９]+[ \t\u3000]*[.．][ \t\u3000]*([0-9０-９]+)(?![0-9０-９.．])[ \t\u3000]+\S"),
+    ),
+    _Style(
+        "number",
+        30,
+        re.compile(r"^([0-9０-９]{1,3})[ \t\u3000]*[.．](?![0-9０-９～〜])[ \t\u3000]*\S"),
+        nests=True,
+    ),
     _Style("measure", 50, re.compile(r"^○[ \t\u3000]*\[No\.[ \t\u3000]*\d+-\d+\]"), sequenced=False),
     _Style("roadmap", 50, re.compile(r"^\d+-\d+\t[ \t]*[^\t ]"), sequenced=False),
     _Style("paren", 60, re.compile(r"^[（(]([0-9０-９]{1,2})[）)]")),
@@ -587,7 +631,10 @@ class _Outline:
         if not may_open:
             return False
         keep = len(stack)
-        while keep and (stack[keep - 1].style.rank > h.style.rank or (stack[keep - 1].style is h.style and not h.style.nests)):
+        while keep and (
+            stack[keep - 1].style.rank > h.style.rank
+            or (stack[keep - 1].style is h.style and not h.style.nests)
+        ):
             keep -= 1
         depth = sum(1 for open_ in stack[:keep] if open_.style is h.style)
         if h.number != 1 and not (h.style.nests and self._last.get((h.style.name, depth)) == h.number - 1):
@@ -634,7 +681,11 @@ def _parse_lines(raw: str, noise: _Spans, info: DocumentInfo) -> list[_Part]:
         a, b = lines[i]
         toc_entry = markdown and _is_toc_entry(visible[i])
         marked = markdown and _MD_HEADING.match(raw, a) is not None
-        head = None if toc_entry else _heading_of(visible[i], marked=marked, markdown=markdown, next_line=following.get(i, ""))
+        head = (
+            None
+            if toc_entry
+            else _heading_of(visible[i], marked=marked, markdown=markdown, next_line=following.get(i, ""))
+        )
         if head and ((in_toc and head.style.rank > _PART_RANK) or (outline.in_annex and head.style.rank > 0)):
             head = None  # a 目次 lists everything up to the next part; an annex stays one section
         if head and outline.offer(head, restart=in_toc):
@@ -696,7 +747,8 @@ def _parse_web_page(raw: str, noise: _Spans, info: DocumentInfo) -> list[_Part]:
             label_end = _label_end(words, j + 1, stop) if m else j + 1
             # "5 デジタル化…" (no dot) only counts when it continues an open list.
             if m and outline.offer(
-                _Heading(_NUMBER_STYLE, int(m.group(1)), " ".join(words[j:label_end])), may_open=bool(m.group(2))
+                _Heading(_NUMBER_STYLE, int(m.group(1)), " ".join(words[j:label_end])),
+                may_open=bool(m.group(2)),
             ):
                 parts.append(_Part(top + outline.path, tokens[j].start(), tokens[label_end - 1].end()))
                 j = label_end
@@ -732,7 +784,12 @@ def _slide_title(text: str) -> str:
     for rule in _TITLE_RULES:
         m = rule.search(text)
         title = m.group("t") if m else ""
-        if title and not title.isascii() and not title.endswith(("。", "、")) and title[0] not in "・•※▪~0123456789":
+        if (
+            title
+            and not title.isascii()
+            and not title.endswith(("。", "、"))
+            and title[0] not in "・•※▪~0123456789"
+        ):
             return title
     return ""
 
@@ -746,7 +803,9 @@ def _parse_slides(raw: str, noise: _Spans, info: DocumentInfo) -> list[_Part]:
     for m, nxt in zip(matches, [*matches[1:], None], strict=True):
         end = nxt.start() if nxt else len(raw)
         title = _slide_title(noise.strip(raw, m.end(), end))
-        parts.append(_Part((f"スライド {m.group(1)}",) + ((title,) if title else ()), m.end(), m.end(), end=end))
+        parts.append(
+            _Part((f"スライド {m.group(1)}",) + ((title,) if title else ()), m.end(), m.end(), end=end)
+        )
     return parts
 
 
@@ -786,10 +845,14 @@ def _sections(doc_id: str, raw: str, parts: list[_Part], noise: _Spans, profile:
     sections: list[Section] = []
     pending: Section | None = None
     for part in parts:
-        head = _tidy(noise.strip(raw, part.start, part.body_start), join_lines=False, collapse=profile.collapse)
+        head = _tidy(
+            noise.strip(raw, part.start, part.body_start), join_lines=False, collapse=profile.collapse
+        )
         body = _tidy(
             noise.strip(raw, part.body_start, part.end),
-            join_lines=profile.join_lines, collapse=profile.collapse, sentence_lines=profile.sentence_lines,
+            join_lines=profile.join_lines,
+            collapse=profile.collapse,
+            sentence_lines=profile.sentence_lines,
         )
         kind = part.kind if part.kind != "cover" else ("body" if "。" in body else "toc")
         text = "\n".join(t for t in (head, body) if t)
