@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.catalog import Catalog, Measure
-from assistant.chunking import split_sentences
+from assistant.chunking import measure_text, split_sentences
 from assistant.corpus import Document
 from assistant.questions import QuestionAnalysis, analyse
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
@@ -42,6 +42,13 @@ _QUESTION_WORDS = {
     "府省庁", "省庁", "府省", "関係", "内容", "概要", "とは", "です", "ます", "what", "is", "the", "of",
     "a", "an", "in", "for", "to", "and", "which", "who", "how", "does", "do", "plan", "are", "about",
     "measure", "measures", "教え", "件", "やつ", "こと", "もの", "今", "ため",
+}
+
+
+_KIND_LABELS = {
+    "money": "金額・予算", "person": "人物", "company": "企業名", "personal_help": "個別の手続・アカウントの操作方法",
+    "opinion": "おすすめ・比較", "live_info": "最新の状況", "future_plan": "将来の版の内容",
+    "foreign_plan": "他国の計画", "public_comment": "意見募集の件数", "current_officials": "現在の役職者",
 }
 
 
@@ -303,6 +310,19 @@ class ExtractiveAnswerer:
             return text, [], True
 
         targets = list(result.exact_measures) or list(analysis.referenced_measures)
+        if analysis.unanswerable is not None:
+            kind, evidence = analysis.unanswerable
+            if targets:
+                texts = [measure_text(self.catalog.measures[n]) for n in targets]
+            else:
+                texts = [h.chunk.text for h in result.hits[:2]]
+            if evidence is None or not any(evidence.search(unicodedata.normalize("NFKC", t)) for t in texts):
+                about = ""
+                if targets:
+                    m = self.catalog.measures[targets[0]]
+                    about = f"No. {m.measure_no}「{m.title}」は計画にありますが、"
+                text, _ = self.abstain(q, f"{about}ご質問の{_KIND_LABELS.get(kind, '内容')}は、重点計画と関連資料には記載がありません。")
+                return text, [], True
         if targets:
             lines: list[str] = []
             cites: list[Citation] = []
@@ -372,8 +392,7 @@ class ExtractiveAnswerer:
 
 def stream_text(text: str) -> Iterator[str]:
     """Yield an answer line by line (the UI streams the growing text)."""
-    for line in text.splitlines(keepends=True):
-        yield line
+    yield from text.splitlines(keepends=True)
 
 
 __all__ = ["Answer", "Citation", "ExtractiveAnswerer", "analyse", "stream_text"]

@@ -16,7 +16,7 @@ import re
 import tomllib
 import unicodedata
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
@@ -297,6 +297,8 @@ _CJK_CHARS = "\u2460-\u24ff\u25a0-\u25ff\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\
 _CJK = re.compile(f"[{_CJK_CHARS}]")
 _CJK_SPACE = re.compile(f"(?<=[{_CJK_CHARS}])[ \u3000]+|[ \u3000]+(?=[{_CJK_CHARS}])")
 _MULTISPACE = re.compile(r"[ \u3000]{2,}")
+# Vertical text on a slide comes out one character per word: "デ ジ タ ル ガ バ メ ン ト".
+_SPACED_LETTERS = re.compile(f"(?<![^ ])[{_CJK_CHARS}](?: [{_CJK_CHARS}](?![^ ])){{2,}}")
 _TABS = re.compile(r"[ \u3000]*\t[\t \u3000]*")
 # A numbering marker keeps its following space: "第1 目指す…", "(1) 我が国…", footnote "12 令和…".
 _LEAD_MARKER = re.compile(
@@ -310,17 +312,15 @@ _SENTENCE_END = ("。", "！", "？")
 # Deleted everywhere (markup and page furniture); each match is one span of noise.
 _NOISE = (
     re.compile(r"(?<=\S)<sup>[^<>\n]{0,12}</sup>"),  # inline footnote reference, number included
-    re.compile(
-        r"</?(?:sup|sub|b|i|u|s|em|strong|small|mark|span|div|p|a|br)\b[^<>\n]*>"
-    ),  # HTML tags, not their text
+    # HTML tags (their text stays); "<NanoTerasu>" and the like are words, not tags.
+    re.compile(r"</?(?:sup|sub|b|i|u|s|em|strong|small|mark|span|div|p|a|br)\b[^<>\n]*>"),
     re.compile(r"(?m)^[ \t]*#{1,6}(?=[ \t]|$)[ \t]*"),  # markdown heading markers
     re.compile(r"\*\*"),
     re.compile(r"(?m)^[ \t]*-[ \t]+(?=・)"),  # "- ・ item" is one bullet, not two
     re.compile(r"(?m)^[ \t]*-{2,}[ \t]*$"),  # horizontal rules
     re.compile(r"(?m)^[ \t]*[-－‐]?[ \t]*[0-9]{1,4}[ \t]*[-－‐]?[ \t]*$"),  # page numbers
-    re.compile(
-        r"(?m)^[ \t]*(?:(?:[0-9]{4}年度～?|[（(]令和[0-9０-９元]{1,2}年度～?[）)]|[1-4]Q)[ \t]*)+$"
-    ),  # roadmap columns
+    # Roadmap column headers ("2024年度 … 1Q 2Q"), repeated on every page of a 工程表.
+    re.compile(r"(?m)^[ \t]*(?:(?:[0-9]{4}年度～?|[（(]令和[0-9０-９元]{1,2}年度～?[）)]|[1-4]Q)[ \t]*)+$"),
     re.compile(r"(?m)^[ \t]*[ぁ-ゖ](?:[ \t]+[ぁ-ゖ]){1,3}[ \t]*$"),  # ruby (furigana) lines of PDF text
 )
 
@@ -429,7 +429,10 @@ def _tidy(text: str, *, join_lines: bool, collapse: bool = True, sentence_lines:
             continue
         tidy = stripped
         if " " in tidy or "\u3000" in tidy:
-            tidy = _collapse(tidy) if collapse else _MULTISPACE.sub(" ", tidy)
+            if collapse:
+                tidy = _collapse(tidy)
+            else:
+                tidy = _SPACED_LETTERS.sub(lambda m: m.group().replace(" ", ""), _MULTISPACE.sub(" ", tidy))
         if "\t" in tidy:
             tidy = _TABS.sub("\t", tidy)
         # PDF text starts each page with a space: the page after a footnote block starts afresh.
@@ -457,8 +460,8 @@ def clean_text(fragment: str, *, page_headers: Iterable[str] = (), join_lines: b
     given ``page_headers`` lines; turns ``- ・`` bullets into ``・``; with ``join_lines`` rejoins
     lines broken mid-sentence (a line not ending in 。 continues on the next non-blank line unless
     that starts a new item or heading); collapses spaces next to Japanese characters while keeping
-    spaces between Latin words. Document sections are cleaned the same way plus document-specific
-    rules (see ``Document.noise``).
+    spaces between Latin words. Document sections are cleaned the same way, plus the manifest's
+    ``page_headers`` and, in PDF text, footnote numbers glued to words (see ``Document.noise``).
     """
     spans = _Spans(_noise_spans(fragment, tuple(page_headers)))
     return _tidy(spans.strip(fragment, 0, len(fragment)), join_lines=join_lines)
@@ -482,7 +485,7 @@ class _Style:
     nests: bool = False  # "1." under "1." is a nested list, not a restart
 
 
-_PART_RANK = 10
+_PART_RANK = 10  # 第N: the level that ends a 目次 listing
 _STYLES = (
     _Style(
         "annex",
@@ -510,6 +513,7 @@ _STYLES = (
         re.compile(r"^([0-9０-９]{1,3})[ \t\u3000]*[.．](?![0-9０-９～〜])[ \t\u3000]*\S"),
         nests=True,
     ),
+    # 2025 plan: "○[No. 1-2] 施策名" opens a measure in 第2, "1-2<TAB>施策名<TAB>…" a roadmap row in 第3.
     _Style("measure", 50, re.compile(r"^○[ \t\u3000]*\[No\.[ \t\u3000]*\d+-\d+\]"), sequenced=False),
     _Style("roadmap", 50, re.compile(r"^\d+-\d+\t[ \t]*[^\t ]"), sequenced=False),
     _Style("paren", 60, re.compile(r"^[（(]([0-9０-９]{1,2})[）)]")),
@@ -528,7 +532,7 @@ _MD_HEADING = re.compile(r"[ \t]*#")
 
 
 def _is_toc_entry(line: str) -> bool:
-    """A TOC line: a page number in its own cell, or a numbered title in an empty-page row ("第3\t工程表\t")."""
+    """A TOC line: a page number in its own cell, or a numbered title whose page cell is empty."""
     if _TOC_ENTRY.search(line):
         return True
     if not line.rstrip(" ").endswith("\t"):
@@ -690,7 +694,7 @@ def _parse_lines(raw: str, noise: _Spans, info: DocumentInfo) -> list[_Part]:
             head = None  # a 目次 lists everything up to the next part; an annex stays one section
         if head and outline.offer(head, restart=in_toc):
             is_toc = head.style is _PLAIN and head.label == "目次"
-            in_toc = is_toc or (in_toc and head.style.rank > _PART_RANK)
+            in_toc = is_toc  # any heading that got through ends a 目次 (only 第N can, see above)
             parts.append(_Part(outline.path, a, b, kind="toc" if is_toc else "body"))
             continue
         current = parts[-1]
@@ -811,7 +815,7 @@ def _parse_slides(raw: str, noise: _Spans, info: DocumentInfo) -> list[_Part]:
 
 @dataclass(frozen=True)
 class _Profile:
-    parse: object  # the splitter: (raw, noise, info) -> list[_Part]
+    parse: Callable[[str, _Spans, DocumentInfo], list[_Part]]  # the section splitter
     join_lines: bool
     collapse: bool = True
     sentence_lines: bool = False
@@ -833,7 +837,7 @@ def _build_document(info: DocumentInfo, raw: str) -> Document:
     if profile.footnote_refs:
         spans = _merge([*spans, *_footnote_ref_spans(raw)])
     noise = _Spans(spans)
-    parts = profile.parse(raw, noise, info)  # type: ignore[operator]
+    parts = profile.parse(raw, noise, info)
     for part, nxt in zip(parts, [*parts[1:], None], strict=True):
         if part.end < 0:
             part.end = nxt.start if nxt else len(raw)

@@ -76,6 +76,34 @@ _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# Kinds of information the documents do not hold, whatever the topic: a policy plan has no
+# people's names, vendors, personal account help, opinions, live data, future editions or other
+# countries' plans. (kind, how the question asks for it, what a passage must contain to answer it
+# anyway — None when no passage can.) A question asking for one of these is abstained on unless
+# the best passage really holds that kind of information.
+ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
+    ("money", re.compile(r"いくら|何円|金額|予算(額|は|規模|の額)|費用は|コストは|how much", re.I),
+     re.compile(r"\d[\d,.]*\s*(億|兆|万|千)?\s*円")),
+    ("person", re.compile(r"誰|だれ|どなた|氏名|who is|who was", re.I), None),
+    ("company", re.compile(r"社名|会社名|企業名|どこの会社|どの会社|ベンダー名|which compan", re.I), None),
+    ("personal_help", re.compile(r"(忘れ|なくし|無くし|紛失).{0,12}(方法|手順|どう|再|教えて)|再設定|再発行の(方法|手順)|パスワード|暗証番号|ログインできない"), None),
+    ("opinion", re.compile(r"おすすめ|オススメ|どっちがいい|どれがいい|どちらがいい|ランキング|which is better", re.I), None),
+    ("live_info", re.compile(r"天気|株価|優勝|開いていますか|開いてる|営業時間|倍率|weather|stock price", re.I), None),
+    ("future_plan", re.compile(r"(20[3-9]\d|202[6-9])年(版|度版)?の(重点)?計画|(202[6-9]|20[3-9]\d)年に改定|次期(重点)?計画|来年の(重点)?計画"), None),
+    ("foreign_plan", re.compile(r"(韓国|エストニア|米国|アメリカ|中国|英国|イギリス|ドイツ|フランス|シンガポール|台湾|デンマーク)の(デジタル|電子政府|計画|政策|重点|e-)"), None),
+    ("public_comment", re.compile(r"パブリックコメント.{0,12}(何件|件数|寄せられ)"), None),
+    ("current_officials", re.compile(r"(現在|今)の.{0,6}(大臣|長官|総理|首相)"), None),
+]
+
+
+def unanswerable_kind(normalized: str) -> tuple[str, re.Pattern[str] | None] | None:
+    """The kind of information asked for that the documents don't hold, with its evidence test."""
+    for kind, asks, evidence in ANSWER_TYPES:
+        if asks.search(normalized):
+            return kind, evidence
+    return None
+
+
 @dataclass
 class QuestionAnalysis:
     """What the answerer needs to know about a question."""
@@ -89,6 +117,8 @@ class QuestionAnalysis:
     retrieval_query: str = ""  # question + context from history for retrieval
     preferred_doc: str | None = None  # when the wording points at an older document
     english: bool = False
+    # (kind, evidence pattern) when the question asks for something the documents don't hold
+    unanswerable: tuple[str, re.Pattern[str] | None] | None = None
 
 
 def detect_intent(normalized: str) -> str:
@@ -149,7 +179,7 @@ def analyse(question: str, history: Sequence[dict] | None = None) -> QuestionAna
     english = not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", normalized)
     analysis = QuestionAnalysis(
         text=question, normalized=normalized, intent=intent, measure_nos=measure_nos,
-        retrieval_query=question, english=english,
+        retrieval_query=question, english=english, unanswerable=unanswerable_kind(normalized),
     )
     for doc_id, pattern in _EDITION_PATTERNS:
         if pattern.search(normalized):

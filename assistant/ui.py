@@ -53,7 +53,9 @@ EMPTY_SOURCES = '<div class="jp-empty">質問すると、回答の根拠とな�
 EMPTY_CARD = '<div class="jp-empty">表の行を選択すると、施策カードを表示します。</div>'
 _CITE_RE = re.compile(r"\[No\.\s*(\d+-\d+)\]")
 _LINK_RE = re.compile(r"\[No\. (\d+-\d+)\]\(#measure-\1\)")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
+# Markdown that could turn plain text into markup: inline marks anywhere, block marks at line start.
+_MD_INLINE = re.compile(r"([\\`*_\[\]~|$])")
+_MD_BLOCK = re.compile(r"^(\s*)([#+\-=>]|\d+(?=[.)]))", re.M)
 _TERM_RE = re.compile(r"[\u4e00-\u9fff々〆ヶ]{2,}|[\u30a0-\u30ffー]{2,}|[A-Za-z0-9]{3,}")
 
 CSS = """
@@ -106,7 +108,10 @@ def esc(value: object) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", esc(text))
+    text = _MD_INLINE.sub(r"\\\1", html.escape(text, quote=False))
+    # "1." at a line start starts a list: escape the dot after the digits, not the digits.
+    return _MD_BLOCK.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2)[0].isdigit() else "\\" + m.group(2)),
+                         text)
 
 
 def to_display(text: str, *, link_citations: bool = False) -> str:
@@ -187,11 +192,12 @@ def measure_card_body(m: Measure) -> str:
     )
 
 
-def measure_card(m: Measure, *, open_: bool = False) -> str:
+def measure_card(m: Measure, *, with_title: bool = False) -> str:
     """A collapsible card (``id="measure-X-Y"``) that the answer's citation links open."""
+    title = f"「{esc(m.title)}」" if with_title else ""
     return (
-        f'<details class="jp-card" id="measure-{esc(m.measure_no)}"{" open" if open_ else ""}>'
-        f"<summary>No. {esc(m.measure_no)} の施策カード</summary>{measure_card_body(m)}</details>"
+        f'<details class="jp-card" id="measure-{esc(m.measure_no)}">'
+        f"<summary>No. {esc(m.measure_no)}{title} の施策カード</summary>{measure_card_body(m)}</details>"
     )
 
 
@@ -236,7 +242,7 @@ def sources_html(answer: Any, question: str, catalog: Catalog | None, doc_titles
     if not answer.citations:
         parts.append('<div class="jp-empty">この回答には出典がありません（計画と関連資料に該当する記載が見つかりませんでした）。</div>')
     others = [n for n in list(dict.fromkeys([*find_measure_nos_in_answer(answer.text), *earlier])) if n not in shown]
-    cards = [measure_card(catalog.measures[n]) for n in others if catalog and n in catalog.measures]
+    cards = [measure_card(catalog.measures[n], with_title=True) for n in others if catalog and n in catalog.measures]
     if cards:
         parts.append('<div class="jp-sub">会話で言及された施策</div>' + "".join(cards))
     return '<div class="jp-sources">' + "".join(parts) + "</div>"
@@ -511,7 +517,7 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
                         chatbot = gr.Chatbot(label="会話", height=520, elem_id="jp-chat", latex_delimiters=[],
                                              buttons=["copy"], placeholder="下の入力欄に質問を入力してください。")
                         with gr.Row():
-                            box = gr.Textbox(show_label=False, scale=5, lines=1, max_lines=4, autofocus=True,
+                            box = gr.Textbox(label="質問", show_label=False, elem_id="jp-input", scale=5, lines=1, max_lines=4, autofocus=True,
                                              placeholder="質問を入力して Enter（例: No. 1-57 の主担当府省庁は？）")
                             send = gr.Button("送信", variant="primary", scale=1, min_width=80)
                         new_btn = gr.Button("新しい会話", size="sm")
@@ -542,6 +548,9 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
                 chat, chat_in, chat_out, api_visibility="private", concurrency_limit=8, show_progress="minimal")
         new_btn.click(lambda: ([], EMPTY_SOURCES, new_conversation(), ""), None, [chatbot, sources, conv, box],
                       queue=False, api_visibility="private")
+        # The chat's own trash button clears only the messages: clear the sources and state too.
+        chatbot.clear(lambda: (EMPTY_SOURCES, new_conversation()), None, [sources, conv], queue=False,
+                      api_visibility="private")
         chatbot.like(on_like, [chatbot, conv], None, api_visibility="private")
         refresh_out = [banner, banner_html, doc_dd, ministry_dd, table, count]
         build_btn.click(on_build, None, [*refresh_out, build_status], api_visibility="private",

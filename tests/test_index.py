@@ -161,7 +161,7 @@ def test_query_edge_cases(built, chunks, tokenizer, cache_dir):
 def test_concurrent_queries_match_serial(built, chunks, tokenizer, cache_dir):
     settings, _ = built
     emb = embedder(cache_dir)
-    queries = [c.text.split("\n")[-1][:60] for c in chunks[:16]]
+    queries = [c.text.split("\n")[-1][:60] for c in chunks[:8]]
     vectors = [emb.embed_query(q) for q in queries]
     token_lists = [tokenizer.tokenize(q) for q in queries]
     with open_index(settings) as index:
@@ -241,10 +241,12 @@ def test_changed_chunk_is_the_only_one_embedded(index_copy, chunks, tokenizer, c
     assert builds == {report.build_id, report2.build_id}  # the oldest one is gone
 
 
-def test_rebuild_ignores_manifest_but_uses_cache(index_copy, chunks, tokenizer, cache_dir):
-    report = build_index(index_copy, chunks, CORPUS_HASHES, embedder(cache_dir), tokenizer,
-                         rebuild=True, progress=False)
+def test_rebuild_ignores_manifest_but_uses_cache(index_copy, chunks, tokenizer, cache_dir, capsys):
+    report = build_index(index_copy, chunks, CORPUS_HASHES, embedder(cache_dir), tokenizer, rebuild=True)
     assert report.built and report.reason == "rebuild" and report.n_embedded == 0
+    captured = capsys.readouterr()
+    assert "埋め込み" in captured.err and captured.out == ""  # progress bars go to stderr only
+    assert dataclasses.asdict(report)["skipped"] is False
     with open_index(index_copy) as index:
         assert index.manifest["build_id"] == report.build_id
 
@@ -296,23 +298,26 @@ print("DONE", report.build_id, flush=True)
 """
 
 
-def start_slow_build(settings: Settings, cache_dir: Path, chunks: list[Chunk], tmp_path: Path) -> subprocess.Popen:
+def start_slow_build(settings: Settings, cache_dir: Path, chunks: list[Chunk], tmp_path: Path,
+                     batches: int = 1) -> subprocess.Popen:
+    """A build in another process whose embedder sleeps after each batch; returns once ``batches``
+    batches were embedded (the build then holds the lock and has a half-written build dir)."""
     chunks_file = tmp_path / "chunks.jsonl"
     chunks_file.write_text("\n".join(json.dumps(dataclasses.asdict(c), ensure_ascii=False) for c in chunks))
     proc = subprocess.Popen(
         [sys.executable, "-c", _SLOW_BUILD, str(settings.index_dir), str(cache_dir), str(chunks_file)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    line = proc.stdout.readline()  # first batch embedded and added to Chroma
-    assert line.startswith("BATCH"), proc.stderr.read()
+    for _ in range(batches):
+        line = proc.stdout.readline()
+        assert line.startswith("BATCH"), proc.stderr.read()
     return proc
 
 
 def test_killed_build_leaves_previous_index_usable(index_copy, chunks, tokenizer, cache_dir, tmp_path):
     old_build = (index_copy.index_dir / "CURRENT").read_text().strip()
-    changed = [with_text(c, "（改訂）") for c in chunks]
-    proc = start_slow_build(index_copy, cache_dir, changed, tmp_path)
-    time.sleep(0.2)
+    changed = [with_text(c, "（改訂）") if i < 6 else c for i, c in enumerate(chunks)]
+    proc = start_slow_build(index_copy, cache_dir, changed, tmp_path, batches=2)  # batch 1 is in Chroma
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     leftovers = [p for p in (index_copy.index_dir / "builds").iterdir() if p.name != old_build]
@@ -339,7 +344,7 @@ def test_killed_first_build_means_missing_then_builds(tmp_path, chunks, tokenize
 
 
 def test_second_concurrent_build_is_refused_or_waits(index_copy, chunks, tokenizer, cache_dir, tmp_path):
-    changed = [with_text(c, "（並行）") for c in chunks]
+    changed = [with_text(c, "（並行）") if i < 6 else c for i, c in enumerate(chunks)]
     proc = start_slow_build(index_copy, cache_dir, changed, tmp_path)
     try:
         with pytest.raises(IndexBusy) as exc_info:

@@ -1,0 +1,168 @@
+"""Speed and memory benchmark: ``python -m assistant bench [--json] [--queries N]``.
+
+Prints a table (and JSON) of: index build time split into embedding vs everything else on a
+sample, the embedding floor (the embedder alone on the same texts), the no-change reindex time,
+cold start to first answer in a fresh process, warm latency p50/p95 of BM25, dense, hybrid
+retrieval and of the extractive answer, and the peak RSS of a query process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from assistant.config import PROJECT_ROOT, Settings
+
+ITEMS = PROJECT_ROOT / "evals" / "items.jsonl"
+BUILD_SAMPLE = 60
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "n": 0}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50": round(statistics.median(ordered), 2), "p95": round(p95, 2), "n": len(ordered)}
+
+
+def _questions(n: int) -> list[str]:
+    qs = [json.loads(line)["question"] for line in ITEMS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return (qs * (n // max(1, len(qs)) + 1))[:n]
+
+
+def _timed(fn, *args, **kwargs) -> float:
+    t0 = time.perf_counter()
+    fn(*args, **kwargs)
+    return (time.perf_counter() - t0) * 1000
+
+
+def bench_build(settings: Settings) -> dict[str, Any]:
+    """Build a fresh index of a sample of real chunks and compare with the embedder alone."""
+    from assistant.catalog import build_catalog
+    from assistant.chunking import chunk_corpus, fugashi_token_counter
+    from assistant.corpus import load_corpus
+    from assistant.embeddings import make_embeddings
+    from assistant.index import build_index
+    from assistant.tokenizer import JapaneseTokenizer
+
+    docs = load_corpus(settings.corpus_dir)
+    chunks = chunk_corpus(docs, build_catalog(docs), fugashi_token_counter(), settings.chunk_tokens)
+    sample = chunks[:: max(1, len(chunks) // BUILD_SAMPLE)][:BUILD_SAMPLE]
+    texts = [c.embed_text for c in sample]
+    floor_emb = make_embeddings(settings.embedder)  # no cache: the true cost of embedding
+    floor_emb.embed_query("warm-up")
+    t0 = time.perf_counter()
+    floor_emb.embed_documents(texts)
+    floor_s = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        s = settings.replace(index_dir=Path(tmp), chroma_url="")
+        emb = make_embeddings(settings.embedder, Path(tmp) / "cache")
+        t0 = time.perf_counter()
+        report = build_index(s, sample, {"sample": "x"}, emb, JapaneseTokenizer(), progress=False)
+        build_s = time.perf_counter() - t0
+    return {
+        "sample_chunks": len(sample),
+        "all_chunks": len(chunks),
+        "embedding_floor_s": round(floor_s, 2),
+        "build_s": round(build_s, 2),
+        "build_embed_s": round(getattr(report, "embed_s", 0.0), 2),
+        "build_other_s": round(build_s - getattr(report, "embed_s", 0.0), 2),
+        "overhead_vs_floor_pct": round(100 * (build_s - floor_s) / floor_s, 1) if floor_s else None,
+    }
+
+
+def bench_noop_reindex(settings: Settings) -> float:
+    """Seconds for `python -m assistant index` when nothing changed (a fresh process, as users run it)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "assistant", "index", "--quiet"], check=True, capture_output=True)
+    return round(time.perf_counter() - t0, 2)
+
+
+_COLD = """
+import resource, sys, time, json
+t0 = time.perf_counter()
+from assistant.api import Assistant
+a = Assistant()
+t1 = time.perf_counter()
+ans = a.answer("マイナンバーカードと運転免許証の一体化の主担当は？")
+t2 = time.perf_counter()
+for q in json.loads(sys.argv[1]):
+    a.answer(q)
+print(json.dumps({"load_s": t1 - t0, "first_answer_s": t2 - t0,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bench_cold_start(questions: list[str]) -> dict[str, float]:
+    """A fresh process: import + load to first answer, and its peak RSS after more queries."""
+    r = subprocess.run(
+        [sys.executable, "-c", _COLD, json.dumps(questions)], check=True, capture_output=True, text=True
+    )
+    data = json.loads(r.stdout.strip().splitlines()[-1])
+    return {k: round(v, 2) for k, v in data.items()}
+
+
+def bench_queries(settings: Settings, questions: list[str]) -> dict[str, Any]:
+    """Warm latencies in this process."""
+    from assistant.api import Assistant
+
+    a = Assistant(settings)
+    r = a.retriever
+    for q in questions[:10]:  # warm caches (query embeddings are not cached across questions)
+        a.answer(q)
+    out: dict[str, Any] = {}
+    out["bm25_ms"] = _percentiles([_timed(r.bm25, q, 50) for q in questions])
+    out["dense_ms"] = _percentiles([_timed(r.dense, q, 50) for q in questions])
+    out["hybrid_ms"] = _percentiles([_timed(r.retrieve, q, k=10) for q in questions])
+    out["answer_ms"] = _percentiles([_timed(a.answer, q) for q in questions])
+    out["n_chunks"] = len(a.index.chunks)
+    return out
+
+
+def run(settings: Settings, n_queries: int) -> dict[str, Any]:
+    qs = _questions(n_queries)
+    results: dict[str, Any] = {"embedder": settings.embedder}
+    results["noop_reindex_s"] = bench_noop_reindex(settings)
+    results["queries"] = bench_queries(settings, qs)
+    results["cold_start"] = bench_cold_start(qs[:50])
+    results["build"] = bench_build(settings)
+    return results
+
+
+def print_table(r: dict[str, Any]) -> None:
+    q = r["queries"]
+    rows = [
+        ("hybrid retrieval p50 / p95 (ms)", f"{q['hybrid_ms']['p50']} / {q['hybrid_ms']['p95']}", "≤ 20 / ≤ 60"),
+        ("BM25 alone p50 / p95 (ms)", f"{q['bm25_ms']['p50']} / {q['bm25_ms']['p95']}", ""),
+        ("dense alone p50 / p95 (ms)", f"{q['dense_ms']['p50']} / {q['dense_ms']['p95']}", ""),
+        ("extractive answer p50 / p95 (ms)", f"{q['answer_ms']['p50']} / {q['answer_ms']['p95']}", "≤ 30 / ≤ 100"),
+        ("cold start to first answer (s)", f"{r['cold_start']['first_answer_s']}", "≤ 5"),
+        ("peak RSS of a query process (MB)", f"{r['cold_start']['peak_rss_mb']:.0f}", "≤ 600"),
+        ("no-change reindex (s)", f"{r['noop_reindex_s']}", "≤ 3"),
+        (f"build of {r['build']['sample_chunks']} chunks (s)", f"{r['build']['build_s']} (embedding {r['build']['build_embed_s']}, other {r['build']['build_other_s']})", ""),
+        ("embedding floor, same chunks (s)", f"{r['build']['embedding_floor_s']}", ""),
+        ("build overhead over the floor", f"{r['build']['overhead_vs_floor_pct']} %", "≤ 15 %"),
+    ]
+    width = max(len(a) for a, _, _ in rows)
+    print(f"{'measure'.ljust(width)}  value  (target)")
+    for name, value, target in rows:
+        print(f"{name.ljust(width)}  {value}" + (f"  ({target})" if target else ""))
+
+
+def main(args: argparse.Namespace) -> int:
+    """CLI entry: run every benchmark and print the table (or JSON)."""
+    settings = Settings.from_env().replace(index_dir=getattr(args, "index_dir", None))
+    results = run(settings, getattr(args, "queries", 200))
+    if getattr(args, "json", False):
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        print_table(results)
+        print(json.dumps(results, ensure_ascii=False))
+    return 0

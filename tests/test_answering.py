@@ -1,0 +1,171 @@
+"""Answers on the real index: each question kind, citations with verbatim quotes, abstention, follow-ups."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from assistant.answering import Answer
+from assistant.catalog import find_measure_nos
+
+
+def quotes_are_verbatim(ans: Answer, documents) -> None:
+    docs = {d.info.doc_id: d for d in documents}
+    for c in ans.citations:
+        assert docs[c.doc_id].locate(c.quote), f"quote not found in {c.doc_id}: {c.quote!r}"
+
+
+def every_line_is_cited(ans: Answer) -> None:
+    for line in ans.text.splitlines():
+        if line.startswith(("※", "関連する施策")) or not line.strip():
+            continue
+        assert "[" in line and "]" in line, f"uncited line: {line!r}"
+
+
+def test_lead_ministry_by_number(assistant, documents):
+    a = assistant.answer("No. 1-57 の主担当府省庁は？")
+    assert not a.abstained and a.mode == "extractive"
+    assert "No. 1-57" in a.text and "警察庁" in a.text
+    assert a.citations[0].measure_no == "1-57" and a.citations[0].lead_ministries == ("警察庁",)
+    quotes_are_verbatim(a, documents)
+    every_line_is_cited(a)
+
+
+def test_full_width_number_and_targets(assistant, catalog, documents):
+    a = assistant.answer("ＮＯ．３－１２１の目標を教えて")
+    assert a.measure_nos[:1] == ["3-121"]
+    assert "15兆円超" in a.text
+    quotes_are_verbatim(a, documents)
+
+
+def test_roadmap_question(assistant, catalog):
+    a = assistant.answer("No. 1-1 の工程表は？")
+    for row in catalog.measures["1-1"].roadmap:
+        assert row.heading in a.text
+
+
+@pytest.mark.parametrize(
+    "question,acceptable,fact",
+    [
+        ("マイナ免許証の取組はどこの省庁が担当？", {"1-57"}, "警察庁"),
+        ("自治体の基幹業務システムの標準化を主に担当している省庁は", {"3-103"}, "デジタル庁"),
+        ("半導体の国内生産の売上目標は？", {"3-121"}, "15兆円"),
+        ("ガバクラへの移行の目標は？", {"3-80"}, "ガバメントクラウド"),
+    ],
+)
+def test_factual_by_topic(assistant, documents, question, acceptable, fact):
+    a = assistant.answer(question)
+    assert not a.abstained
+    assert set(a.measure_nos[:1]) & acceptable, (a.measure_nos, a.text)
+    assert fact in a.text or any(fact in c.quote for c in a.citations)
+    quotes_are_verbatim(a, documents)
+
+
+def test_topic_question_lists_measures(assistant, catalog):
+    a = assistant.answer("防災分野のデジタル化にはどんな施策がありますか")
+    assert not a.abstained and len(a.measure_nos) >= 2
+    for no in a.measure_nos:
+        m = catalog.measures[no]
+        assert m.title in a.text and m.lead_ministries[0] in a.text
+
+
+def test_section_outside_measures_cites_document(assistant, documents):
+    a = assistant.answer("データ利活用制度の在り方に関する基本方針の考え方は？")
+    assert not a.abstained
+    assert any(c.measure_no is None and c.doc_id == "plan2025" for c in a.citations)
+    quotes_are_verbatim(a, documents)
+    every_line_is_cited(a)
+
+
+def test_older_edition(assistant, documents):
+    a = assistant.answer("2021年のCIOフォーラムの資料で、デジタル庁の発足はいつと説明されていますか")
+    assert not a.abstained
+    assert a.citations and a.citations[0].doc_id == "cio-forum-2021"
+    quotes_are_verbatim(a, documents)
+
+
+@pytest.mark.parametrize("question", ["No. 9-99 の主担当は？", "No. 1-500 の目標"])
+def test_nonexistent_measure_number(assistant, question):
+    a = assistant.answer(question)
+    assert a.abstained and not a.citations
+    no = find_measure_nos(question)[0]
+    assert f"No. {no} という施策は計画にありません" in a.text and "近い番号" in a.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["明日の東京の天気は？", "カレーの作り方を教えて", "No. 1-57 の予算額はいくらですか",
+     "現在のデジタル大臣は誰？", "What is the capital of France?"],
+)
+def test_out_of_scope_abstains(assistant, question):
+    a = assistant.answer(question)
+    assert a.abstained, a.text
+    assert "記載" in a.text and a.citations == []
+
+
+def test_followup_conversation(assistant, catalog):
+    first = assistant.answer("マイナンバーカードの取得を支援する施策は？")
+    assert first.measure_nos
+    history = [{"role": "user", "content": "マイナンバーカードの取得を支援する施策は？"},
+               {"role": "assistant", "content": first.text}]
+    second = assistant.answer("その施策の目標は？", history=history)
+    target = first.measure_nos[0]
+    assert second.measure_nos[:1] == [target]
+    assert catalog.measures[target].targets[0][:20] in second.text
+    history += [{"role": "user", "content": "その施策の目標は？"}, {"role": "assistant", "content": second.text}]
+    third = assistant.answer("主担当は？", history=history)
+    assert catalog.measures[target].lead_ministries[0] in third.text
+
+
+def test_second_item_of_a_list(assistant, catalog):
+    first = assistant.answer("防災に関する施策を教えて")
+    assert len(first.measure_nos) >= 2
+    history = [{"role": "user", "content": "防災に関する施策を教えて"}, {"role": "assistant", "content": first.text}]
+    second = assistant.answer("2つ目の主担当は？", history=history)
+    no = first.measure_nos[1]
+    assert second.measure_nos[:1] == [no]
+    assert catalog.measures[no].lead_ministries[0] in second.text
+
+
+def test_filters_restrict_sources(assistant):
+    a = assistant.answer("デジタル人材の育成", filters={"doc_id": "plan2021-education"})
+    assert a.citations and all(c.doc_id == "plan2021-education" for c in a.citations)
+    b = assistant.answer("サイバーセキュリティ", filters={"chapter": 4})
+    assert b.measure_nos and all(n.startswith("4-") for n in b.measure_nos)
+
+
+def test_bad_filter_is_refused(assistant):
+    from assistant.retrieval import InvalidFilter
+
+    with pytest.raises(InvalidFilter):
+        assistant.answer("AI", filters={"doc_id": "../../etc/passwd"})
+    with pytest.raises(InvalidFilter):
+        assistant.answer("AI", filters={"chapter": 9})
+
+
+def test_to_dict_is_json_ready(assistant):
+    import json
+
+    d = assistant.answer("No. 2-6 は何？").to_dict()
+    assert json.loads(json.dumps(d, ensure_ascii=False))["citations"][0]["measure_no"] == "2-6"
+
+
+def test_thread_safety(assistant):
+    questions = ["No. 1-57 の主担当は？", "No. 3-80 の目標は？", "防災の施策", "No. 5-1 の主担当は？"]
+    expected = {q: assistant.answer(q).text for q in questions}
+    errors: list[str] = []
+
+    def worker(i: int) -> None:
+        for j in range(5):
+            q = questions[(i + j) % len(questions)]
+            got = assistant.answer(q).text
+            if got != expected[q]:
+                errors.append(q)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -1,0 +1,348 @@
+"""The evaluation metrics, comparison, gate and report writing, on small hand-made inputs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from assistant.evaluation.metrics import (
+    ABSTENTION_PHRASE,
+    aggregate,
+    bracketed_measures,
+    check_gate,
+    compare,
+    fact_recall,
+    facts_found,
+    hit_at_k,
+    is_abstention,
+    load_thresholds,
+    match_key,
+    ndcg_at_k,
+    percentile,
+    precision_counts,
+    recall,
+    reciprocal_rank,
+    score_item,
+    summarize,
+)
+from assistant.evaluation.report import badness, render_markdown, worst_failures, write_report
+from assistant.evaluation.systems import Output, naive_measures, passages_output
+
+KNOWN = frozenset({"1-57", "1-59", "3-43", "3-47", "2-1"})
+
+
+def measure_item(**kw):
+    base = {
+        "id": "lookup-001", "question": "No. 1-57 の主担当は？", "category": "lookup",
+        "expected_measures": ["1-57"], "acceptable_measures": ["1-57", "1-59"], "expected_doc": "plan2025",
+        "answer_facts": ["警察庁", "約125万者"],
+    }
+    return base | kw
+
+
+def section_item(**kw):
+    base = {
+        "id": "section-001", "question": "光ファイバの整備率は？", "category": "section",
+        "expected_measures": [], "acceptable_measures": [], "expected_doc": "plan2025", "answer_facts": ["99.8%"],
+    }
+    return base | kw
+
+
+def oos_item(**kw):
+    base = {
+        "id": "out-of-scope-021", "question": "No. 9-99 の主担当は？", "category": "out_of_scope",
+        "expected_measures": [], "acceptable_measures": [], "expected_doc": None, "answer_facts": [],
+    }
+    return base | kw
+
+
+def score(item, *, ranking=(), docs=(), cited=(), cited_docs=(), text="", abstained=False, latency=1.0, system="s"):
+    return score_item(
+        item, system=system, ranking=list(ranking), ranked_docs=list(docs), cited=list(cited),
+        cited_docs=list(cited_docs), text=text, abstained=abstained, latency_ms=latency, known_measures=KNOWN,
+    )
+
+
+# --- ranking metrics ---------------------------------------------------------------------------
+
+
+def test_hit_at_k():
+    ranking = ["2-1", "3-43", "1-57"]
+    assert hit_at_k(ranking, {"1-57"}, 1) == 0.0
+    assert hit_at_k(ranking, {"1-57"}, 3) == 1.0
+    assert hit_at_k(ranking, {"1-57"}, 2) == 0.0
+    assert hit_at_k([], {"1-57"}, 5) == 0.0
+
+
+def test_reciprocal_rank():
+    assert reciprocal_rank(["a", "b", "c"], {"c"}) == pytest.approx(1 / 3)
+    assert reciprocal_rank(["a", "b", "c"], {"b", "c"}) == pytest.approx(1 / 2)
+    assert reciprocal_rank(["a", "b", "c"], {"z"}) == 0.0
+    assert reciprocal_rank(["a", "b", "c"], {"c"}, k=2) == 0.0
+
+
+def test_ndcg_binary_relevance():
+    assert ndcg_at_k(["a", "b"], {"a"}) == pytest.approx(1.0)
+    # One relevant at rank 2: 1/log2(3) over the ideal 1/log2(2).
+    assert ndcg_at_k(["x", "a"], {"a"}) == pytest.approx(1 / math.log2(3))
+    # Two relevant, one found at rank 1: 1 / (1 + 1/log2(3)).
+    assert ndcg_at_k(["a", "x"], {"a", "b"}) == pytest.approx(1 / (1 + 1 / math.log2(3)))
+    assert ndcg_at_k(["x"] * 10 + ["a"], {"a"}, k=10) == 0.0
+    assert ndcg_at_k(["a"], set()) == 0.0
+
+
+def test_precision_and_recall():
+    assert precision_counts(["1-57", "2-1", "9-99"], {"1-57", "1-59"}) == (1, 3)
+    assert precision_counts([], {"1-57"}) == (0, 0)
+    assert recall(["1-57"], ["1-57", "3-43"]) == 0.5
+    assert recall([], []) == 1.0
+
+
+def test_percentile():
+    assert percentile([], 50) is None
+    assert percentile([5.0], 95) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
+    assert percentile(list(map(float, range(101))), 95) == pytest.approx(95.0)
+
+
+# --- text matching ---------------------------------------------------------------------------
+
+
+def test_fact_recall_nfkc_and_whitespace():
+    # Full-width digits, a stray space and a line break in the answer still match the fact.
+    text = "登録事業者は約 １２５ 万者\nです。主担当は警 察庁"
+    assert match_key("約 125 万者") == "約125万者"
+    assert facts_found(["約125万者", "警察庁", "総務省"], text) == [True, True, False]
+    assert fact_recall(["約125万者", "警察庁", "総務省"], text) == pytest.approx(2 / 3)
+    assert fact_recall([], "anything") == 1.0
+
+
+def test_fact_recall_ignores_footnote_tags():
+    assert fact_recall(["99.8%、2024年"], "整備率は99.8%<sup>2</sup>、2024年3月") == 1.0
+    assert fact_recall(["ｅ－Ｔａｘ"], "e-Taxの利用") == 1.0
+
+
+def test_bracketed_measures():
+    text = "主担当は警察庁です [No. 1-57]。関連: [No.3-43]、［Ｎｏ．１－５７］, No. 2-1 (not bracketed)"
+    assert bracketed_measures(text) == ["1-57", "3-43"]
+
+
+def test_naive_measures_regex():
+    assert naive_measures("○[No. 1-57] 運転免許証 … ○[No. 1-59] …No.1-57") == ["1-57", "1-59"]
+    assert naive_measures("Ｎｏ．３－４３") == ["3-43"]
+    assert naive_measures("no number here 2025-06") == []
+
+
+def test_is_abstention():
+    assert is_abstention("anything", True)
+    assert is_abstention(f"ご質問については{ABSTENTION_PHRASE}。", False)
+    assert is_abstention("No. 1-57 はありますが、予算については計画には 記載がありません [No. 1-57]", False)
+    assert not is_abstention("No. 1-57「…」には具体的な目標の記載がありません [No. 1-57]", False)
+
+
+# --- per-item scoring and aggregation ----------------------------------------------------------
+
+
+def test_score_measure_item():
+    s = score(measure_item(), ranking=["2-1", "1-59", "1-57"], cited=["2-1", "1-59", "1-57"],
+              text="主担当は警察庁です。")
+    assert (s.hit_at_1, s.hit_at_5) == (0.0, 1.0)
+    assert s.rr == pytest.approx(0.5)  # 1-59 is acceptable
+    assert (s.cited_ok, s.cited_total) == (2, 3)
+    assert s.citation_recall == 1.0
+    assert (s.facts_ok, s.facts_total) == (1, 2)
+    assert s.doc_hit_at_5 is None and s.abstention_ok is None
+
+
+def test_score_doc_item():
+    s = score(section_item(), docs=["cio-forum-2021", "plan2025"], cited_docs=["cio-forum-2021", "plan2025"],
+              text="99.8%")
+    assert s.hit_at_5 is None and not s.measure_item
+    assert (s.doc_hit_at_1, s.doc_hit_at_5) == (0.0, 1.0)
+    assert (s.doc_cited_ok, s.doc_cited_total) == (1, 2)
+    assert s.doc_citation_recall == 1.0
+    assert s.facts_ok == 1
+
+
+def test_abstention_accounting():
+    ok = score(oos_item(), abstained=True, text="No. 9-99 という施策は計画にありません。")
+    assert ok.abstention_ok is True
+    # Naming an existing measure for context is fine.
+    context = score(oos_item(id="out-of-scope-008"), abstained=True, cited=["1-57"])
+    assert context.abstention_ok is True
+    # Presenting a nonexistent number as a measure fails even when flagged as abstained.
+    invented = score(oos_item(), abstained=True, cited=["9-99"])
+    assert invented.abstention_ok is False and invented.invented == ["9-99"]
+    answered = score(oos_item(), abstained=False, cited=["1-57"])
+    assert answered.abstention_ok is False
+
+    false_abst = score(measure_item(), abstained=True)
+    agg = aggregate([ok, context, invented, answered, false_abst, score(measure_item(), ranking=["1-57"])])
+    assert agg["n_out_of_scope"] == 4
+    assert agg["abstention_accuracy"] == pytest.approx(2 / 4)
+    assert agg["false_abstention_rate"] == pytest.approx(1 / 2)
+
+
+def test_aggregate_pools_precision_and_facts():
+    a = score(measure_item(), ranking=["1-57"], cited=["1-57"], text="警察庁 約125万者")
+    b = score(measure_item(id="lookup-002"), ranking=["2-1", "3-43", "3-47"], cited=["2-1", "3-43", "3-47"],
+              text="")
+    c = score(section_item(), docs=["plan2025"], cited_docs=["plan2025"], text="none")
+    agg = aggregate([a, b, c])
+    assert agg["n"] == 3 and agg["n_measure"] == 2 and agg["n_doc"] == 1
+    assert agg["hit_at_5"] == 0.5
+    assert agg["citation_precision"] == pytest.approx(1 / 4)  # pooled: 1 right of 4 cited
+    assert agg["fact_recall"] == pytest.approx(2 / 5)  # pooled: 2 of 2+2+1 facts
+    assert agg["doc_hit_at_5"] == 1.0
+    assert agg["abstention_accuracy"] is None  # no out_of_scope item in the group
+
+
+def test_summarize_groups_by_category_and_turn():
+    f2 = score(measure_item(id="followup-001", category="followup", turn=2), ranking=["1-57"])
+    f3 = score(measure_item(id="followup-002", category="followup", turn=3), ranking=["2-1"])
+    s = summarize([f2, f3, score(measure_item(), ranking=["1-57"])])
+    assert set(s["by_category"]) == {"followup", "lookup"}
+    assert s["followup_by_turn"]["2"]["hit_at_1"] == 1.0
+    assert s["followup_by_turn"]["3"]["hit_at_1"] == 0.0
+    assert s["overall"]["hit_at_1"] == pytest.approx(2 / 3)
+
+
+def test_passages_output_cites_top3_distinct_measures():
+    out = passages_output(["1-57", "1-57", None, "3-43", "2-1", "3-47"], ["plan2025"] * 6, list("abcdef"))
+    assert out.ranking == ["1-57", "3-43", "2-1", "3-47"]
+    assert out.cited == ["1-57", "3-43", "2-1"]
+    assert out.cited_docs == ["plan2025"] * 3
+    assert out.text == "a\nb\nc" and not out.abstained
+
+
+# --- gate and comparison ---------------------------------------------------------------------
+
+
+def test_check_gate_lists_every_miss(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text("[fast]\nhit_at_5 = 0.9\nfact_recall = 0.8\nfalse_abstention_max = 0.1\n"
+                    "abstention_accuracy = 0.85\n", encoding="utf-8")
+    thr = load_thresholds(path, "fast")
+    good = {"hit_at_5": 0.95, "fact_recall": 0.8, "false_abstention_rate": 0.05, "abstention_accuracy": 0.9}
+    assert check_gate(good, thr) == []
+    bad = {"hit_at_5": 0.5, "fact_recall": 0.9, "false_abstention_rate": 0.2, "abstention_accuracy": None}
+    misses = check_gate(bad, thr)
+    assert len(misses) == 3
+    assert any(m.startswith("hit_at_5 = 0.500 < 0.900") for m in misses)
+    assert any("false_abstention_rate = 0.200 > 0.100" in m for m in misses)
+    assert any("abstention_accuracy: not measured" in m for m in misses)
+    with pytest.raises(ValueError):
+        load_thresholds(path, "full")
+
+
+def test_project_thresholds_are_all_known():
+    from assistant.evaluation import THRESHOLDS_PATH
+
+    for subset in ("fast", "full"):
+        thr = load_thresholds(THRESHOLDS_PATH, subset)
+        assert not [m for m in check_gate({}, thr) if "unknown threshold" in m]
+
+
+def test_compare_directions():
+    old = {"systems": {"assistant": {"overall": {
+        "hit_at_5": 0.8, "false_abstention_rate": 0.1, "fact_recall": 0.7, "latency_p50_ms": 10.0,
+        "latency_p95_ms": 20.0, "n": 59}}}, "gone": {"overall": {"hit_at_5": 1.0}}}
+    new = {"systems": {"assistant": {"overall": {
+        "hit_at_5": 0.9, "false_abstention_rate": 0.2, "fact_recall": 0.7, "latency_p50_ms": 10.5,
+        "latency_p95_ms": 40.0, "n": 60}}, "hybrid": {"overall": {"hit_at_5": 0.5}}}}
+    changes = {c.metric: c for c in compare(old, new)}
+    assert set(changes) == {"hit_at_5", "false_abstention_rate", "latency_p95_ms"}
+    assert changes["hit_at_5"].improved and changes["hit_at_5"].delta == pytest.approx(0.1)
+    assert not changes["false_abstention_rate"].improved  # lower is better
+    assert not changes["latency_p95_ms"].improved
+    assert "0.800 → 0.900 (+0.100, improved)" in changes["hit_at_5"].line()
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def _records():
+    items = [measure_item(), section_item(), oos_item()]
+    outs = [
+        Output(["2-1"], ["plan2025"], ["2-1"], ["plan2025"], "関係ない", first_line="No. 2-1 …", labels=["No. 2-1"]),
+        Output([], ["plan2025"], [], ["plan2025"], "99.8%", first_line="99.8% です", labels=["重点計画 > 第1"]),
+        Output([], [], [], [], "ありません", first_line="No. 9-99 という施策は計画にありません。", abstained=True),
+    ]
+    rows = []
+    for item, out in zip(items, outs, strict=True):
+        s = score(item, ranking=out.ranking, docs=out.ranked_docs, cited=out.cited, cited_docs=out.cited_docs,
+                  text=out.text, abstained=out.abstained, system="assistant")
+        rows.append((item, s, out))
+    return rows
+
+
+def _metrics(rows):
+    return {
+        "run": {"date": "2026-01-01", "n_items": len(rows), "subset": "fast", "embedder_id": "e",
+                "index_build_id": "b", "duration_s": 1.0},
+        "systems": {"assistant": summarize([s for _, s, _ in rows]),
+                    "hybrid": summarize([s for _, s, _ in rows])},
+    }
+
+
+def test_worst_failures_only_lists_failures():
+    rows = _records()
+    worst = worst_failures(rows)
+    assert [s.item_id for _, s, _ in worst] == ["lookup-001"]
+    assert badness(rows[0][1]) == 1.0 and badness(rows[2][1]) == 0.0
+
+
+def test_write_report(tmp_path):
+    rows = _records()
+    metrics = _metrics(rows)
+    changes = compare({"systems": {"assistant": {"overall": {"hit_at_5": 1.0}}}}, metrics)
+    paths = write_report(tmp_path / "out", metrics, {"assistant": rows}, changes, ["hit_at_5 = 0.000 < 0.900"])
+    data = json.loads(paths["metrics"].read_text(encoding="utf-8"))
+    assert data["systems"]["assistant"]["overall"]["hit_at_5"] == 0.0
+    md = paths["report"].read_text(encoding="utf-8")
+    for heading in ("## Systems — retrieval", "## assistant — per category", "## Gate", "## Compared with",
+                    "worst failures"):
+        assert heading in md
+    assert "MISSED hit_at_5" in md and "assistant hit_at_5: 1.000 → 0.000" in md
+    assert "No. 1-57" in md and "No. 2-1" in md  # expected vs cited of the failure
+    png = paths["chart"].read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    lines = paths["results"].read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and json.loads(lines[0])["system"] == "assistant"
+
+
+def test_render_without_assistant():
+    rows = _records()
+    metrics = _metrics(rows)
+    del metrics["systems"]["assistant"]
+    md = render_markdown(metrics)
+    assert "per category" not in md and "| hybrid |" in md
+
+
+def test_judge_parsing_and_chain():
+    from langchain_core.language_models import FakeListChatModel
+
+    from assistant.evaluation.judge import judge_answers, parse_scores
+
+    assert parse_scores('{"faithfulness": 4, "relevance": 5}') == {"faithfulness": 4, "relevance": 5}
+    assert parse_scores("faithfulness=2\nrelevance: 3") == {"faithfulness": 2, "relevance": 3}
+    assert parse_scores("no idea") is None
+    model = FakeListChatModel(responses=['{"faithfulness": 4, "relevance": 5}', "garbage"])
+    rows = [{"id": "a", "question": "q", "answer": "x", "sources": "s"},
+            {"id": "b", "question": "q", "answer": "y", "sources": "s"}]
+    result = judge_answers(model, rows)
+    assert result["n_rated"] == 1 and result["n_unrated"] == 1
+    assert result["faithfulness"] == 4 and result["items"]["b"] is None
+
+
+def test_load_items_subsets():
+    from assistant.evaluation import load_items
+
+    full = load_items(subset="full")
+    fast = load_items(subset="fast")
+    assert len(full) >= 250 and 0 < len(fast) < len(full)
+    assert all(i["fast"] for i in fast)
+    with pytest.raises(ValueError):
+        load_items(subset="medium")
