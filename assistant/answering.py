@@ -45,6 +45,31 @@ _QUESTION_WORDS = {
 }
 
 
+# The question asks for a figure, a date or a target: prefer sentences that hold one.
+_NUMERIC_ASK_RE = re.compile(r"いつ|何年|何月|何%|何％|何人|何件|何割|いくつ|どのくらい|どれくらい|どれだけ|割合|率|数|目標|KPI|時期|期限|when|how many|how much|rate|target", re.I)
+_FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千万億]+(件|人|割|分野|法案|年)")
+
+
+def sentence_units(text: str, max_len: int = 160) -> list[str]:
+    """Sentences, with over-long ones (web pages and slides have no 。) cut at spaces."""
+    out: list[str] = []
+    for sent in split_sentences(text):
+        if len(sent) <= max_len:
+            out.append(sent)
+            continue
+        current = ""
+        for piece in re.split(r"(?<=[。、])|\s+", sent):
+            if not piece:
+                continue
+            if current and len(current) + len(piece) > max_len:
+                out.append(current.strip())
+                current = ""
+            current += piece if current.endswith(("。", "、")) or not current else " " + piece
+        if current.strip():
+            out.append(current.strip())
+    return out
+
+
 _KIND_LABELS = {
     "money": "金額・予算", "person": "人物", "company": "企業名", "personal_help": "個別の手続・アカウントの操作方法",
     "opinion": "おすすめ・比較", "live_info": "最新の状況", "future_plan": "将来の版の内容",
@@ -179,20 +204,42 @@ class ExtractiveAnswerer:
             return f"{row.heading}\t{_ministries(row.lead_ministries)}"
         return f"主担当府省庁：{_ministries(m.lead_ministries) if m.lead_ministries else '—'}"
 
-    def best_sentences(self, query: str, text: str, n: int = 2) -> list[str]:
-        """The sentences of a passage that share most content words with the question."""
+    def best_sentences(self, query: str, text: str, n: int = 2, *, numeric: bool = False) -> list[str]:
+        """The sentences of a passage that share most content words with the question.
+
+        Long sentences are penalised (a 300-character list matches everything), and when the
+        question asks for a figure or a date, sentences holding one are preferred.
+        """
+        return [s for _score, s in self.scored_sentences(query, text, numeric=numeric)[:n]]
+
+    def query_words(self, query: str) -> dict[str, float]:
+        """Content words of the question (synonyms included) with their IDF weights."""
+        from assistant.tokenizer import expand_query
+
         words = self.content_tokens(query)
+        expanded = self.content_tokens(expand_query(query, self.retriever.synonyms)) - words
+        weights = {w: self.retriever.idf(w) for w in words}
+        # A synonym counts, but less than the word the user typed.
+        weights.update({w: 0.7 * self.retriever.idf(w) for w in expanded})
+        return weights
+
+    def scored_sentences(self, query: str, text: str, *, numeric: bool = False, prior: float = 0.0) -> list[tuple[float, str]]:
+        """Sentences of ``text`` scored by the IDF-weighted question words they contain."""
+        weights = self.query_words(query)
         scored = []
-        for pos, sent in enumerate(split_sentences(text)):
+        for pos, sent in enumerate(sentence_units(text)):
             if len(sent) < 8:
                 continue
             toks = set(self.tokenizer.tokenize(sent))
-            overlap = len(words & toks)
-            # Earlier sentences state the point; later ones the details: a mild position prior.
-            scored.append((overlap - pos * 0.01, pos, sent))
-        scored.sort(key=lambda x: (-x[0], x[1]))
-        chosen = sorted(scored[:n], key=lambda x: x[1])
-        return [s for _, _, s in chosen]
+            overlap = sum(w for t, w in weights.items() if t in toks)
+            if overlap == 0:
+                continue
+            score = overlap / (max(len(toks), 8) ** 0.35) - pos * 0.003 + prior
+            if numeric and _FIGURE_RE.search(sent):
+                score *= 1.3
+            scored.append((score, sent))
+        scored.sort(key=lambda x: -x[0])
+        return scored
 
     def key_sentence(self, m: Measure, query: str) -> str:
         text = "\n".join(m.bullets)
@@ -223,7 +270,7 @@ class ExtractiveAnswerer:
         elif intent == "targets":
             if m.targets:
                 lines.append(f"{head}の具体的な目標は次のとおりです {ref}。")
-                lines += [f"・{t} {ref}" for t in m.targets[:6]]
+                lines += [f"・{t.lstrip('・- ')} {ref}" for t in m.targets[:6]]
                 cites.append(self.measure_citation(m, m.targets[0], score))
                 cites += [self.measure_citation(m, t, score) for t in m.targets[1:3]]
             else:
@@ -254,6 +301,26 @@ class ExtractiveAnswerer:
             cites.append(self.measure_citation(m, f"○[No. {m.measure_no}] {m.title}", score))
         return lines, cites
 
+    def answer_measure(self, m: Measure, intents: Sequence[str], query: str, score: float, *, numeric: bool = False) -> tuple[list[str], list[Citation]]:
+        """All fields asked for about one measure, plus the sentence of its body that best matches
+        the question's own words (「従来の保険証はいつまで？」 is answered by a bullet, not a field)."""
+        lines: list[str] = []
+        cites: list[Citation] = []
+        fields = [i for i in intents if i in ("lead", "related", "targets", "roadmap", "what")] or ["what"]
+        for intent in fields[:3]:
+            more, c = self.answer_measure_field(m, intent, query, score)
+            lines += [x for x in more if x not in lines]
+            cites += c
+        shown = _norm("".join(lines))
+        body = "\n".join(list(m.bullets) + list(m.targets))
+        extra_words = self.content_tokens(query) - self.content_tokens(m.title)
+        if extra_words:
+            for sent in self.best_sentences(query, body, 1, numeric=numeric):
+                if _norm(sent)[:40] not in shown:
+                    lines.append(f"関連する記述: {sent} [No. {m.measure_no}]")
+                    cites.append(self.measure_citation(m, sent, score))
+        return lines, cites
+
     def answer_topic(self, hits: Sequence[Hit], query: str, n: int = 3) -> tuple[list[str], list[Citation]]:
         """A short list of the best measures for a topic."""
         lines = ["関連する主な施策は次のとおりです。"]
@@ -265,25 +332,66 @@ class ExtractiveAnswerer:
             cites.append(self.measure_citation(m, sent, h.score))
         return lines, cites
 
-    def answer_passages(self, hits: Sequence[Hit], query: str, n_hits: int = 2) -> tuple[list[str], list[Citation]]:
-        """The best sentences of the best passages outside (or inside) the measures."""
-        lines: list[str] = []
-        cites: list[Citation] = []
-        for h in hits[:n_hits]:
+    def anchor_hit(self, hits: Sequence[Hit], query: str, numeric: bool, depth: int = 5) -> Hit:
+        """The hit among the top few whose best sentence matches the question best."""
+        best, best_score = hits[0], float("-inf")
+        first_score = None
+        for rank, h in enumerate(hits[:depth]):
+            text = h.chunk.text
             if h.chunk.kind == "measure" and h.chunk.measure_no:
                 m = self.catalog.measures[h.chunk.measure_no]
-                more, c = self.answer_measure_field(m, "what", query, h.score)
-                lines += more
-                cites += c
+                text = "\n".join(list(m.bullets) + list(m.targets))
+            scored = self.scored_sentences(query, text, numeric=numeric)
+            # Rank still matters: retrieval saw the whole passage, this only sees one sentence.
+            score = (scored[0][0] if scored else 0.0) * (0.75**rank)
+            if first_score is None:
+                first_score = score
+            if score > best_score:
+                best, best_score = h, score
+        # Leave the top-ranked passage only on clearly better evidence.
+        return best if first_score is None or best_score > 1.5 * first_score else hits[0]
+
+    def answer_procedure(self, hit: Hit, query: str, numeric: bool) -> tuple[list[str], list[Citation]]:
+        """A 第4 procedure group: what is moved online, the KPI and the key 取組内容 sentence."""
+        label = f"[{self._doc_label(hit)}]"
+        proc = next((p for p in self.catalog.procedures if p.start == hit.chunk.start), None)
+        if proc is None:
+            return self.answer_sections([hit], query, numeric)
+        lines = [f"第4「{proc.number}. {proc.title}」（主担当: {_ministries(proc.lead_ministries)}）について {label}"]
+        cites: list[Citation] = []
+        kpi_lines = [k.strip() for k in proc.kpi.splitlines() if re.search(r"\w", k)]
+        if kpi_lines:
+            kpi = "、".join(kpi_lines[:3])
+            lines.append(f"KPI: {kpi} {label}")
+            cites.append(self.passage_citation(hit, kpi_lines[0]))
+        best = self.best_sentences(query, proc.actions, 1, numeric=numeric)
+        if best:
+            lines.append(f"取組内容: {best[0]} {label}")
+            cites.append(self.passage_citation(hit, best[0]))
+        return lines, cites
+
+    def answer_sections(self, hits: Sequence[Hit], query: str, numeric: bool, n: int = 3) -> tuple[list[str], list[Citation]]:
+        """The best sentences across the top passages, each with its document and section."""
+        pool: list[tuple[float, str, Hit]] = []
+        for rank, h in enumerate(hits[:3]):
+            headings = {_norm(p) for p in h.chunk.section.split(" > ")}
+            for score, sent in self.scored_sentences(query, h.chunk.text, numeric=numeric, prior=-0.08 * rank)[:4]:
+                # A heading repeated as the first line of a section says nothing by itself.
+                if _norm(sent) not in headings:
+                    pool.append((score, sent, h))
+        pool.sort(key=lambda x: -x[0])
+        lines: list[str] = []
+        cites: list[Citation] = []
+        seen: set[str] = set()
+        for _score, sent, h in pool:
+            if sent in seen:
                 continue
-            sentences = self.best_sentences(query, h.chunk.text, 2)
-            if not sentences:
-                continue
-            c = self.passage_citation(h, sentences[0])
+            seen.add(sent)
             label = f"[No. {h.chunk.measure_no}]" if h.chunk.measure_no else f"[{self._doc_label(h)}]"
-            lines += [f"{s} {label}" for s in sentences]
-            cites.append(c)
-            cites += [self.passage_citation(h, s) for s in sentences[1:]]
+            lines.append(f"{sent} {label}")
+            cites.append(self.passage_citation(h, sent))
+            if len(lines) >= n:
+                break
         return lines, cites
 
     def _doc_label(self, hit: Hit) -> str:
@@ -326,9 +434,10 @@ class ExtractiveAnswerer:
         if targets:
             lines: list[str] = []
             cites: list[Citation] = []
+            numeric = bool(_NUMERIC_ASK_RE.search(analysis.normalized))
             for no in targets[:3]:
                 m = self.catalog.measures[no]
-                more, c = self.answer_measure_field(m, analysis.intent, q, 1.0)
+                more, c = self.answer_measure(m, analysis.intents or [analysis.intent], q, 1.0, numeric=numeric)
                 lines += more
                 cites += c
             return "\n".join(lines), cites, False
@@ -341,12 +450,13 @@ class ExtractiveAnswerer:
 
         hits = result.hits
         top = hits[0]
+        numeric = bool(_NUMERIC_ASK_RE.search(analysis.normalized))
         measure_hits = [h for h in hits if h.chunk.measure_no]
         if analysis.intent == "topic" and measure_hits:
             lines, cites = self.answer_topic(measure_hits, q)
         elif analysis.intent in ("lead", "related", "targets", "roadmap") and top.chunk.measure_no:
             m = self.catalog.measures[top.chunk.measure_no]
-            lines, cites = self.answer_measure_field(m, analysis.intent, q, top.score)
+            lines, cites = self.answer_measure(m, analysis.intents, q, top.score, numeric=numeric)
             others = [h for h in measure_hits[1:3] if h.chunk.measure_no != m.measure_no]
             if others:
                 lines.append(
@@ -354,15 +464,25 @@ class ExtractiveAnswerer:
                     + "、".join(f"No. {h.chunk.measure_no}「{h.chunk.measure_title}」" for h in others)
                 )
         else:
-            n_hits = 1 if top.chunk.kind == "measure" else 2
-            lines, cites = self.answer_passages(hits, q, n_hits)
-            if top.chunk.kind == "measure":
-                others = [h for h in measure_hits[1:3]]
+            # The passage holding the sentence that best answers the question decides the form
+            # of the answer, not just the fused rank: a 第1 paragraph with the figure asked for
+            # beats a measure that merely shares the topic.
+            anchor = self.anchor_hit(hits, q, numeric)
+            if anchor.chunk.kind in ("measure", "roadmap") and anchor.chunk.measure_no:
+                m = self.catalog.measures[anchor.chunk.measure_no]
+                intents = ["roadmap"] if anchor.chunk.kind == "roadmap" and analysis.intent == "roadmap" else ["what"]
+                lines, cites = self.answer_measure(m, intents, q, anchor.score, numeric=numeric)
+                others = [h for h in measure_hits[:3] if h.chunk.measure_no != m.measure_no][:2]
                 if others:
                     lines.append(
                         "関連する施策: "
                         + "、".join(f"No. {h.chunk.measure_no}「{h.chunk.measure_title}」" for h in others)
                     )
+            elif anchor.chunk.kind == "procedure":
+                lines, cites = self.answer_procedure(anchor, q, numeric)
+            else:
+                rest = [h for h in hits if h is not anchor]
+                lines, cites = self.answer_sections([anchor, *rest], q, numeric)
         if not lines:
             text, _ = self.abstain(q, "計画には記載が見つかりませんでした。")
             return text, [], True
@@ -383,6 +503,11 @@ class ExtractiveAnswerer:
                     exact_measures=result.exact_measures, missing_measures=result.missing_measures,
                     top_dense=max(result.top_dense, preferred.top_dense), top_bm25=max(result.top_bm25, preferred.top_bm25),
                 )
+        if analysis.context_measures and not result.exact_measures:
+            # In a conversation, a measure already under discussion wins if it still fits.
+            near = [h for h in result.hits[:5] if h.chunk.measure_no in analysis.context_measures]
+            if near:
+                result.hits = near[:1] + [h for h in result.hits if h is not near[0]]
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         t1 = time.perf_counter()
         text, cites, abstained = self.compose(analysis, result, filters)

@@ -252,13 +252,53 @@ def chunk_corpus(
                 covered.append((p.start, p.end))
             if catalog.roadmap:
                 covered.append((min(r.start for r in catalog.roadmap), max(r.end for r in catalog.roadmap)))
-        for sec in doc.sections:
-            if sec.kind != "body" or any(a <= sec.start < b for a, b in covered):
-                continue
-            if doc.info.doc_id == catalog.doc_id and sec.path and sec.path[0].startswith(("第2", "第3")):
-                continue
-            chunks += section_chunks(sec, doc.info, count_tokens, max_tokens)
+        wanted = [
+            sec for sec in doc.sections
+            if sec.kind == "body" and not any(a <= sec.start < b for a, b in covered)
+            and not (doc.info.doc_id == catalog.doc_id and sec.path and sec.path[0].startswith(("第2", "第3")))
+        ]
+        for group in group_small_sections(wanted, count_tokens, max_tokens):
+            chunks += section_chunks(group, doc.info, count_tokens, max_tokens)
     return chunks
+
+
+def group_small_sections(
+    sections: Sequence[Section], count_tokens: Callable[[str], int], max_tokens: int
+) -> list[Section]:
+    """Merge runs of small sibling sections (same top-level heading) into one section each.
+
+    An outline whose sections are single headings (第１部 > １． > （１）…) says nothing per
+    heading; together, under their common path, they are the content. Large sections stay as they are.
+    """
+    out: list[Section] = []
+    run: list[Section] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal run, size
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            common: list[str] = []
+            for parts in zip(*(r.path for r in run), strict=False):
+                if len(set(parts)) != 1:
+                    break
+                common.append(parts[0])
+            out.append(Section(
+                doc_id=run[0].doc_id, path=tuple(common) or run[0].path[:1],
+                text="\n".join(r.text for r in run), start=run[0].start, end=run[-1].end,
+            ))
+        run, size = [], 0
+
+    for sec in sections:
+        n = count_tokens(sec.text)
+        same_parent = bool(run) and run[-1].path[:1] == sec.path[:1] and run[-1].doc_id == sec.doc_id
+        if run and (not same_parent or size + n > max_tokens):
+            flush()
+        run.append(sec)
+        size += n
+    flush()
+    return out
 
 
 def fugashi_token_counter() -> Callable[[str], int]:

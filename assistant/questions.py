@@ -62,9 +62,9 @@ _FOLLOWUP_RE = re.compile(
     r"^(その|それ|この|あの|これ|上記|前記|同じ|さっき|先ほど|先程|今の|そちら|それら|そっち)|"
     r"(その|それ|この|上記|前の|さっきの|先ほどの)(施策|取組|取り組み|計画|目標|件|担当|KPI)|"
     r"(\d+|[一二三四五六七八九十]+|最初|最後|一番目|ひとつ目|ふたつ目|みっつ目)(つ目|番目|個目)?の(施策|もの|やつ|方|取組)?|"
-    r"^(それは|それって|で、|じゃあ|では|じゃ)|^(主担当|担当|目標|KPI|工程表|関係府省庁)(は|って)?[？?]?$"
+    r"^(それは|それって|で、|じゃあ|では|じゃ)|前者|後者|^(主担当|担当|目標|KPI|工程表|関係府省庁)(は|って)?[？?]?$"
 )
-_ORDINAL_RE = re.compile(r"(\d+|[一二三四五六七八九十]|ひと|ふた|みっ|よっ|いつ)(つ目|番目|個目)|(最初|一番目|1番目)|(最後)")
+_ORDINAL_RE = re.compile(r"(\d+|[一二三四五六七八九十]|ひと|ふた|みっ|よっ|いつ)(つ目|番目|個目)|(最初|一番目|1番目|前者)|(最後|後者)")
 _KANJI_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
               "ひと": 1, "ふた": 2, "みっ": 3, "よっ": 4, "いつ": 5}
 
@@ -84,7 +84,7 @@ _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
     ("money", re.compile(r"いくら|何円|金額|予算(額|は|規模|の額)|費用は|コストは|how much", re.I),
      re.compile(r"\d[\d,.]*\s*(億|兆|万|千)?\s*円")),
-    ("person", re.compile(r"誰|だれ|どなた|氏名|who is|who was", re.I), None),
+    ("person", re.compile(r"(誰|だれ|どなた)(?!が(担当|所管|主導|やって|進め|仕切))|氏名|who is (?!in charge|responsible)", re.I), None),
     ("company", re.compile(r"社名|会社名|企業名|どこの会社|どの会社|ベンダー名|which compan", re.I), None),
     ("personal_help", re.compile(r"(忘れ|なくし|無くし|紛失).{0,12}(方法|手順|どう|再|教えて)|再設定|再発行の(方法|手順)|パスワード|暗証番号|ログインできない"), None),
     ("opinion", re.compile(r"おすすめ|オススメ|どっちがいい|どれがいい|どちらがいい|ランキング|which is better", re.I), None),
@@ -111,21 +111,30 @@ class QuestionAnalysis:
     text: str  # cleaned question as typed
     normalized: str  # NFKC
     intent: str  # "lead", "related", "targets", "roadmap", "topic", "what", "general"
+    intents: list[str] = field(default_factory=list)  # all fields asked for, intent first
     measure_nos: list[str] = field(default_factory=list)  # numbers written in the question
     referenced_measures: list[str] = field(default_factory=list)  # from the previous turn
     is_followup: bool = False
     retrieval_query: str = ""  # question + context from history for retrieval
     preferred_doc: str | None = None  # when the wording points at an older document
     english: bool = False
+    context_measures: list[str] = field(default_factory=list)  # cited in the previous answer
     # (kind, evidence pattern) when the question asks for something the documents don't hold
     unanswerable: tuple[str, re.Pattern[str] | None] | None = None
 
 
+def detect_intents(normalized: str) -> list[str]:
+    """Every field asked for, in priority order (「担当と目標は？」 asks for two)."""
+    found = [name for name, pattern in _INTENT_PATTERNS if pattern.search(normalized)]
+    # "related" asks about ministries too, so it replaces "lead" rather than adding to it.
+    if "related" in found and "lead" in found:
+        found.remove("lead")
+    return found or ["general"]
+
+
 def detect_intent(normalized: str) -> str:
-    for name, pattern in _INTENT_PATTERNS:
-        if pattern.search(normalized):
-            return name
-    return "general"
+    """The main thing asked for."""
+    return detect_intents(normalized)[0]
 
 
 def cited_measures(text: str) -> list[str]:
@@ -174,11 +183,12 @@ def normalize_history(history: Sequence[dict] | None, max_turns: int) -> list[di
 def analyse(question: str, history: Sequence[dict] | None = None) -> QuestionAnalysis:
     """Intent, measure numbers, follow-up references and the query to retrieve with."""
     normalized = unicodedata.normalize("NFKC", question)
-    intent = detect_intent(normalized)
+    intents = detect_intents(normalized)
+    intent = intents[0]
     measure_nos = find_measure_nos(normalized)
     english = not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", normalized)
     analysis = QuestionAnalysis(
-        text=question, normalized=normalized, intent=intent, measure_nos=measure_nos,
+        text=question, normalized=normalized, intent=intent, intents=intents, measure_nos=measure_nos,
         retrieval_query=question, english=english, unanswerable=unanswerable_kind(normalized),
     )
     for doc_id, pattern in _EDITION_PATTERNS:
@@ -191,13 +201,22 @@ def analyse(question: str, history: Sequence[dict] | None = None) -> QuestionAna
     last_question = next((_message_text(m) for m in reversed(history) if m.get("role") == "user"), "")
     if measure_nos or not history:
         return analysis
+    # Measures of the conversation so far: retrieval prefers them when they fit the question.
+    analysis.context_measures = cited_measures(last_answer)
     looks_followup = bool(_FOLLOWUP_RE.search(normalized)) or len(normalized) <= 12
     if not looks_followup:
         return analysis
     previous = cited_measures(last_answer)
     analysis.is_followup = True
+    n = _ordinal(normalized)
+    if n is not None and n > len(previous):
+        # 「2つ目」 may point back past a one-measure answer to an earlier list.
+        for m in reversed(history):
+            earlier = cited_measures(_message_text(m)) if m.get("role") == "assistant" else []
+            if len(earlier) >= n:
+                previous = earlier
+                break
     if previous:
-        n = _ordinal(normalized)
         if n is not None and n != 0 and abs(n) <= len(previous):
             analysis.referenced_measures = [previous[n - 1] if n > 0 else previous[-1]]
         else:

@@ -8,6 +8,7 @@ anything but a metadata comparison.
 
 from __future__ import annotations
 
+import math
 import threading
 import unicodedata
 from collections.abc import Sequence
@@ -247,6 +248,13 @@ class HybridRetriever:
             hits=hits, exact_measures=exact, missing_measures=missing,
             top_dense=max(dense_scores.values(), default=0.0), top_bm25=max(bm25_scores.values(), default=0.0),
         )
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a token over the indexed chunks (rare words weigh more)."""
+        df_fn = getattr(self.index, "document_frequency", None)
+        n = len(self.index.chunks)
+        df = df_fn(token) if df_fn else 0
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def chunks_of_measure(self, measure_no: str) -> list[Chunk]:
         return [self.index.chunks[i] for i in self._by_measure.get(measure_no, [])]

@@ -59,23 +59,18 @@ _MD_BLOCK = re.compile(r"^(\s*)([#+\-=>]|\d+(?=[.)]))", re.M)
 _TERM_RE = re.compile(r"[\u4e00-\u9fff々〆ヶ]{2,}|[\u30a0-\u30ffー]{2,}|[A-Za-z0-9]{3,}")
 
 CSS = """
-.jp-header h1 {font-size: 1.35rem; margin: 0;}
-.jp-header p {margin: .15rem 0 0; color: var(--body-text-color-subdued);}
+.jp-header h1 {font-size: 1.35rem; margin: 0;} .jp-header p {margin: .15rem 0 0; color: var(--body-text-color-subdued);}
 .jp-banner {border: 2px solid #d97706; background: #fffbeb; color: #78350f; border-radius: 8px; padding: .7rem 1rem;}
-.jp-banner code {background: #fef3c7; color: #78350f;}
 .jp-sources {display: flex; flex-direction: column; gap: .6rem; max-height: 680px; overflow-y: auto;}
 .jp-cite, .jp-listcard {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .55rem .8rem;
   background: var(--background-fill-secondary);}
 .jp-no {font-weight: 700; color: var(--color-accent); margin-right: .35rem; white-space: nowrap;}
 .jp-meta {font-size: .85rem; color: var(--body-text-color-subdued); margin-top: .15rem;}
-.jp-quote {border-left: 3px solid var(--color-accent); margin: .35rem 0; padding: .15rem .6rem; font-size: .9rem;
-  white-space: pre-wrap;}
-.jp-card {margin-top: .35rem;}
-.jp-card > summary {cursor: pointer; font-weight: 600; font-size: .9rem;}
+.jp-quote {border-left: 3px solid var(--color-accent); margin: .35rem 0; padding: .15rem .6rem; font-size: .9rem;}
+.jp-card {margin-top: .35rem;} .jp-card > summary {cursor: pointer; font-weight: 600; font-size: .9rem;}
 .jp-card h4, .jp-listcard h4 {margin: .5rem 0 .15rem; font-size: .9rem;}
 .jp-card ul, .jp-listcard ul {margin: 0 0 0 1.2rem; padding: 0; font-size: .9rem;}
-.jp-sub {font-size: .9rem; font-weight: 600; margin-top: .4rem;}
-.jp-empty {color: var(--body-text-color-subdued);}
+.jp-sub {font-size: .9rem; font-weight: 600; margin-top: .4rem;} .jp-empty {color: var(--body-text-color-subdued);}
 mark {background: #fde68a; color: #111; padding: 0 .1em; border-radius: 2px;}
 """
 
@@ -86,14 +81,11 @@ LINK_JS = """
 if (!window.__jplanCardLinks) {
   window.__jplanCardLinks = true;
   document.addEventListener('click', (ev) => {
-    const a = ev.target && ev.target.closest ? ev.target.closest('a[href^="#measure-"]') : null;
+    const a = ev.target?.closest?.('a[href^="#measure-"]');
     if (!a) return;
-    ev.preventDefault();
-    ev.stopPropagation();
+    ev.preventDefault(); ev.stopPropagation();
     const card = document.getElementById(a.getAttribute('href').slice(1));
-    if (!card) return;
-    card.open = true;
-    card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+    if (card) { card.open = true; card.scrollIntoView({behavior: 'smooth', block: 'nearest'}); }
   }, true);
 }
 """
@@ -241,16 +233,11 @@ def sources_html(answer: Any, question: str, catalog: Catalog | None, doc_titles
             shown.add(m.measure_no)
     if not answer.citations:
         parts.append('<div class="jp-empty">この回答には出典がありません（計画と関連資料に該当する記載が見つかりませんでした）。</div>')
-    others = [n for n in list(dict.fromkeys([*find_measure_nos_in_answer(answer.text), *earlier])) if n not in shown]
+    others = [n for n in list(dict.fromkeys([*_CITE_RE.findall(answer.text), *earlier])) if n not in shown]
     cards = [measure_card(catalog.measures[n], with_title=True) for n in others if catalog and n in catalog.measures]
     if cards:
         parts.append('<div class="jp-sub">会話で言及された施策</div>' + "".join(cards))
     return '<div class="jp-sources">' + "".join(parts) + "</div>"
-
-
-def find_measure_nos_in_answer(text: str) -> list[str]:
-    """Measure numbers cited as ``[No. X-Y]`` in an answer, in order."""
-    return list(dict.fromkeys(_CITE_RE.findall(text)))
 
 
 # --- shared state --------------------------------------------------------------------------
@@ -272,27 +259,28 @@ class Runtime:
         else:
             self.load()
 
-    def _adopt(self, assistant: Any) -> None:
+    def _adopt(self, assistant: Any) -> None:  # accepts any object with the Assistant's interface
         self.assistant, self.error = assistant, None
         self.catalog = getattr(assistant, "catalog", None) or self.catalog
         self.documents = list(getattr(assistant, "documents", None) or self.documents)
 
     def load(self) -> bool:
         """(Re)load the Assistant; on failure keep the error and still load the catalog if possible."""
-        try:
-            from assistant.api import Assistant  # guarded: any failure must leave the page usable
+        try:  # guarded imports too: any failure must leave the page usable
+            from assistant.api import Assistant
+            from assistant.corpus import load_corpus
 
-            self._adopt(Assistant(self.settings))
+            # Loaded once and kept, so the 施策一覧 tab works even when the index does not.
+            self.documents = self.documents or list(load_corpus(self.settings.corpus_dir))
+            self._adopt(Assistant(self.settings, documents=self.documents))
             return True
         except Exception as exc:
             log.warning("assistant unavailable: %s", exc)
             self.assistant, self.error = None, exc
-        if self.catalog is None:
+        if self.catalog is None and self.documents:
             try:
                 from assistant.catalog import build_catalog
-                from assistant.corpus import load_corpus
 
-                self.documents = list(load_corpus(self.settings.corpus_dir))
                 self.catalog = build_catalog(self.documents)
             except Exception as exc:
                 log.warning("catalog unavailable: %s", exc)
@@ -309,11 +297,11 @@ class Runtime:
         """(heading, detail) of the banner; empty heading when the assistant is ready."""
         if self.assistant is not None:
             return "", ""
-        from assistant.index import IndexMissing, IndexUnavailable
-
-        if self.error is None or isinstance(self.error, IndexMissing):
+        # By class name, so that a broken assistant.index module cannot break the banner too.
+        kinds = {c.__name__ for c in type(self.error).__mro__}
+        if self.error is None or "IndexMissing" in kinds:
             heading = "インデックスがありません"
-        elif isinstance(self.error, IndexUnavailable):
+        elif "IndexUnavailable" in kinds:
             heading = "インデックスを利用できません"
         else:
             heading = "アシスタントを読み込めませんでした"
@@ -333,6 +321,7 @@ class Runtime:
                 log.exception("index build failed")
                 return f"インデックスの作成に失敗しました: {exc}"
             report(0.97, "インデックスを読み込んでいます")
+            self.documents, self.catalog = [], None  # the build re-read the corpus: so do we
             if self.load():
                 return "インデックスを作成しました。質問できます。"
             return f"インデックスは作成しましたが、読み込めませんでした: {self.error}"
@@ -381,29 +370,22 @@ def _banner_html(rt: Runtime) -> str:
 
 
 def _filters(document: str | None, chapter: str | None, ministry: str | None) -> dict[str, Any]:
-    filters: dict[str, Any] = {}
-    if document:
-        filters["doc_id"] = document
-    if chapter:
-        filters["chapter"] = int(chapter)
-    if ministry:
-        filters["ministry"] = ministry
-    return filters
+    chosen = {"doc_id": document, "chapter": int(chapter) if chapter else None, "ministry": ministry}
+    return {k: v for k, v in chosen.items() if v}
 
 
 def _error_message(exc: BaseException) -> str:
-    from assistant.index import IndexUnavailable
-    from assistant.questions import InvalidQuestion
-
+    """These exceptions carry Japanese messages meant for the user; anything else gets a generic one."""
+    try:
+        from assistant.index import IndexUnavailable
+        from assistant.questions import InvalidQuestion
+        from assistant.retrieval import InvalidFilter
+    except ImportError:  # a half-installed package: the generic message below still helps
+        return "回答を作成できません。管理者に連絡してください。"
+    if isinstance(exc, InvalidFilter):
+        return f"絞り込み条件を確認してください: {exc}"
     if isinstance(exc, InvalidQuestion | IndexUnavailable):
         return str(exc)
-    try:
-        from assistant.retrieval import InvalidFilter
-
-        if isinstance(exc, InvalidFilter):
-            return f"絞り込み条件を確認してください: {exc}"
-    except ImportError:
-        pass
     return "回答の作成中にエラーが発生しました。時間をおいてもう一度お試しください。"
 
 
@@ -458,23 +440,19 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
         earlier = list(conv.get("measures", []))
         citations = [{**asdict(c), "lead_ministries": list(c.lead_ministries)} for c in (final.citations if final else [])]
         records[len(shown) - 1] = {"question": message, "answer": answer_text, "citations": citations}
-        cited = list(dict.fromkeys([*find_measure_nos_in_answer(answer_text), *earlier]))
+        cited = list(dict.fromkeys([*_CITE_RE.findall(answer_text), *earlier]))
         conv = {"records": records, "measures": cited[:40]}
         panel = sources_html(final, message, rt.catalog, rt.doc_titles, earlier) if final else EMPTY_SOURCES
         yield "", shown, panel, conv
 
-    def on_like(history: list[dict], conv: dict[str, Any] | None, data: gr.LikeData) -> None:
+    def on_like(conv: dict[str, Any] | None, data: gr.LikeData) -> None:
         index = data.index if isinstance(data.index, int) else data.index[0]
         rating = {True: "up", "Like": "up", False: "down", "Dislike": "down"}.get(data.liked)
         if rating is None:  # feedback withdrawn or an unknown option: nothing to record
             return
         record = (conv or {}).get("records", {}).get(index)
-        if record is None:  # e.g. after a server restart: rebuild from the visible chat
-            msgs = _display_history(history)
-            if not 0 <= index < len(msgs):
-                return
-            question = next((to_plain(m["content"]) for m in reversed(msgs[:index]) if m["role"] == "user"), "")
-            record = {"question": question, "answer": to_plain(msgs[index]["content"]), "citations": []}
+        if record is None:  # an error message, not an answer
+            return
         try:
             rt.write_feedback({**record, "rating": rating, "timestamp": datetime.now(UTC).isoformat()})
             gr.Info("フィードバックを記録しました。ありがとうございます。")
@@ -551,7 +529,7 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
         # The chat's own trash button clears only the messages: clear the sources and state too.
         chatbot.clear(lambda: (EMPTY_SOURCES, new_conversation()), None, [sources, conv], queue=False,
                       api_visibility="private")
-        chatbot.like(on_like, [chatbot, conv], None, api_visibility="private")
+        chatbot.like(on_like, [conv], None, api_visibility="private")
         refresh_out = [banner, banner_html, doc_dd, ministry_dd, table, count]
         build_btn.click(on_build, None, [*refresh_out, build_status], api_visibility="private",
                         show_progress_on=[build_status])
@@ -585,6 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="ポート番号（既定: 7860 / GRADIO_SERVER_PORT / ASSISTANT_UI_PORT）")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio polls itself at start-up
     settings = Settings.from_env().replace(ui_host=args.host, ui_port=args.port)
     auth = parse_auth(settings.ui_auth)
     demo = create_app(settings)

@@ -1,0 +1,122 @@
+"""Bad and hostile questions through ``Assistant.answer`` and ``python -m assistant ask``."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from assistant.answering import Answer
+from assistant.questions import InvalidQuestion
+
+from .helpers import PROBE, run_cli
+
+EMPTY = ["", " ", "   \t\n  ", "\u3000\u3000", "\x00\x01\x7f", "\ud800", "\ud800\udfff\x00 \u3000"]
+
+ODD = {
+    "control_and_nul": "マイナンバー\x00カード\x07の\x1b[31m普及\x7fは？\x85",
+    "lone_surrogates": "マイナンバー\ud800カードの\udfff普及は？",
+    "emoji_only": "😀🎌🗾✨🙏",
+    "symbols_only": "？？？！！！…・＊＃＄％＆",
+    "html_js": '<script>alert("x")</script><img src=x onerror=alert(1)> 主担当は？',
+    "markdown": "# 見出し\n**太字** [link](javascript:alert(1)) `code` | a | b |\n> 引用",
+    "sql": "'; DROP TABLE measures; --",
+    "sql_in_japanese": "No. 1-57' OR '1'='1 の主担当は？",
+    "english": "Which ministry is responsible for measure No. 1-57?",
+    "english_topic": "What does the plan say about the My Number Card?",
+    "mixed_width": "Ｎｏ．１－５７ の主担当ﾌﾞｼｮは？ ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞ",
+    "fullwidth_digits_only": "１－５７",
+    "rtl_and_zero_width": "\u202eマイナンバー\u200bカード\u200d\ufeff",
+    "nonexistent_measure": "No. 9-99 の主担当は？",
+    "very_long_word": "あ" * 1999,
+    "path_like": "../../etc/passwd の内容を表示して",
+    "format_string": "{0.__class__} %s %n {settings} ${HOME}",
+}
+
+
+def _timed_answer(assistant, question: str, **kw) -> tuple[Answer, float]:
+    t0 = time.perf_counter()
+    answer = assistant.answer(question, **kw)
+    return answer, time.perf_counter() - t0
+
+
+@pytest.mark.parametrize("question", EMPTY, ids=[f"empty{i}" for i in range(len(EMPTY))])
+def test_empty_question_is_rejected_in_japanese(assistant, question):
+    with pytest.raises(InvalidQuestion) as exc_info:
+        assistant.answer(question)
+    assert exc_info.value.reason == "empty"
+    assert isinstance(exc_info.value, ValueError)
+    assert "質問が空です" in str(exc_info.value)
+
+
+def test_non_string_question_is_rejected(assistant):
+    for value in (None, 57, b"No. 1-57", ["No. 1-57"]):
+        with pytest.raises(InvalidQuestion):
+            assistant.answer(value)  # type: ignore[arg-type]
+
+
+def test_overlong_question_names_the_limit(assistant, settings):
+    limit = settings.max_question_chars
+    with pytest.raises(InvalidQuestion) as exc_info:
+        assistant.answer("あ" * 100_000)
+    exc = exc_info.value
+    assert exc.reason == "too_long" and exc.limit == limit
+    assert f"{limit:,}文字以内" in str(exc) and "100,000文字" in str(exc)
+    # Exactly at the limit is fine; the check is on the cleaned text, after stripping.
+    assistant.answer("い" * limit)
+    assistant.answer("  " + "う" * limit + "  ")
+
+
+@pytest.mark.parametrize("name", list(ODD))
+def test_odd_questions_are_answered_or_abstained_quickly(assistant, name):
+    assistant.answer(PROBE)  # warm
+    answer, seconds = _timed_answer(assistant, ODD[name])
+    assert isinstance(answer, Answer)
+    assert answer.text.strip()
+    assert answer.abstained or answer.citations, "an answer that does not abstain must cite something"
+    assert seconds < 2.0, f"{name}: {seconds:.2f} s (target < 1 s warm)"
+    # Nothing typed comes back as a lone surrogate or a NUL: the text is safe to store and display.
+    answer.text.encode("utf-8")
+    assert "\x00" not in answer.text
+
+
+def test_odd_history_is_tolerated(assistant):
+    histories = [
+        [{"role": "system", "content": "ignore"}, {"role": "user"}, {"content": "no role"}, "not a dict", None],
+        [{"role": "assistant", "content": [{"type": "text", "text": "[No. 1-57] です"}, "junk", {"text": 3}]}],
+        [{"role": "user", "content": "\ud800" * 10 + "x" * 50_000}, {"role": "assistant", "content": None}],
+        [{"role": "user", "content": "q"}, {"role": "assistant", "content": "[No. 1-57]"}] * 500,
+    ]
+    for history in histories:
+        answer, seconds = _timed_answer(assistant, "その施策の目標は？", history=history)
+        assert isinstance(answer, Answer) and seconds < 2.0
+
+
+def test_index_still_answers_normally_afterwards(assistant):
+    for question in [*ODD.values(), *EMPTY]:
+        try:
+            assistant.answer(question)
+        except InvalidQuestion:
+            pass
+    answer = assistant.answer(PROBE)
+    assert not answer.abstained and "1-57" in answer.measure_nos
+    assert "[No. 1-57]" in answer.text
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+
+def test_cli_empty_question_exits_2_with_message(built_index):
+    r = run_cli(["ask", "   ", "\u3000"], ASSISTANT_INDEX_DIR=built_index)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "質問が空です" in r.stderr and r.stdout == ""
+    assert "Traceback" not in r.stderr
+
+
+def test_cli_overlong_question_exits_2_with_limit(built_index):
+    # 100 arguments of 1,000 characters: one 100,000-character argument (300 kB of UTF-8) would
+    # exceed Linux's per-argument limit (128 kB) before the CLI ever saw it. Joined with spaces.
+    r = run_cli(["ask", *(["あ" * 1000] * 100)], ASSISTANT_INDEX_DIR=built_index)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "2,000文字以内" in r.stderr and "質問が長すぎます" in r.stderr
+    assert "Traceback" not in r.stderr
