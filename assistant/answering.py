@@ -50,7 +50,13 @@ _NUMERIC_ASK_RE = re.compile(r"いつ|何年|何月|何%|何％|何人|何件|�
 _FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千万億]+(件|人|割|分野|法案|年)")
 
 
-def sentence_units(text: str, max_len: int = 160) -> list[str]:
+def doc_short_title(title: str, edition: int) -> str:
+    """「重点計画（2025）」-style labels: short enough to follow every cited sentence."""
+    short = re.sub(r"[（(].*?[)）]", "", title).replace("デジタル社会の実現に向けた重点計画", "重点計画")
+    return f"{short[:28]}（{edition}）"
+
+
+def sentence_units(text: str, max_len: int = 120) -> list[str]:
     """Sentences, with over-long ones (web pages and slides have no 。) cut at spaces."""
     out: list[str] = []
     for sent in split_sentences(text):
@@ -269,7 +275,7 @@ class ExtractiveAnswerer:
             cites.append(self.measure_citation(m, related_quote, score))
         elif intent == "targets":
             if m.targets:
-                lines.append(f"{head}の具体的な目標は次のとおりです {ref}。")
+                lines.append(f"{head}（主担当: {_ministries(m.lead_ministries)}）の具体的な目標は次のとおりです {ref}。")
                 lines += [f"・{t.lstrip('・- ')} {ref}" for t in m.targets[:6]]
                 cites.append(self.measure_citation(m, m.targets[0], score))
                 cites += [self.measure_citation(m, t, score) for t in m.targets[1:3]]
@@ -376,9 +382,8 @@ class ExtractiveAnswerer:
         for rank, h in enumerate(hits[:3]):
             headings = {_norm(p) for p in h.chunk.section.split(" > ")}
             for score, sent in self.scored_sentences(query, h.chunk.text, numeric=numeric, prior=-0.08 * rank)[:4]:
-                # A heading repeated as the first line of a section says nothing by itself.
-                if _norm(sent) not in headings:
-                    pool.append((score, sent, h))
+                # A heading repeated as the first line of its section says little by itself.
+                pool.append((score * (0.5 if _norm(sent) in headings else 1.0), sent, h))
         pool.sort(key=lambda x: -x[0])
         lines: list[str] = []
         cites: list[Citation] = []
@@ -396,8 +401,7 @@ class ExtractiveAnswerer:
 
     def _doc_label(self, hit: Hit) -> str:
         doc = self.documents.get(hit.doc_id)
-        short = doc.info.title if doc else hit.doc_id
-        short = re.sub(r"[（(].*?[)）]", "", short)[:24]
+        short = doc_short_title(doc.info.title, doc.info.edition) if doc else hit.doc_id
         section = hit.section.split(" > ")[-1][:30] if hit.section else ""
         return f"{short} > {section}" if section else short
 

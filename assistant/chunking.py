@@ -293,7 +293,9 @@ def group_small_sections(
     for sec in sections:
         n = count_tokens(sec.text)
         same_parent = bool(run) and run[-1].path[:1] == sec.path[:1] and run[-1].doc_id == sec.doc_id
-        if run and (not same_parent or size + n > max_tokens):
+        # Tiny neighbours (a lone heading such as 「別紙１ 工程表」) join across parents too.
+        tiny = bool(run) and run[-1].doc_id == sec.doc_id and n < 40 and size < max_tokens // 4
+        if run and (not (same_parent or tiny) or size + n > max_tokens):
             flush()
         run.append(sec)
         size += n

@@ -54,7 +54,7 @@ _INTENT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("lead", re.compile(r"主担当|担当(府省|省庁|は|して|する|の省|官庁|部署)|所管|どこの(省|府省|役所|官庁)|どの(省|府省|役所|官庁)|どこが(担当|やって|進め|所管|主導)|どこがやる|lead ministr|which ministry|responsible", re.I)),
     ("roadmap", re.compile(r"工程表|工程|スケジュール|ロードマップ|取組内容の見出し|roadmap|schedule", re.I)),
     ("targets", re.compile(r"目標|KPI|いつまで|何年|何%|何％|数値|達成|目指|期限|時期|ゴール|target|goal|by when", re.I)),
-    ("topic", re.compile(r"(どんな|どのような|どういう|何か|関連する|関係する|主な)(施策|取組|取り組み)|施策(は|を)?(ある|あります|一覧|教えて|挙げ)|施策の一覧|一覧|which measures|what measures", re.I)),
+    ("topic", re.compile(r"(どんな|どのような|どういう|何か|関連する|関係する|主な)(施策|取組|取り組み)|(施策|取組|取り組み)(番号)?(は[？?]|はどれ|はどの|はある|はあります|はどこ|を(いくつか|教えて|挙げ|探し|まとめ|知りたい|一覧|リスト))|施策の一覧|一覧|(関連|関係)(する|の)?施策|(に|へ)(関わる|関係する|関連する|関する)施策|which measures|what measures|list (the )?measures", re.I)),
     ("what", re.compile(r"とは|概要|内容|何をする|何をやる|どんなこと|説明|教えて|について|what is|what does|describe", re.I)),
 ]
 
