@@ -515,6 +515,14 @@ class PlanIndex:
         ids, distances = result["ids"][0], result["distances"][0]
         return [(self._pos[i], 1.0 - float(d)) for i, d in zip(ids, distances, strict=True) if i in self._pos]
 
+    def document_frequency(self, token: str) -> int:
+        """In how many chunks a token occurs (read from the BM25 matrix; used for IDF weights)."""
+        tid = self._bm25.vocab_dict.get(token)
+        if tid is None:
+            return 0
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])
+
     def bm25_search(self, query_tokens: list[str], k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """Top-``k`` chunks by BM25 among ``allowed`` (all if None); zero scores are dropped."""
         token_ids = self._bm25.get_tokens_ids(list(query_tokens))

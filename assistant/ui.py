@@ -40,7 +40,7 @@ EXAMPLES = [
     "ガバメントクラウドへの移行の目標は？",
     "2024年の重点計画のポイントは？",
 ]
-# Short names for the filter; documents not listed here fall back to their manifest title.
+# Short names for the filter dropdown; elsewhere (and for unknown ids) the manifest title is used.
 DOC_LABELS = {
     "plan2025": "重点計画 2025（全文）",
     "plan2024-summary": "重点計画 2024（ウェブ要約）",
@@ -52,7 +52,7 @@ TABLE_HEADERS = ["番号", "施策名", "分野", "主担当府省庁"]
 EMPTY_SOURCES = '<div class="jp-empty">質問すると、回答の根拠となった出典がここに表示されます。</div>'
 EMPTY_CARD = '<div class="jp-empty">表の行を選択すると、施策カードを表示します。</div>'
 _CITE_RE = re.compile(r"\[No\.\s*(\d+-\d+)\]")
-_LINK_RE = re.compile(r"\[No\. (\d+-\d+)\]\(#measure-\1\)")
+_LINK_RE = re.compile(r"\[\\\[No\. (\d+-\d+)\\\]\]\(#measure-\1\)")
 # Markdown that could turn plain text into markup: inline marks anywhere, block marks at line start.
 _MD_INLINE = re.compile(r"([\\`*_\[\]~|$])")
 _MD_BLOCK = re.compile(r"^(\s*)([#+\-=>]|\d+(?=[.)]))", re.M)
@@ -68,8 +68,8 @@ CSS = """
 .jp-meta {font-size: .85rem; color: var(--body-text-color-subdued); margin-top: .15rem;}
 .jp-quote {border-left: 3px solid var(--color-accent); margin: .35rem 0; padding: .15rem .6rem; font-size: .9rem;}
 .jp-card {margin-top: .35rem;} .jp-card > summary {cursor: pointer; font-weight: 600; font-size: .9rem;}
-.jp-card h4, .jp-listcard h4 {margin: .5rem 0 .15rem; font-size: .9rem;}
-.jp-card ul, .jp-listcard ul {margin: 0 0 0 1.2rem; padding: 0; font-size: .9rem;}
+.jp-card h4 {margin: .5rem 0 .15rem; font-size: .9rem;}
+.jp-card ul {margin: 0 0 0 1.2rem; padding: 0; font-size: .9rem;}
 .jp-sub {font-size: .9rem; font-weight: 600; margin-top: .4rem;} .jp-empty {color: var(--body-text-color-subdued);}
 mark {background: #fde68a; color: #111; padding: 0 .1em; border-radius: 2px;}
 """
@@ -112,7 +112,7 @@ def to_display(text: str, *, link_citations: bool = False) -> str:
         return _md_escape(text)
     out, pos = [], 0
     for m in _CITE_RE.finditer(text):
-        out += [_md_escape(text[pos : m.start()]), f"[No. {m.group(1)}](#measure-{m.group(1)})"]
+        out += [_md_escape(text[pos : m.start()]), f"[\\[No. {m.group(1)}\\]](#measure-{m.group(1)})"]
         pos = m.end()
     out.append(_md_escape(text[pos:]))
     return "".join(out)
@@ -124,19 +124,14 @@ def to_plain(display: str) -> str:
     return html.unescape(re.sub(r"\\(.)", r"\1", text))
 
 
-def _message_text(message: dict) -> str:
-    content = message.get("content", "")
-    if isinstance(content, list):  # Gradio 6 sends a list of parts
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return content if isinstance(content, str) else str(content or "")
-
-
 def _display_history(history: Sequence[dict] | None) -> list[dict[str, str]]:
-    return [
-        {"role": m["role"], "content": _message_text(m)}
-        for m in history or []
-        if isinstance(m, dict) and m.get("role") in ("user", "assistant")
-    ]
+    def text(content: Any) -> str:  # Gradio 6 sends a list of parts; API clients may send a str
+        if isinstance(content, list):
+            return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return content if isinstance(content, str) else str(content or "")
+
+    return [{"role": m["role"], "content": text(m.get("content"))} for m in history or []
+            if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
 
 
 # --- HTML rendering ------------------------------------------------------------------------
@@ -184,21 +179,12 @@ def measure_card_body(m: Measure) -> str:
     )
 
 
-def measure_card(m: Measure, *, with_title: bool = False) -> str:
+def measure_card(m: Measure, *, with_title: bool = False, id_prefix: str = "", open_: bool = False) -> str:
     """A collapsible card (``id="measure-X-Y"``) that the answer's citation links open."""
     title = f"「{esc(m.title)}」" if with_title else ""
     return (
-        f'<details class="jp-card" id="measure-{esc(m.measure_no)}">'
+        f'<details class="jp-card" id="{id_prefix}measure-{esc(m.measure_no)}"{" open" if open_ else ""}>'
         f"<summary>No. {esc(m.measure_no)}{title} の施策カード</summary>{measure_card_body(m)}</details>"
-    )
-
-
-def list_card(m: Measure) -> str:
-    """The card shown in the 施策一覧 tab for the selected row."""
-    return (
-        f'<div class="jp-listcard" id="list-measure-{esc(m.measure_no)}">'
-        f'<div><span class="jp-no">No. {esc(m.measure_no)}</span><b>{esc(m.title)}</b></div>'
-        f"{measure_card_body(m)}</div>"
     )
 
 
@@ -288,15 +274,13 @@ class Runtime:
 
     @property
     def doc_titles(self) -> dict[str, str]:
-        titles = dict(DOC_LABELS)
-        for d in self.documents:
-            titles.setdefault(d.info.doc_id, f"{d.info.title}（{d.info.edition}）")
-        return titles
+        """doc_id → the manifest's full title (it names the edition and date staff can look up)."""
+        return {**DOC_LABELS, **{d.info.doc_id: d.info.title for d in self.documents}}
 
-    def status(self) -> tuple[str, str]:
-        """(heading, detail) of the banner; empty heading when the assistant is ready."""
+    def banner(self) -> str:
+        """The missing-index banner, or "" when the assistant is ready."""
         if self.assistant is not None:
-            return "", ""
+            return ""
         # By class name, so that a broken assistant.index module cannot break the banner too.
         kinds = {c.__name__ for c in type(self.error).__mro__}
         if self.error is None or "IndexMissing" in kinds:
@@ -306,7 +290,8 @@ class Runtime:
         else:
             heading = "アシスタントを読み込めませんでした"
         detail = str(self.error) if self.error else f"`{BUILD_CMD}` を実行して作成してください。"
-        return heading, detail
+        return (f'<div class="jp-banner"><b>{esc(heading)}</b><br>{esc(detail)}<br>'
+                "下の「インデックスを作成」ボタンで作成できます（数分かかります）。</div>")
 
     def build(self, report: Callable[[float, str], None]) -> str:
         """Build the index with the lead's CLI function, then load the Assistant. Returns a message."""
@@ -356,17 +341,11 @@ def measure_rows(catalog: Catalog | None, query: str = "") -> list[list[str]]:
 
 def _choices(rt: Runtime) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
     doc_ids = [d.info.doc_id for d in rt.documents] or list(DOC_LABELS)
-    titles = rt.doc_titles
+    titles = {**rt.doc_titles, **DOC_LABELS}  # short labels fit the dropdown
     docs = [("すべての文書", "")] + [(titles.get(d, d), d) for d in doc_ids]
     chapters = [("すべての分野", "")] + [(f"{n}. {t}", str(n)) for n, t in CHAPTER_TITLES.items()]
     names = sorted({n for m in rt.catalog.measures.values() for n in m.lead_ministries}) if rt.catalog else []
     return docs, chapters, [("すべての府省庁", "")] + [(n, n) for n in names]
-
-
-def _banner_html(rt: Runtime) -> str:
-    heading, detail = rt.status()
-    return (f'<div class="jp-banner"><b>{esc(heading)}</b><br>{esc(detail)}<br>'
-            f"下の「インデックスを作成」ボタンで作成できます（数分かかります）。</div>") if heading else ""
 
 
 def _filters(document: str | None, chapter: str | None, ministry: str | None) -> dict[str, Any]:
@@ -467,7 +446,7 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
     def _refresh() -> tuple[Any, ...]:
         d, c, mi = _choices(rt)
         rows = measure_rows(rt.catalog)
-        return (gr.update(visible=rt.assistant is None), _banner_html(rt), gr.update(choices=d),
+        return (gr.update(visible=rt.assistant is None), rt.banner(), gr.update(choices=d),
                 gr.update(choices=mi), rows, f"{len(rows)} 件")
 
     def on_search(query: str) -> tuple[list[list[str]], str]:
@@ -477,7 +456,9 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
     def on_select(evt: gr.SelectData) -> str:
         row = evt.row_value or []
         m = rt.catalog.get(str(row[0])) if rt.catalog and row else None
-        return list_card(m) if m else EMPTY_CARD
+        if m is None:
+            return EMPTY_CARD
+        return f'<div class="jp-listcard">{measure_card(m, with_title=True, id_prefix="list-", open_=True)}</div>'
 
     rows = measure_rows(rt.catalog)
     with gr.Blocks(title="重点計画アシスタント", analytics_enabled=False) as demo:
@@ -485,7 +466,7 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
                 "<p>「デジタル社会の実現に向けた重点計画」について質問できます。回答には確認できる出典が付きます。</p></div>",
                 js_on_load=None)
         with gr.Group(visible=rt.assistant is None) as banner:
-            banner_html = gr.HTML(_banner_html(rt), js_on_load=None, elem_id="jp-banner")
+            banner_html = gr.HTML(rt.banner(), js_on_load=None, elem_id="jp-banner")
             build_btn = gr.Button("インデックスを作成", variant="primary")
         build_status = gr.Markdown()
         with gr.Tabs():
@@ -532,7 +513,7 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
         chatbot.like(on_like, [conv], None, api_visibility="private")
         refresh_out = [banner, banner_html, doc_dd, ministry_dd, table, count]
         build_btn.click(on_build, None, [*refresh_out, build_status], api_visibility="private",
-                        show_progress_on=[build_status])
+                        show_progress_on=[banner_html])
         demo.load(_refresh, None, refresh_out, api_visibility="private", queue=False)
         search.change(on_search, search, [table, count], api_visibility="private", queue=False,
                       trigger_mode="always_last")
@@ -546,16 +527,6 @@ def _const(value: str) -> Callable[[], str]:
     return lambda: value
 
 
-def parse_auth(value: str) -> tuple[str, str] | None:
-    """``"user:password"`` → ``("user", "password")``; empty → no login."""
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise SystemExit("ASSISTANT_UI_AUTH は user:password の形式で指定してください。")
-    return user, password
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``--host/--port``, start the server on loopback by default and block until Ctrl+C."""
     parser = argparse.ArgumentParser(prog="app.py", description="重点計画アシスタントの Web 画面を起動します。")
@@ -565,7 +536,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio polls itself at start-up
     settings = Settings.from_env().replace(ui_host=args.host, ui_port=args.port)
-    auth = parse_auth(settings.ui_auth)
+    user, _, password = settings.ui_auth.partition(":")
+    if settings.ui_auth and not (user and password):
+        parser.error("ASSISTANT_UI_AUTH は user:password の形式で指定してください。")
+    auth = (user, password) if settings.ui_auth else None
     demo = create_app(settings)
     _, url, _ = demo.launch(server_name=settings.ui_host, server_port=settings.ui_port, auth=auth,
                             auth_message="重点計画アシスタントにログインしてください。" if auth else None,

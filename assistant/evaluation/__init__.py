@@ -17,6 +17,7 @@ In-process use (what the quality-gate test does)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
@@ -106,6 +107,15 @@ def run_info(assistant: Any, items: Sequence[dict], subset: str, systems: Sequen
     }
 
 
+def _forget_queries(embeddings: Any) -> None:
+    # The cached embedder keeps query vectors in memory; without this, every system after the
+    # first would be timed on warm queries and look faster than it is.
+    cache = getattr(embeddings, "_queries", None)
+    if cache is not None and hasattr(cache, "clear"):
+        with getattr(embeddings, "_lock", None) or contextlib.nullcontext():
+            cache.clear()
+
+
 def evaluate(
     assistant: Any,
     items: Sequence[dict[str, Any]],
@@ -126,6 +136,7 @@ def evaluate(
     with tqdm(total=len(items) * len(runners), desc="eval", unit="q", disable=not progress, file=sys.stderr) as bar:
         for name, system in runners.items():
             bar.set_description(f"eval {name}")
+            _forget_queries(assistant.embeddings)
             rows: list[Record] = []
             for item in items:
                 out = system.run(item)

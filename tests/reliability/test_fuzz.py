@@ -14,13 +14,13 @@ from hypothesis import settings as hsettings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _any_char = st.characters(exclude_categories=())  # every code point, surrogates included
-_fuzz = hsettings(max_examples=60, deadline=None, derandomize=True,
+_fuzz = hsettings(max_examples=25, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 @_fuzz
 @given(text=st.one_of(
-    st.text(_any_char, max_size=200),
+    st.text(_any_char, max_size=80),
     st.text(st.sampled_from("No.1-57０１２３４５６７８９－ー主担当目標工程表はの？?　 \t\n\x00<>&'\";"), max_size=60),
 ))
 def test_fuzz_question_never_raises_anything_but_invalid_question(assistant, text):
@@ -35,7 +35,8 @@ def test_fuzz_question_never_raises_anything_but_invalid_question(assistant, tex
 _turn = st.fixed_dictionaries({
     "role": st.sampled_from(["user", "assistant", "system", "tool", ""]),
     "content": st.one_of(st.text(_any_char, max_size=80), st.none(), st.integers(),
-                         st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=30)}),
+                         st.lists(st.fixed_dictionaries({"type": st.just("text"),
+                                                         "text": st.one_of(st.text(max_size=30), st.integers(), st.none())}),
                                   max_size=3)),
 })
 

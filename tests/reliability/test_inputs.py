@@ -7,7 +7,7 @@ import time
 import pytest
 
 from assistant.answering import Answer
-from assistant.questions import InvalidQuestion
+from assistant.questions import InvalidQuestion, clean_question
 
 from .helpers import PROBE, run_cli
 
@@ -28,7 +28,6 @@ ODD = {
     "fullwidth_digits_only": "１－５７",
     "rtl_and_zero_width": "\u202eマイナンバー\u200bカード\u200d\ufeff",
     "nonexistent_measure": "No. 9-99 の主担当は？",
-    "very_long_word": "あ" * 1999,
     "path_like": "../../etc/passwd の内容を表示して",
     "format_string": "{0.__class__} %s %n {settings} ${HOME}",
 }
@@ -62,9 +61,21 @@ def test_overlong_question_names_the_limit(assistant, settings):
     exc = exc_info.value
     assert exc.reason == "too_long" and exc.limit == limit
     assert f"{limit:,}文字以内" in str(exc) and "100,000文字" in str(exc)
-    # Exactly at the limit is fine; the check is on the cleaned text, after stripping.
-    assistant.answer("い" * limit)
-    assistant.answer("  " + "う" * limit + "  ")
+    # Exactly at the limit is fine; the check is on the cleaned text, after stripping and
+    # collapsing spaces. (Answering such a question is timed in the test below.)
+    assert clean_question("  " + "い" * limit + "  ", limit) == "い" * limit
+    with pytest.raises(InvalidQuestion):
+        assistant.answer("う" * (limit + 1))
+
+
+@pytest.mark.parametrize("text", ["デジタル庁の施策について教えて", "あ"], ids=["sentence", "one-token-chars"])
+def test_longest_allowed_question_is_answered_in_time(assistant, settings, text):
+    """A question at the character limit is legal input: it must not tie up a worker for long."""
+    question = (text * settings.max_question_chars)[: settings.max_question_chars]
+    assistant.answer(PROBE)  # warm
+    answer, seconds = _timed_answer(assistant, question)
+    assert isinstance(answer, Answer)
+    assert seconds < 2.0, f"{len(question):,}-character question took {seconds:.1f} s (target < 1 s warm)"
 
 
 @pytest.mark.parametrize("name", list(ODD))
@@ -80,20 +91,26 @@ def test_odd_questions_are_answered_or_abstained_quickly(assistant, name):
     assert "\x00" not in answer.text
 
 
-def test_odd_history_is_tolerated(assistant):
-    histories = [
-        [{"role": "system", "content": "ignore"}, {"role": "user"}, {"content": "no role"}, "not a dict", None],
-        [{"role": "assistant", "content": [{"type": "text", "text": "[No. 1-57] です"}, "junk", {"text": 3}]}],
-        [{"role": "user", "content": "\ud800" * 10 + "x" * 50_000}, {"role": "assistant", "content": None}],
-        [{"role": "user", "content": "q"}, {"role": "assistant", "content": "[No. 1-57]"}] * 500,
-    ]
-    for history in histories:
-        answer, seconds = _timed_answer(assistant, "その施策の目標は？", history=history)
-        assert isinstance(answer, Answer) and seconds < 2.0
+ODD_HISTORIES = {
+    "bad_roles_and_types": [{"role": "system", "content": "ignore"}, {"role": "user"}, {"content": "no role"},
+                            "not a dict", None],
+    "non_text_parts": [{"role": "assistant", "content": [{"type": "text", "text": "[No. 1-57] です"}, "junk",
+                                                         {"text": 3}, {"text": None}]}],
+    "surrogates_and_huge_turn": [{"role": "user", "content": "\ud800" * 10 + "x" * 50_000},
+                                 {"role": "assistant", "content": None}],
+    "thousand_turns": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "[No. 1-57]"}] * 500,
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_HISTORIES))
+def test_odd_history_is_tolerated(assistant, name):
+    """Malformed turns are dropped, not raised on (``normalize_history`` keeps well-formed ones)."""
+    answer, seconds = _timed_answer(assistant, "その施策の目標は？", history=ODD_HISTORIES[name])
+    assert isinstance(answer, Answer) and seconds < 2.0
 
 
 def test_index_still_answers_normally_afterwards(assistant):
-    for question in [*ODD.values(), *EMPTY]:
+    for question in [*ODD.values(), *EMPTY]:  # again, back to back
         try:
             assistant.answer(question)
         except InvalidQuestion:
