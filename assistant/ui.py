@@ -181,10 +181,10 @@ def measure_card_body(m: Measure) -> str:
 
 def measure_card(m: Measure, *, with_title: bool = False, id_prefix: str = "", open_: bool = False) -> str:
     """A collapsible card (``id="measure-X-Y"``) that the answer's citation links open."""
-    title = f"「{esc(m.title)}」" if with_title else ""
+    label = f"「{esc(m.title)}」" if with_title else " の施策カード"
     return (
         f'<details class="jp-card" id="{id_prefix}measure-{esc(m.measure_no)}"{" open" if open_ else ""}>'
-        f"<summary>No. {esc(m.measure_no)}{title} の施策カード</summary>{measure_card_body(m)}</details>"
+        f"<summary>No. {esc(m.measure_no)}{label}</summary>{measure_card_body(m)}</details>"
     )
 
 
@@ -194,12 +194,11 @@ def sources_html(answer: Any, question: str, catalog: Catalog | None, doc_titles
     cited earlier in the conversation so that older ``[No. X-Y]`` links still open."""
     terms = question_terms(question)
     parts = [f'<div class="jp-meta">※ {esc(n)}</div>' for n in getattr(answer, "notices", [])]
-    groups: dict[tuple[str, str], list[Any]] = {}
-    for c in answer.citations:
-        key = ("m", c.measure_no) if c.measure_no else ("d", f"{c.doc_id}\n{c.section}")
-        groups.setdefault(key, []).append(c)
+    groups: dict[tuple[str, ...], list[Any]] = {}
+    for c in answer.citations:  # one card per measure, or per document section
+        groups.setdefault((c.measure_no,) if c.measure_no else (c.doc_id, c.section), []).append(c)
     shown: set[str] = set()
-    for (_kind, _), cites in groups.items():
+    for cites in groups.values():
         c = cites[0]
         m = catalog.measures.get(c.measure_no) if catalog and c.measure_no else None
         head = (f'<a class="jp-no" href="#measure-{esc(c.measure_no)}">No. {esc(c.measure_no)}</a>'
@@ -519,7 +518,6 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
                       trigger_mode="always_last")
         table.select(on_select, None, card, api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=4)
-    demo.runtime = rt  # type: ignore[attr-defined]  # tests and diagnostics look at the state
     return demo
 
 

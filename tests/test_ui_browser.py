@@ -230,7 +230,16 @@ def test_measure_list_search_and_card(page: Any, app_url: str) -> None:
     page.wait_for_function(
         "() => [...document.querySelectorAll('#jp-table [role=gridcell]')].some(c => c.innerText.includes('ガバメントクラウド'))"
     )
+    # Sort by lead ministry (header menu, labels in Japanese); selection must follow the sorted rows.
+    header = page.locator("#jp-table [data-testid=header-3]")
+    header.hover()
+    header.locator("button").click()
+    page.get_by_role("menuitem", name="降順に並べ替え").click()
     cells = page.locator("#jp-table [role=gridcell]")
+    page.wait_for_function(
+        "() => { const c = [...document.querySelectorAll('#jp-table [role=gridcell]')].filter((_, i) => i % 4 === 3)"
+        ".map(e => e.innerText); return c.length > 1 && c.every((v, i) => i === 0 || c[i - 1] >= v); }"
+    )
     number = cells.nth(0).inner_text().strip()
     cells.nth(1).click()
     card = page.locator("#jp-list-card .jp-listcard")
