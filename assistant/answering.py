@@ -59,8 +59,11 @@ def doc_short_title(title: str, edition: int) -> str:
     return f"{short[:28]}（{edition}）"
 
 
-def sentence_units(text: str, max_len: int = 120) -> list[str]:
+def sentence_units(text: str, max_len: int | None = None) -> list[str]:
     """Sentences, with over-long ones (web pages and slides have no 。) cut at spaces."""
+    if max_len is None:
+        # Prose keeps its sentences whole unless they are very long; 。-less page text is cut finer.
+        max_len = 260 if text.count("。") >= 2 else 120
     out: list[str] = []
     for sent in split_sentences(text):
         if len(sent) <= max_len:
@@ -255,8 +258,8 @@ class ExtractiveAnswerer:
             if overlap == 0:
                 continue
             score = overlap / (max(len(toks), 8) ** 0.35) - pos * 0.003 + prior
-            if numeric and _FIGURE_RE.search(sent):
-                score *= 1.3
+            if numeric:
+                score *= 1.3 if _FIGURE_RE.search(sent) else 0.7
             scored.append((score, sent))
         scored.sort(key=lambda x: -x[0])
         return scored
@@ -335,10 +338,11 @@ class ExtractiveAnswerer:
         body = "\n".join(list(m.bullets) + list(m.targets))
         extra_words = self.content_tokens(query) - self.content_tokens(m.title)
         if extra_words:
-            for sent in self.best_sentences(query, body, 1, numeric=numeric):
+            for sent in self.best_sentences(query, body, 3, numeric=numeric):
                 if _norm(sent)[:40] not in shown:
                     lines.append(f"関連する記述: {sent} [No. {m.measure_no}]")
                     cites.append(self.measure_citation(m, sent, score))
+                    break
         return lines, cites
 
     def answer_topic(self, hits: Sequence[Hit], query: str, n: int = 3) -> tuple[list[str], list[Citation]]:
@@ -379,15 +383,14 @@ class ExtractiveAnswerer:
             return self.answer_sections([hit], query, numeric)
         lines = [f"第4「{proc.number}. {proc.title}」（主担当: {_ministries(proc.lead_ministries)}）について {label}"]
         cites: list[Citation] = []
-        kpi_lines = [k.strip() for k in proc.kpi.splitlines() if re.search(r"\w", k)]
+        kpi_lines = [re.sub(r"^[-・\s]+", "", k) for k in proc.kpi.splitlines() if re.search(r"\w", k)]
         if kpi_lines:
             kpi = "、".join(kpi_lines[:3])
             lines.append(f"KPI: {kpi} {label}")
             cites.append(self.passage_citation(hit, kpi_lines[0]))
-        best = self.best_sentences(query, proc.actions, 1, numeric=numeric)
-        if best:
-            lines.append(f"取組内容: {best[0]} {label}")
-            cites.append(self.passage_citation(hit, best[0]))
+        for sent in self.best_sentences(query, proc.actions, 2, numeric=numeric):
+            lines.append(f"取組内容: {sent} {label}")
+            cites.append(self.passage_citation(hit, sent))
         return lines, cites
 
     def answer_sections(self, hits: Sequence[Hit], query: str, numeric: bool, n: int = 3) -> tuple[list[str], list[Citation]]:
@@ -402,16 +405,40 @@ class ExtractiveAnswerer:
         lines: list[str] = []
         cites: list[Citation] = []
         seen: set[str] = set()
-        for _score, sent, h in pool:
+        for i, (_score, sent, h) in enumerate(pool):
             if sent in seen:
                 continue
             seen.add(sent)
             label = f"[No. {h.chunk.measure_no}]" if h.chunk.measure_no else f"[{self._doc_label(h)}]"
             lines.append(f"{sent} {label}")
             cites.append(self.passage_citation(h, sent))
-            if len(lines) >= n:
+            if i == 0:
+                # A heading or a lead-in (「次の3つの観点から…」) is followed by what it announces.
+                for nxt in self.following_units(h.chunk.text, sent):
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        lines.append(f"{nxt} {label}")
+                        cites.append(self.passage_citation(h, nxt))
+            if len(lines) >= n + 2 or (len(lines) >= n and i > 0):
                 break
         return lines, cites
+
+    @staticmethod
+    def following_units(text: str, sent: str, max_units: int = 3) -> list[str]:
+        """The short lines right after ``sent`` when ``sent`` introduces a list or is a heading."""
+        units = sentence_units(text)
+        try:
+            pos = units.index(sent)
+        except ValueError:
+            return []
+        if not (len(sent) < 50 or sent.endswith(("：", ":", "。次のとおり", "観点から", "進める。"))):
+            return []
+        out = []
+        for nxt in units[pos + 1 : pos + 1 + max_units]:
+            if len(nxt) > 140:
+                break
+            out.append(nxt)
+        return out
 
     def _doc_label(self, hit: Hit) -> str:
         doc = self.documents.get(hit.doc_id)

@@ -111,6 +111,6 @@ def test_concurrent_streams_match_answers(assistant, conversations):
         return "".join(p for p in items if isinstance(p, str)), items[-1]
 
     with ThreadPoolExecutor(THREADS) as pool:
-        results = list(pool.map(consume, questions * 2))
-    for q, (joined, final) in zip(questions * 2, results, strict=True):
+        results = list(pool.map(consume, questions))
+    for q, (joined, final) in zip(questions, results, strict=True):
         assert isinstance(final, Answer) and final.text == expected[q] and joined == final.text

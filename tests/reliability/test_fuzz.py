@@ -14,7 +14,7 @@ from hypothesis import settings as hsettings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _any_char = st.characters(exclude_categories=())  # every code point, surrogates included
-_fuzz = hsettings(max_examples=25, deadline=None, derandomize=True,
+_fuzz = hsettings(max_examples=20, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

@@ -100,17 +100,6 @@ def test_damaged_index_is_detected_at_load(index_copy, settings, documents, dama
     assert named in r.stderr and BUILD_CMD in r.stderr and "Traceback" not in r.stderr
 
 
-def test_corrupt_index_is_rebuilt_on_request(index_copy, settings, documents):
-    old = current_build(index_copy).name
-    _corrupt_sqlite(current_build(index_copy))
-    r = run_cli(["index", "--rebuild", "--json", "--quiet"], ASSISTANT_INDEX_DIR=index_copy)
-    assert r.returncode == 0, r.stderr[-2000:]
-    report = json.loads(r.stdout)
-    assert report["built"] and report["n_embedded"] == 0  # every vector came from the cache
-    assert current_build(index_copy).name == report["build_id"] != old
-    _answers(settings.replace(index_dir=index_copy), documents)
-
-
 # -- the corpus -------------------------------------------------------------------------------
 
 
@@ -141,8 +130,10 @@ def _new_build_dirs(index_dir: Path, known: set[str]) -> list[Path]:
     return [p for p in builds.iterdir() if p.name not in known] if builds.is_dir() else []
 
 
-def test_busy_then_killed_build_keeps_serving_and_next_build_completes(index_copy, settings, documents):
-    """A build holds the lock; a second is refused (API, then CLI); SIGKILL mid-build; recover."""
+def test_busy_killed_and_corrupt_builds_recover(index_copy, settings, documents):
+    """A build holds the lock and a second is refused (API); SIGKILL mid-build; the previous build
+    still serves; the CLI refuses while the lock is held; the serving build gets corrupted; one
+    ``index --rebuild`` fixes everything."""
     from assistant.catalog import build_catalog
     from assistant.chunking import chunk_corpus, fugashi_token_counter
     from assistant.embeddings import make_embeddings
@@ -197,10 +188,17 @@ def test_busy_then_killed_build_keeps_serving_and_next_build_completes(index_cop
     assert r.returncode == 3, r.stderr[-2000:]
     assert "別のインデックス作成が実行中です" in r.stderr and "Traceback" not in r.stderr
 
-    # The next build completes, switches CURRENT and removes the killed build's leftovers.
+    # Worst case for the next build: the serving build is now damaged too (corrupt sqlite).
+    _corrupt_sqlite(current_build(index_copy))
+    with pytest.raises(IndexCorrupt):
+        Assistant(s, documents=documents)
+
+    # Rebuilt on request: completes from the embedding cache, switches CURRENT, removes the
+    # killed build's leftovers, and answers exactly as before.
     r = run_cli(["index", "--rebuild", "--json", "--quiet"], ASSISTANT_INDEX_DIR=index_copy)
     assert r.returncode == 0, r.stderr[-2000:]
-    new = json.loads(r.stdout)["build_id"]
-    assert current_build(index_copy).name == new != old
+    report = json.loads(r.stdout)
+    assert report["built"] and report["n_embedded"] == 0  # every vector came from the cache
+    assert current_build(index_copy).name == report["build_id"] != old
     assert not partial[0].exists(), "the killed build's directory should be cleaned up"
     assert _answers(s, documents) == before_text
