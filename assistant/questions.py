@@ -50,7 +50,7 @@ def clean_question(question: object, max_chars: int) -> str:
 
 # Ordered: the first matching intent wins when several apply.
 _INTENT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("related", re.compile(r"関係府省|関係省庁|関係する省庁|関係機関|連携(する|している)?(府省|省庁)|協力(する|している)?(府省|省庁)|related ministr", re.I)),
+    ("related", re.compile(r"関係府省|関係省庁|関係する省庁|関係して(いる|る)(府省|省庁|官庁)|関わる(府省|省庁)|関係機関|連携(する|している)?(府省|省庁)|協力(する|している)?(府省|省庁)|related ministr", re.I)),
     ("lead", re.compile(r"主担当|担当(府省|省庁|は|して|する|の省|官庁|部署)|所管|どこの(省|府省|役所|官庁)|どの(省|府省|役所|官庁)|どこが(担当|やって|進め|所管|主導)|どこがやる|lead ministr|which ministry|responsible", re.I)),
     ("roadmap", re.compile(r"工程表|工程|スケジュール|ロードマップ|取組内容の見出し|roadmap|schedule", re.I)),
     ("targets", re.compile(r"目標|KPI|いつまで|何年|何%|何％|数値|達成|目指|期限|時期|ゴール|target|goal|by when", re.I)),

@@ -22,6 +22,7 @@ JSON with ``--json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -292,6 +293,7 @@ def run_soak(assistant: Any, items: list[Item], n: int, warmup: int, max_s: floa
             trace.append((done, warm["rss_mb"]))
         elif done > warmup and (done - warmup) % every == 0:
             trace.append((done, round(_rss_mb(), 1)))
+            print(f"soak {done}/{n}: RSS {trace[-1][1]} MB, {len(rec.errors)} errors", file=sys.stderr, flush=True)
     gc.collect()
     end = {"rss_mb": round(_rss_mb(), 1), **_process_counts()}
     if not warm:  # fewer questions than the warm-up
@@ -365,14 +367,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.users > 0 and args.questions > 0:
         demo = None
         url = args.url
-        if not url:
-            demo, url = start_app(assistant)
         auth = tuple(args.auth.split(":", 1)) if args.auth else None
-        try:
-            results.append(run_ui(url, items, args.users, args.questions, args.max_seconds, args.timeout, auth))  # type: ignore[arg-type]
-        finally:
-            if demo is not None:
-                demo.close()
+        # Gradio and gradio_client print to stdout; keep stdout for the table / JSON only.
+        with contextlib.redirect_stdout(sys.stderr):
+            if not url:
+                demo, url = start_app(assistant)
+            try:
+                results.append(run_ui(url, items, args.users, args.questions, args.max_seconds, args.timeout,
+                                      auth))  # type: ignore[arg-type]
+            finally:
+                if demo is not None:
+                    demo.close()
     if args.threads > 0 and args.questions > 0:
         results.append(run_threads(assistant, items, args.threads, args.questions, args.max_seconds))
     if args.soak > 0:

@@ -30,9 +30,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Settings that describe what the index was built from are inherited (so a child opens the same
+# index as the session fixtures); behaviour settings (LLM, UI, feedback) are not.
+_NOT_INHERITED = ("ASSISTANT_LLM", "ASSISTANT_UI_", "ASSISTANT_FEEDBACK_PATH", "ASSISTANT_MAX_")
+
+
 def child_env(**extra: object) -> dict[str, str]:
-    """The environment for a child process: no ASSISTANT_* from the caller, no telemetry, offline."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    """The environment for a child process: no LLM/UI settings from the caller, no telemetry, offline."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
     env.update(ANONYMIZED_TELEMETRY="False", GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
                PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
     env.update({k: str(v) for k, v in extra.items()})
