@@ -82,6 +82,12 @@ def sentence_units(text: str, max_len: int | None = None) -> list[str]:
     return out
 
 
+# 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」
+_MINISTRY_LIST_RE = re.compile(
+    r"([^\s、。がのはを]{2,12}?(?:省|庁|府|官房|委員会|院))(?:が|の)(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?(?:施策|取組|取り組み|もの)"
+)
+
+
 _KIND_LABELS = {
     "money": "金額・予算", "person": "人物", "company": "企業名", "personal_help": "個別の手続・アカウントの操作方法",
     "opinion": "おすすめ・比較", "live_info": "最新の状況", "future_plan": "将来の版の内容",
@@ -271,10 +277,13 @@ class ExtractiveAnswerer:
 
     # -- composition --------------------------------------------------------------------------
 
-    def answer_measure_field(self, m: Measure, intent: str, query: str, score: float) -> tuple[list[str], list[Citation]]:
+    def answer_measure_field(
+        self, m: Measure, intent: str, query: str, score: float, *, short_head: bool = False
+    ) -> tuple[list[str], list[Citation]]:
         """Answer a structured question about one measure from its catalog fields."""
         ref = f"[No. {m.measure_no}]"
-        head = f"No. {m.measure_no}「{m.title}」"
+        # The second field asked about the same measure doesn't repeat its number and title.
+        head = "同施策" if short_head else f"No. {m.measure_no}「{m.title}」"
         lines: list[str] = []
         cites: list[Citation] = []
         if intent == "lead":
@@ -292,7 +301,8 @@ class ExtractiveAnswerer:
             cites.append(self.measure_citation(m, related_quote, score))
         elif intent == "targets":
             if m.targets:
-                lines.append(f"{head}（主担当: {_ministries(m.lead_ministries)}）の具体的な目標は次のとおりです {ref}。")
+                lead = "" if short_head else f"（主担当: {_ministries(m.lead_ministries)}）"
+                lines.append(f"{head}{lead}の具体的な目標は次のとおりです {ref}。")
                 lines += [f"・{t.lstrip('・- ')} {ref}" for t in m.targets[:6]]
                 cites.append(self.measure_citation(m, m.targets[0], score))
                 cites += [self.measure_citation(m, t, score) for t in m.targets[1:3]]
@@ -330,8 +340,8 @@ class ExtractiveAnswerer:
         lines: list[str] = []
         cites: list[Citation] = []
         fields = [i for i in intents if i in ("lead", "related", "targets", "roadmap", "what")] or ["what"]
-        for intent in fields[:3]:
-            more, c = self.answer_measure_field(m, intent, query, score)
+        for i, intent in enumerate(fields[:3]):
+            more, c = self.answer_measure_field(m, intent, query, score, short_head=i > 0)
             lines += [x for x in more if x not in lines]
             cites += c
         shown = _norm("".join(lines))
@@ -352,9 +362,23 @@ class ExtractiveAnswerer:
         for h in [h for h in hits if h.chunk.measure_no][:n]:
             m = self.catalog.measures[h.chunk.measure_no]
             sent = self.key_sentence(m, query)
-            lines.append(f"・No. {m.measure_no}「{m.title}」（主担当: {_ministries(m.lead_ministries)}）: {sent} [No. {m.measure_no}]")
+            shown = sent if len(sent) <= 100 else sent[:99] + "…"  # the citation keeps the whole sentence
+            lines.append(f"・No. {m.measure_no}「{m.title}」（主担当: {_ministries(m.lead_ministries)}）: {shown} [No. {m.measure_no}]")
             cites.append(self.measure_citation(m, sent, h.score))
         return lines, cites
+
+    def ministry_constraint(self, analysis: QuestionAnalysis) -> str | None:
+        """A lead ministry the question restricts a list to (「Xが主担当の施策」), if any."""
+        if analysis.measure_nos or analysis.referenced_measures:
+            return None
+        m = _MINISTRY_LIST_RE.search(analysis.normalized)
+        if not m:
+            return None
+        from assistant.catalog import canonical_ministry
+
+        name = canonical_ministry(m.group(1))
+        leads = {mi for meas in self.catalog.measures.values() for mi in meas.lead_ministries}
+        return name if name in leads else None
 
     def anchor_hit(self, hits: Sequence[Hit], query: str, numeric: bool, depth: int = 5) -> Hit:
         """The hit among the top few whose best sentence matches the question best."""
@@ -537,6 +561,11 @@ class ExtractiveAnswerer:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         eff_filters = dict(filters or {})
+        ministry = self.ministry_constraint(analysis)
+        if ministry and "ministry" not in eff_filters:
+            # 「こども家庭庁が主担当の施策は？」 lists that ministry's measures.
+            eff_filters["ministry"] = ministry
+            analysis.intent, analysis.intents = "topic", ["topic"]
         result = self.retriever.retrieve(analysis.retrieval_query, k=self.top_k, filters=eff_filters or None)
         if analysis.preferred_doc and not eff_filters and not result.exact_measures:
             preferred = self.retriever.retrieve(
@@ -553,6 +582,12 @@ class ExtractiveAnswerer:
             near = [h for h in result.hits[:5] if h.chunk.measure_no in analysis.context_measures]
             if near:
                 result.hits = near[:1] + [h for h in result.hits if h is not near[0]]
+        if not analysis.preferred_doc and not eff_filters and not result.exact_measures and result.hits:
+            # Without a word pointing at an older edition, 「重点計画」 means the current one.
+            newest = max(h.chunk.edition for h in result.hits)
+            result.hits = sorted(
+                result.hits, key=lambda h: -h.score * (1.0 if h.chunk.edition == newest else 0.8)
+            )
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         t1 = time.perf_counter()
         text, cites, abstained = self.compose(analysis, result, filters)
