@@ -338,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # `assistant measure 1-57 | head`
+        return 0
     except InvalidQuestion as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
