@@ -20,7 +20,7 @@ from typing import Any
 from assistant.catalog import Catalog, Measure
 from assistant.chunking import measure_text, split_sentences
 from assistant.corpus import Document
-from assistant.questions import QuestionAnalysis, analyse
+from assistant.questions import MAX_QUERY_CHARS, QuestionAnalysis, analyse
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
 from assistant.tokenizer import JapaneseTokenizer
 
@@ -478,7 +478,7 @@ class ExtractiveAnswerer:
         self, analysis: QuestionAnalysis, result: RetrievalResult, filters: dict | None = None
     ) -> tuple[str, list[Citation], bool]:
         """The answer text, its citations and whether the assistant abstained."""
-        q = analysis.text
+        q = analysis.text[:MAX_QUERY_CHARS]
         # A number that does not exist: say so and offer the nearest ones.
         if analysis.measure_nos and not result.exact_measures:
             missing = analysis.measure_nos[0]

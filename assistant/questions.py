@@ -20,6 +20,11 @@ _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _CITATION_RE = re.compile(r"\[No\.\s*(\d+-\d+)\]")
 
 
+# Retrieval and sentence scoring look at this much of a question: staff questions are short, and a
+# pasted page would otherwise cost seconds of embedding and scoring for no better answer.
+MAX_QUERY_CHARS = 300
+
+
 class InvalidQuestion(ValueError):
     """The question is empty or too long. ``str(exc)`` is a Japanese message for the user."""
 
@@ -164,9 +169,9 @@ def _message_text(message: dict) -> str:
     content = message.get("content", "")
     if isinstance(content, str):
         return content
-    if isinstance(content, list):  # Gradio 6 sends a list of parts
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return str(content)
+    if isinstance(content, list):  # Gradio 6 sends a list of parts; only text parts count
+        return " ".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return "" if content is None else str(content)
 
 
 def normalize_history(history: Sequence[dict] | None, max_turns: int) -> list[dict[str, str]]:
@@ -189,7 +194,7 @@ def analyse(question: str, history: Sequence[dict] | None = None) -> QuestionAna
     english = not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", normalized)
     analysis = QuestionAnalysis(
         text=question, normalized=normalized, intent=intent, intents=intents, measure_nos=measure_nos,
-        retrieval_query=question, english=english, unanswerable=unanswerable_kind(normalized),
+        retrieval_query=question[:MAX_QUERY_CHARS], english=english, unanswerable=unanswerable_kind(normalized),
     )
     for doc_id, pattern in _EDITION_PATTERNS:
         if pattern.search(normalized):
@@ -222,7 +227,8 @@ def analyse(question: str, history: Sequence[dict] | None = None) -> QuestionAna
         else:
             analysis.referenced_measures = previous[:1]
     # Retrieval sees the earlier question too, so 「それはいつまで？」 keeps its topic.
-    analysis.retrieval_query = f"{last_question} {question}".strip()
+    # Both parts are capped: history comes from the client and may be long.
+    analysis.retrieval_query = f"{last_question[:200]} {question}".strip()[:MAX_QUERY_CHARS]
     if analysis.preferred_doc is None:
         for doc_id, pattern in _EDITION_PATTERNS:
             if pattern.search(unicodedata.normalize("NFKC", last_question)):

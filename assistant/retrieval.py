@@ -27,6 +27,7 @@ from assistant.index import PlanIndex
 from assistant.tokenizer import JapaneseTokenizer, expand_query
 
 RRF_K = 60
+DENSE_QUERY_CHARS = 160
 FILTER_KEYS = ("doc_id", "edition", "chapter", "ministry", "measure_no", "kind")
 
 
@@ -176,7 +177,8 @@ class HybridRetriever:
 
     def dense(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """Dense search; filters are applied after an over-fetch because lead ministries are lists."""
-        vector = self.embeddings.embed_query(expand_query(query, self.synonyms))
+        # Embedding cost grows with length; the head of a question carries its meaning.
+        vector = self.embeddings.embed_query(expand_query(query[:DENSE_QUERY_CHARS], self.synonyms))
         if allowed is None:
             return self.index.dense_search(vector, k, None)
         if not allowed:
