@@ -523,7 +523,11 @@ class ExtractiveAnswerer:
         measure_hits = [h for h in hits if h.chunk.measure_no]
         if analysis.intent == "topic" and measure_hits:
             lines, cites = self.answer_topic(measure_hits, q)
-        elif analysis.intent in ("lead", "related", "targets", "roadmap") and top.chunk.measure_no:
+        elif analysis.intent in ("lead", "related", "targets", "roadmap") and any(
+            h.chunk.measure_no for h in hits[:3]
+        ):
+            # These fields exist only for measures: the best measure among the top passages.
+            top = next(h for h in hits[:3] if h.chunk.measure_no)
             m = self.catalog.measures[top.chunk.measure_no]
             lines, cites = self.answer_measure(m, analysis.intents, q, top.score, numeric=numeric)
             others = [h for h in measure_hits[1:3] if h.chunk.measure_no != m.measure_no]

@@ -228,7 +228,7 @@ def analyse(question: str, history: Sequence[dict] | None = None) -> QuestionAna
             analysis.referenced_measures = previous[:1]
     # Retrieval sees the earlier question too, so 「それはいつまで？」 keeps its topic.
     # Both parts are capped: history comes from the client and may be long.
-    analysis.retrieval_query = f"{last_question[:200]} {question}".strip()[:MAX_QUERY_CHARS]
+    analysis.retrieval_query = f"{last_question[:100]} {question}".strip()[:MAX_QUERY_CHARS]
     if analysis.preferred_doc is None:
         for doc_id, pattern in _EDITION_PATTERNS:
             if pattern.search(unicodedata.normalize("NFKC", last_question)):

@@ -27,7 +27,8 @@ from assistant.index import PlanIndex
 from assistant.tokenizer import JapaneseTokenizer, expand_query
 
 RRF_K = 60
-DENSE_QUERY_CHARS = 160
+DENSE_QUERY_CHARS = 128
+CHUNK_KINDS = {"measure", "roadmap", "procedure", "section"}
 FILTER_KEYS = ("doc_id", "edition", "chapter", "ministry", "measure_no", "kind")
 
 
@@ -106,8 +107,10 @@ def normalize_filters(filters: dict[str, Any] | None, index: PlanIndex, catalog:
             vals = {n for v in values for n in find_measure_nos(str(v))}
             if not vals or vals - set(catalog.measures):
                 raise InvalidFilter(f"施策番号が見つかりません: {value!r}")
-        else:
+        else:  # kind
             vals = {str(v) for v in values}
+            if vals - CHUNK_KINDS:
+                raise InvalidFilter(f"kind の値が不正です: {value!r}（使えるもの: {', '.join(sorted(CHUNK_KINDS))}）")
         out[key] = vals
     return out
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
+import os
 import platform
 import sys
 import time
@@ -103,8 +105,29 @@ def run_info(assistant: Any, items: Sequence[dict], subset: str, systems: Sequen
         "index_build_id": manifest.get("build_id"),
         "n_chunks": manifest.get("n_chunks"),
         "llm": getattr(settings, "llm", "") or None,
+        "code_fingerprint": code_fingerprint(),
         "python": platform.python_version(),
+        # Latencies are wall-clock: a busy machine inflates them, so record how busy it was.
+        "load_avg_start": _load_avg(),
     }
+
+
+def _load_avg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def code_fingerprint() -> str:
+    """sha256 (12 hex) of the assistant package's sources, evaluation excluded: ties a report to the code."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        if "evaluation" in path.relative_to(root).parts:
+            continue
+        digest.update(str(path.relative_to(root)).encode() + b"\x00" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _forget_queries(embeddings: Any) -> None:
@@ -129,6 +152,7 @@ def evaluate(
     from tqdm import tqdm
 
     t0 = time.perf_counter()
+    info = run_info(assistant, items, subset, systems)
     items = list(items)
     runners = built or build_systems(systems, assistant, progress=progress)
     known = frozenset(assistant.catalog.measures)
@@ -154,7 +178,9 @@ def evaluate(
         if close:
             close()
     metrics = {
-        "run": run_info(assistant, items, subset, list(runners)) | {"duration_s": round(time.perf_counter() - t0, 1)},
+        "run": info | {
+            "systems": list(runners), "duration_s": round(time.perf_counter() - t0, 1), "load_avg_end": _load_avg(),
+        },
         "systems": {name: summarize([s for _, s, _ in rows]) for name, rows in records.items()},
     }
     return EvalRun(items=items, records=records, metrics=metrics)
@@ -198,8 +224,12 @@ def summary_table(metrics: dict[str, Any]) -> str:
     return table(["system", *(h for _, h in cols)], rows)
 
 
-def main(args: argparse.Namespace) -> int:
-    """``assistant eval``: run, write the report, optionally compare, judge and gate. Returns the exit code."""
+def main(args: argparse.Namespace, *, assistant: Any = None) -> int:
+    """``assistant eval``: run, write the report, optionally compare, judge and gate. Returns the exit code.
+
+    ``assistant``: an already loaded :class:`~assistant.api.Assistant` to reuse (tests); by
+    default one is built from the settings the flags describe.
+    """
     from assistant.api import Assistant
 
     settings = _settings(args)
@@ -223,7 +253,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"エラー: 比較対象の metrics.json を読めません: {args.compare} ({exc})", file=sys.stderr)
             return 2
 
-    assistant = Assistant(settings)
+    if assistant is None:
+        assistant = Assistant(settings)
     items = load_items(ITEMS_PATH, subset)
     run = evaluate(assistant, items, names, subset=subset, progress=True)
     metrics = run.metrics

@@ -113,7 +113,9 @@ def render_markdown(
         "",
         f"- items: {run['n_items']} (subset `{run['subset']}`), systems: {', '.join(systems)}",
         f"- embedder: `{run.get('embedder_id')}`, index build: `{run.get('index_build_id')}`",
-        f"- duration: {run.get('duration_s', 0):.0f} s",
+        f"- duration: {run.get('duration_s', 0):.0f} s; load average at start {run.get('load_avg_start')}, "
+        f"at end {run.get('load_avg_end')} (latencies are wall-clock and grow with machine load)",
+        f"- assistant code fingerprint: `{run.get('code_fingerprint')}`",
         "",
         "Definitions: measure metrics on items with expected measures (relevant = acceptable ∪ expected); "
         "doc metrics on answerable items without measures (expected document among the first hits/citations); "
@@ -181,10 +183,11 @@ def render_markdown(
 def _cjk_font() -> str | None:
     from matplotlib import font_manager
 
-    for f in font_manager.fontManager.ttflist:
-        if "CJK JP" in f.name:
-            return f.name
-    return None
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for wanted in ("Noto Sans CJK JP", "Noto Serif CJK JP", "IPAexGothic", "IPAGothic", "TakaoGothic"):
+        if wanted in names:
+            return wanted
+    return next((n for n in sorted(names) if "CJK" in n), None)
 
 
 def write_chart(metrics: dict[str, Any], path: Path) -> Path:
@@ -209,9 +212,9 @@ def write_chart(metrics: dict[str, Any], path: Path) -> Path:
         values = [systems[name]["overall"].get(k) for k, _ in CHART_SYSTEM_METRICS]
         ax.bar(x + i * width - 0.4 + width / 2, [v or 0.0 for v in values], width, label=name)
     ax.set_xticks(x, [h for _, h in CHART_SYSTEM_METRICS], rotation=15)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.18)
     ax.set_title("システム比較 (systems)" if font else "Systems")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, ncol=len(names), loc="upper center")
     ax.grid(axis="y", alpha=0.3)
     if has_assistant:
         ax = axes[0][1]
@@ -222,9 +225,9 @@ def write_chart(metrics: dict[str, Any], path: Path) -> Path:
             values = [systems["assistant"]["by_category"][c].get(key) for c in cats]
             ax.bar(x + i * width - 0.4 + width / 2, [v if v is not None else 0.0 for v in values], width, label=label)
         ax.set_xticks(x, cats, rotation=25)
-        ax.set_ylim(0, 1.05)
+        ax.set_ylim(0, 1.18)
         ax.set_title("アシスタントのカテゴリ別 (assistant per category)" if font else "Assistant per category")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, ncol=len(CHART_CATEGORY_METRICS), loc="upper center")
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(f"jplan-assistant eval {metrics['run']['date']} — {metrics['run']['n_items']} items")
     fig.tight_layout()
@@ -260,6 +263,7 @@ def write_report(
                 row = {
                     "system": system, "id": item["id"], "category": item["category"], "question": item["question"],
                     "cited": output.labels, "abstained": output.abstained, "first_line": output.first_line,
+                    "answer": output.answer[:3000],
                     "latency_ms": round(output.latency_ms, 1), "error": output.error,
                     "ranking": output.ranking, "score": score.to_dict(),
                 }
