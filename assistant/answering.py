@@ -520,10 +520,14 @@ class ExtractiveAnswerer:
         hits = result.hits
         top = hits[0]
         numeric = bool(_NUMERIC_ASK_RE.search(analysis.normalized))
+        # A question about an older edition is answered from that document, not from measures.
+        older = analysis.preferred_doc not in (None, self.catalog.doc_id) or (
+            analysis.preferred_edition is not None and analysis.preferred_edition != max_edition(self)
+        )
         measure_hits = [h for h in hits if h.chunk.measure_no]
         if analysis.intent == "topic" and measure_hits:
             lines, cites = self.answer_topic(measure_hits, q)
-        elif analysis.intent in ("lead", "related", "targets", "roadmap") and any(
+        elif analysis.intent in ("lead", "related", "targets", "roadmap") and not older and any(
             h.chunk.measure_no for h in hits[:3]
         ):
             # These fields exist only for measures: the best measure among the top passages.
@@ -571,13 +575,15 @@ class ExtractiveAnswerer:
             eff_filters["ministry"] = ministry
             analysis.intent, analysis.intents = "topic", ["topic"]
         result = self.retriever.retrieve(analysis.retrieval_query, k=self.top_k, filters=eff_filters or None)
-        if analysis.preferred_doc and not eff_filters and not result.exact_measures:
-            preferred = self.retriever.retrieve(
-                analysis.retrieval_query, k=self.top_k, filters={"doc_id": analysis.preferred_doc}
-            )
+        prefer = {"doc_id": analysis.preferred_doc} if analysis.preferred_doc else None
+        if analysis.preferred_edition in {c.edition for c in self.retriever.index.chunks} - {max_edition(self)}:
+            prefer = {"edition": analysis.preferred_edition}
+        if prefer and not eff_filters and not result.exact_measures:
+            preferred = self.retriever.retrieve(analysis.retrieval_query, k=self.top_k, filters=prefer)
             if preferred.hits:
+                chosen = {id(h.chunk) for h in preferred.hits}
                 result = RetrievalResult(
-                    hits=preferred.hits + [h for h in result.hits if h.doc_id != analysis.preferred_doc],
+                    hits=preferred.hits + [h for h in result.hits if id(h.chunk) not in chosen],
                     exact_measures=result.exact_measures, missing_measures=result.missing_measures,
                     top_dense=max(result.top_dense, preferred.top_dense), top_bm25=max(result.top_bm25, preferred.top_bm25),
                 )
@@ -586,7 +592,7 @@ class ExtractiveAnswerer:
             near = [h for h in result.hits[:5] if h.chunk.measure_no in analysis.context_measures]
             if near:
                 result.hits = near[:1] + [h for h in result.hits if h is not near[0]]
-        if not analysis.preferred_doc and not eff_filters and not result.exact_measures and result.hits:
+        if not prefer and not eff_filters and not result.exact_measures and result.hits:
             # Without a word pointing at an older edition, 「重点計画」 means the current one.
             newest = max(h.chunk.edition for h in result.hits)
             result.hits = sorted(
@@ -597,6 +603,11 @@ class ExtractiveAnswerer:
         text, cites, abstained = self.compose(analysis, result, filters)
         timings["compose_ms"] = (time.perf_counter() - t1) * 1000
         return Answer(question=analysis.text, text=text, citations=cites, abstained=abstained, timings=timings), result
+
+
+def max_edition(answerer: ExtractiveAnswerer) -> int:
+    """The newest edition in the corpus (the plan the catalog was read from)."""
+    return max(d.info.edition for d in answerer.documents.values())
 
 
 def stream_text(text: str) -> Iterator[str]:

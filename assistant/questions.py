@@ -89,7 +89,7 @@ _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
     ("money", re.compile(r"いくら|何円|金額|予算(額|は|規模|の額)|費用は|コストは|how much", re.I),
      re.compile(r"\d[\d,.]*\s*(億|兆|万|千)?\s*円")),
-    ("person", re.compile(r"(誰|だれ|どなた)(?!が(担当|所管|主導|やって|進め|仕切))|氏名|who is (?!in charge|responsible)", re.I), None),
+    ("person", re.compile(r"(誰|だれ|どなた)(?!一人|ひとり|もが|でも|が(担当|所管|主導|やって|進め|仕切))|氏名|who is (?!in charge|responsible)", re.I), None),
     ("company", re.compile(r"社名|会社名|企業名|どこの会社|どの会社|ベンダー名|which compan", re.I), None),
     ("personal_help", re.compile(r"(忘れ|なくし|無くし|紛失).{0,12}(方法|手順|どう|再|教えて)|再設定|再発行の(方法|手順)|パスワード|暗証番号|ログインできない"), None),
     ("opinion", re.compile(r"おすすめ|オススメ|どっちがいい|どれがいい|どちらがいい|ランキング|which is better", re.I), None),
@@ -109,6 +109,11 @@ def unanswerable_kind(normalized: str) -> tuple[str, re.Pattern[str] | None] | N
     return None
 
 
+# 「2021年の計画」「令和3年時点」: an edition named by its year (the plan editions held are 2021, 2024, 2025).
+_YEAR_RE = re.compile(r"(2021|2024|令和3|令和6)年(?:の|版|時点|度版|当時)")
+_ERA_YEARS = {"令和3": 2021, "令和6": 2024}
+
+
 @dataclass
 class QuestionAnalysis:
     """What the answerer needs to know about a question."""
@@ -122,6 +127,7 @@ class QuestionAnalysis:
     is_followup: bool = False
     retrieval_query: str = ""  # question + context from history for retrieval
     preferred_doc: str | None = None  # when the wording points at an older document
+    preferred_edition: int | None = None  # 「2021年の計画では…」 without naming the document
     english: bool = False
     context_measures: list[str] = field(default_factory=list)  # cited in the previous answer
     # (kind, evidence pattern) when the question asks for something the documents don't hold
@@ -200,6 +206,10 @@ def analyse(question: str, history: Sequence[dict] | None = None) -> QuestionAna
         if pattern.search(normalized):
             analysis.preferred_doc = doc_id
             break
+    if analysis.preferred_doc is None:
+        year = _YEAR_RE.search(normalized)
+        if year:
+            analysis.preferred_edition = _ERA_YEARS.get(year.group(1), None) or int(year.group(1))
 
     history = list(history or [])
     last_answer = next((_message_text(m) for m in reversed(history) if m.get("role") == "assistant"), "")

@@ -344,7 +344,7 @@ class Change:
         return f"{self.system} {self.metric}: {self.old:.3f} → {self.new:.3f} ({self.delta:+.3f}{unit}, {word})"
 
 
-def compare(old: dict[str, Any], new: dict[str, Any], *, eps: float = 1e-9, latency_rel: float = 0.10) -> list[Change]:
+def compare(old: dict[str, Any], new: dict[str, Any], *, eps: float = 5e-4, latency_rel: float = 0.10) -> list[Change]:
     """Overall metrics that improved or regressed, per system present in both runs.
 
     Latencies are noisy, so they only count when they move by more than ``latency_rel``.

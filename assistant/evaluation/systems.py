@@ -25,7 +25,7 @@ RETRIEVER_K = 10
 CITED_TOP = 3
 _FETCH_DEPTH = 50
 
-# The pattern the baseline brief prescribes; applied to NFKC text so full-width forms count too.
+# How a naive pipeline spots measure numbers; applied to NFKC text so full-width forms count too.
 _NAIVE_NO = re.compile(r"No\.\s*(\d+-\d+)")
 
 
