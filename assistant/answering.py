@@ -22,7 +22,7 @@ from assistant.chunking import measure_text, split_sentences
 from assistant.corpus import Document
 from assistant.questions import MAX_QUERY_CHARS, QuestionAnalysis, analyse
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
-from assistant.tokenizer import JapaneseTokenizer
+from assistant.tokenizer import JapaneseTokenizer, expand_query
 
 # Calibrated on the eval suite with evals/tools/calibrate_abstention.py: the strictest pair on
 # its grid that abstains on no answerable item (0/210) while catching out-of-scope questions that
@@ -181,8 +181,6 @@ class ExtractiveAnswerer:
         words = self.content_tokens(query) - _QUESTION_WORDS
         if not words:
             return 0.0
-        from assistant.tokenizer import expand_query
-
         expanded = self.content_tokens(expand_query(query, self.retriever.synonyms))
         top_tokens: set[str] = set()
         for h in hits[:3]:
@@ -243,8 +241,6 @@ class ExtractiveAnswerer:
 
     def query_words(self, query: str) -> dict[str, float]:
         """Content words of the question (synonyms included) with their IDF weights."""
-        from assistant.tokenizer import expand_query
-
         words = self.content_tokens(query)
         expanded = self.content_tokens(expand_query(query, self.retriever.synonyms)) - words
         weights = {w: self.retriever.idf(w) for w in words}
@@ -470,9 +466,10 @@ class ExtractiveAnswerer:
         section = hit.section.split(" > ")[-1][:30] if hit.section else ""
         return f"{short} > {section}" if section else short
 
-    def abstain(self, question: str, reason: str, extra: str = "") -> tuple[str, bool]:
-        text = f"{reason}{extra}\n{ABSTAIN_SUGGESTION}"
-        return text, True
+    @staticmethod
+    def abstention(reason: str) -> tuple[str, list[Citation], bool]:
+        """An abstaining answer: the reason and what can be asked instead, with no citations."""
+        return f"{reason}\n{ABSTAIN_SUGGESTION}", [], True
 
     def compose(
         self, analysis: QuestionAnalysis, result: RetrievalResult, filters: dict | None = None
@@ -483,8 +480,7 @@ class ExtractiveAnswerer:
         if analysis.measure_nos and not result.exact_measures:
             missing = analysis.measure_nos[0]
             near = "、".join(f"No. {n}" for n in self.catalog.nearest(missing))
-            text, _ = self.abstain(q, f"No. {missing} という施策は計画にありません。近い番号: {near}。")
-            return text, [], True
+            return self.abstention(f"No. {missing} という施策は計画にありません。近い番号: {near}。")
 
         targets = list(result.exact_measures) or list(analysis.referenced_measures)
         if analysis.unanswerable is not None:
@@ -498,8 +494,7 @@ class ExtractiveAnswerer:
                 if targets:
                     m = self.catalog.measures[targets[0]]
                     about = f"No. {m.measure_no}「{m.title}」は計画にありますが、"
-                text, _ = self.abstain(q, f"{about}ご質問の{_KIND_LABELS.get(kind, '内容')}は、重点計画と関連資料には記載がありません。")
-                return text, [], True
+                return self.abstention(f"{about}ご質問の{_KIND_LABELS.get(kind, '内容')}は、重点計画と関連資料には記載がありません。")
         if targets:
             lines: list[str] = []
             cites: list[Citation] = []
@@ -512,10 +507,7 @@ class ExtractiveAnswerer:
             return "\n".join(lines), cites, False
 
         if self.is_weak(analysis, result):
-            text, _ = self.abstain(
-                q, "ご質問の内容は、重点計画と関連資料には記載が見つかりませんでした（計画には記載がありません）。"
-            )
-            return text, [], True
+            return self.abstention("ご質問の内容は、重点計画と関連資料には記載が見つかりませんでした（計画には記載がありません）。")
 
         hits = result.hits
         top = hits[0]
@@ -561,8 +553,7 @@ class ExtractiveAnswerer:
                 rest = [h for h in hits if h is not anchor]
                 lines, cites = self.answer_sections([anchor, *rest], q, numeric)
         if not lines:
-            text, _ = self.abstain(q, "計画には記載が見つかりませんでした。")
-            return text, [], True
+            return self.abstention("計画には記載が見つかりませんでした。")
         return "\n".join(lines), cites, False
 
     def answer(self, analysis: QuestionAnalysis, filters: dict | None = None) -> tuple[Answer, RetrievalResult]:

@@ -261,9 +261,6 @@ class HybridRetriever:
         df = df_fn(token) if df_fn else 0
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def chunks_of_measure(self, measure_no: str) -> list[Chunk]:
-        return [self.index.chunks[i] for i in self._by_measure.get(measure_no, [])]
-
 
 class PlanRetriever(BaseRetriever):
     """The hybrid retriever as a LangChain ``BaseRetriever`` (plugs into any LangChain chain)."""
