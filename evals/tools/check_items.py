@@ -1,9 +1,14 @@
-"""Mechanical checks of ``evals/items.jsonl`` that do not need the assistant package.
+"""Mechanical checks of ``evals/items.jsonl`` (and the held-out suite) that do not need the assistant package.
 
 Run while writing items::
 
     python evals/tools/check_items.py            # all checks, exit 1 on any error
     python evals/tools/check_items.py --stats    # also print counts per category/chapter
+    python evals/tools/check_items.py --file evals/heldout.jsonl   # the held-out suite
+
+The suite kind (``dev`` or ``heldout``) is inferred from the file name (``heldout*.jsonl`` is held-out)
+or given with ``--suite``; it only changes the global checks (size, coverage) and adds, for the
+held-out suite, the check that no question equals or nearly equals a development question.
 
 The same rules are enforced by ``tests/test_eval_suite.py`` with the project's own corpus and
 catalog modules; this script uses an independent parser (``catalog_lite``) so both can be
@@ -13,9 +18,11 @@ compared.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import sys
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -25,15 +32,36 @@ from catalog_lite import DOC_FILES, evidence_key, load_raw, parse_measures, sear
 
 ROOT = Path(__file__).resolve().parents[2]
 ITEMS = ROOT / "evals" / "items.jsonl"
+HELDOUT = ROOT / "evals" / "heldout.jsonl"
 
-CATEGORIES = {
+# The development suite uses the first eight; the held-out suite adds ``conversation`` (earlier user
+# turns in ``prior_turns``, asked live by the runner) and ``task_request`` (not a question about the
+# plan: must be declined, shaped like out_of_scope).
+DEV_CATEGORIES = {
     "lookup", "factual", "topic", "section", "older_edition", "followup", "out_of_scope", "robustness",
 }
+CATEGORIES = DEV_CATEGORIES | {"conversation", "task_request"}
+NO_ANSWER_CATEGORIES = {"out_of_scope", "task_request"}
+OOS_CLASSES = {"absent", "unstated", "nonexistent", "live"}
 REQUIRED = {
     "id": str, "question": str, "category": str, "expected_measures": list, "acceptable_measures": list,
     "answer_facts": list, "source": str, "fast": bool,
 }
 MEASURE_RE = re.compile(r"^\d-\d{1,3}$")
+# Measure numbers as staff write them: "No. 1-57", "No1-57", "１－５７", "施策1-57", "[No. 1-57]".
+MENTION_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[-‐−–―ー－]\s*(\d{1,3})(?!\d)")
+NEAR_DUPLICATE_RATIO = 0.85
+
+
+def mentioned_numbers(text: str) -> list[str]:
+    norm = unicodedata.normalize("NFKC", text)
+    return [f"{int(a)}-{int(b)}" for a, b in MENTION_RE.findall(norm)]
+
+
+def question_key(q: str) -> str:
+    """Normalised question for duplicate detection: NFKC, lower case, no whitespace or punctuation."""
+    q = unicodedata.normalize("NFKC", q).lower()
+    return "".join(ch for ch in q if not ch.isspace() and not unicodedata.category(ch).startswith(("P", "S")))
 
 
 def load_items(path: Path = ITEMS) -> list[dict]:
@@ -55,6 +83,7 @@ def check(items: list[dict]) -> list[str]:
     measures = parse_measures(raws["plan2025"])
     body_key = {no: evidence_key(m.body) for no, m in measures.items()}
     road_key = {no: search_key(m.roadmap) for no, m in measures.items()}
+    lower_keys = {doc: k.lower() for doc, k in keys.items()}
 
     ids = Counter(it.get("id") for it in items)
     for dup, n in ids.items():
@@ -110,15 +139,72 @@ def check(items: list[dict]) -> list[str]:
                     err("history must start with user and end with assistant")
                 if any(a == b for a, b in zip(roles, roles[1:], strict=False)):
                     err("history roles must alternate")
+                cited = {no for h in hist if isinstance(h, dict) and h.get("role") == "assistant"
+                         for no in mentioned_numbers(str(h.get("content", "")))}
+                missing = [no for no in exp if no not in cited]
+                if missing:
+                    err(f"expected {missing} never cited in the assistant turns of the history")
+                if "turn" in it and isinstance(it["turn"], int) and it["turn"] != len(hist) // 2 + 1:
+                    err(f"turn {it['turn']} does not match a history of {len(hist)} turns")
             if "turn" in it and not isinstance(it["turn"], int):
                 err("turn must be an int")
         elif it.get("history"):
             err("only followup items carry a history")
 
-        if cat == "out_of_scope":
-            if exp or acc or facts or doc is not None or ev is not None:
-                err("out_of_scope items have no measures, facts, doc or evidence")
+        # prior turns (conversation): earlier user questions the runner asks live
+        if cat == "conversation":
+            prior = it.get("prior_turns")
+            if not isinstance(prior, list) or not 1 <= len(prior) <= 2:
+                err("conversation needs prior_turns: a list of 1-2 earlier user questions")
+            elif any(not isinstance(p, str) or not p.strip() for p in prior):
+                err("prior_turns must be non-empty strings")
+            elif any(question_key(p) == question_key(q) for p in prior):
+                err("a prior turn repeats the final question")
+        elif "prior_turns" in it:
+            err("only conversation items carry prior_turns")
+
+        if cat == "lookup" and exp and exp[0] not in mentioned_numbers(q):
+            err(f"lookup question does not mention No. {exp[0]}")
+
+        if cat in NO_ANSWER_CATEGORIES:
+            if exp or facts or doc is not None or ev is not None:
+                err(f"{cat} items have no expected measures, facts, doc or evidence")
+            cls = it.get("oos_class")
+            if cat == "task_request":
+                if acc:
+                    err("task_request items cite no measure")
+                if "oos_class" in it or "absent_terms" in it:
+                    err("task_request items carry no oos_class/absent_terms")
+                continue
+            if cls is not None and cls not in OOS_CLASSES:
+                err(f"unknown oos_class {cls!r} (one of {sorted(OOS_CLASSES)})")
+            # a real measure may be named for context only when the plan does not state the asked fact
+            if acc and cls != "unstated":
+                err("only out_of_scope items of class 'unstated' may list acceptable_measures")
+            terms = it.get("absent_terms")
+            if terms is not None:
+                if not isinstance(terms, list) or not terms or any(not isinstance(t, str) or len(t) < 2 for t in terms):
+                    err("absent_terms must be a non-empty list of strings (>= 2 chars)")
+                else:
+                    for t in terms:
+                        tk = search_key(t).lower()
+                        if tk not in search_key(q).lower():
+                            err(f"absent term {t!r} does not occur in the question")
+                        found = [d for d, k in lower_keys.items() if tk in k]
+                        if found:
+                            err(f"absent term {t!r} occurs in {found}")
+            if cls == "absent" and not terms:
+                err("out_of_scope items of class 'absent' need absent_terms")
+            if cls == "nonexistent":
+                nos = mentioned_numbers(q)
+                if not nos:
+                    err("a 'nonexistent' out_of_scope item names no measure number")
+                for no in nos:
+                    if no in measures:
+                        err(f"No. {no} exists in the plan")
             continue
+        if "oos_class" in it or "absent_terms" in it:
+            err("only out_of_scope items carry oos_class/absent_terms")
 
         if doc not in DOC_FILES:
             err(f"unknown expected_doc {doc!r}")
@@ -130,7 +216,7 @@ def check(items: list[dict]) -> list[str]:
         if not isinstance(ev, str) or not 20 <= len(ev) <= 300:
             err("evidence must be a 20-300 character string")
             continue
-        if cat in ("lookup", "factual", "topic") and not exp:
+        if cat in ("lookup", "factual", "topic", "conversation") and not exp:
             err(f"{cat} items need expected_measures")
         if cat in ("section", "older_edition") and exp:
             err(f"{cat} items cite no measure")
@@ -177,32 +263,103 @@ def stats(items: list[dict]) -> str:
         (it for it in items if it["category"] in ("lookup", "factual", "topic", "robustness")), key=lambda i: i["id"]
     )[:100]
     out.append(f"retrieval benchmark (first 100): {sum(1 for it in bench if it['expected_measures'])} with measures")
+    n_list = sum(1 for it in items if list_topic(it))
+    if n_list:
+        out.append(f"LIST topic questions (3-8 expected): {n_list}")
+    oos = Counter(it.get("oos_class") for it in items if it["category"] == "out_of_scope" and it.get("oos_class"))
+    if oos:
+        out.append("out_of_scope classes: " + ", ".join(f"{k} {v}" for k, v in sorted(oos.items())))
     return "\n".join(out)
 
 
-def global_checks(items: list[dict]) -> list[str]:
+def list_topic(it: dict) -> bool:
+    """A LIST question: a topic item with 3-8 expected measures."""
+    return it.get("category") == "topic" and 3 <= len(it.get("expected_measures", [])) <= 8
+
+
+def global_checks(items: list[dict], suite: str = "dev") -> list[str]:
+    """Size and coverage rules; ``suite`` is ``dev`` (items.jsonl) or ``heldout`` (heldout.jsonl)."""
     errors = []
-    if len(items) < 250:
-        errors.append(f"only {len(items)} items (need >= 250)")
-    if sum(1 for it in items if it.get("source") == "template") * 3 > len(items):
-        errors.append("more than a third of the items come from templates")
+    cats_expected = DEV_CATEGORIES if suite == "dev" else CATEGORIES
+    present = {it.get("category") for it in items}
+    if suite == "dev":
+        if len(items) < 250:
+            errors.append(f"only {len(items)} items (need >= 250)")
+        if sum(1 for it in items if it.get("source") == "template") * 3 > len(items):
+            errors.append("more than a third of the items come from templates")
+        if present - DEV_CATEGORIES:
+            errors.append(f"categories {sorted(present - DEV_CATEGORIES)} belong to the held-out suite only")
+    else:
+        if len(items) < 160:
+            errors.append(f"only {len(items)} items (need >= 160)")
+        if any(it.get("source") != "handwritten" for it in items):
+            errors.append("the held-out suite is handwritten only")
+        counts = Counter(it.get("category") for it in items)
+        thin = {c: counts[c] for c in CATEGORIES if counts[c] < 10}
+        if thin:
+            errors.append(f"categories with fewer than 10 items: {thin}")
+        n_list = sum(1 for it in items if list_topic(it))
+        if n_list < 12:
+            errors.append(f"only {n_list} LIST topic questions (3-8 expected measures; need >= 12)")
+        classes = {it.get("oos_class") for it in items if it.get("category") == "out_of_scope"}
+        if classes != OOS_CLASSES:
+            errors.append(f"out_of_scope classes missing: {sorted(OOS_CLASSES - classes)}")
+        used = {it.get("expected_doc") for it in items if it.get("expected_doc")}
+        if used != set(DOC_FILES):
+            errors.append(f"documents never targeted: {sorted(set(DOC_FILES) - used)}")
+        errors += near_duplicates(items, load_items(ITEMS))
     fast_cats = {it["category"] for it in items if it.get("fast")}
-    if fast_cats != CATEGORIES:
-        errors.append(f"fast subset misses categories {sorted(CATEGORIES - fast_cats)}")
+    if fast_cats != cats_expected:
+        errors.append(f"fast subset misses categories {sorted(cats_expected - fast_cats)}")
     ch = Counter(c for it in items for c in chapters_touched(it))
     for c in range(1, 6):
-        if ch[c] < 10:
+        if ch[c] < (10 if suite == "dev" else 5):
             errors.append(f"only {ch[c]} items touch chapter {c}")
     return errors
+
+
+def near_duplicates(items: list[dict], dev_items: list[dict], ratio: float = NEAR_DUPLICATE_RATIO) -> list[str]:
+    """Held-out questions (final question and prior turns) that equal or nearly equal a development question.
+
+    Compared after ``question_key`` normalisation; "nearly" is a difflib ratio >= ``ratio``. Only the
+    development item's id is reported, so the check can be run without reading the dev questions.
+    """
+    dev = [(d["id"], question_key(d.get("question", ""))) for d in dev_items]
+    dev += [(f"{d['id']} (history)", question_key(h["content"])) for d in dev_items
+            for h in d.get("history") or [] if h.get("role") == "user"]
+    errors = []
+    for it in items:
+        texts = [it.get("question", "")] + list(it.get("prior_turns") or [])
+        for text in texts:
+            k = question_key(text)
+            if not k:
+                continue
+            for did, dk in dev:
+                if k == dk:
+                    errors.append(f"{it.get('id')}: question equals development item {did}")
+                    break
+                if dk and abs(len(k) - len(dk)) <= max(len(k), len(dk)) * (1 - ratio) \
+                        and difflib.SequenceMatcher(None, k, dk).ratio() >= ratio:
+                    errors.append(f"{it.get('id')}: question nearly equals development item {did}")
+                    break
+    return errors
+
+
+def suite_of(path: Path) -> str:
+    return "heldout" if path.name.startswith("heldout") else "dev"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stats", action="store_true")
-    ap.add_argument("path", nargs="?", default=str(ITEMS))
+    ap.add_argument("--file", help="the suite to check (default evals/items.jsonl)")
+    ap.add_argument("--suite", choices=["dev", "heldout"], help="default: inferred from the file name")
+    ap.add_argument("path", nargs="?", default=None)
     args = ap.parse_args()
-    items = load_items(Path(args.path))
-    errors = check(items) + global_checks(items)
+    path = Path(args.file or args.path or ITEMS)
+    suite = args.suite or suite_of(path)
+    items = load_items(path)
+    errors = check(items) + global_checks(items, suite=suite)
     for e in errors:
         print("ERROR", e)
     if args.stats or not errors:

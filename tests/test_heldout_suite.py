@@ -1,0 +1,317 @@
+"""Self-check of the held-out evaluation suite ``evals/heldout.jsonl``.
+
+The held-out suite measures the assistant on questions nobody tuned for (``evals/README.md``,
+"Held-out suite"). These tests do not run the assistant; like ``tests/test_eval_suite.py`` they make
+sure every item is well-formed and grounded in ``corpus/`` with the project's own corpus and catalog
+modules, plus the rules specific to the held-out suite: the ``conversation`` and ``task_request``
+categories, ``prior_turns``, ``oos_class``/``absent_terms``, LIST topic questions, and no question
+equal or nearly equal to a development question. ``evals/tools/check_items.py --file
+evals/heldout.jsonl`` runs the same rules without the package.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from assistant.catalog import build_catalog
+from assistant.corpus import load_corpus, search_key
+
+ROOT = Path(__file__).resolve().parents[1]
+HELDOUT_PATH = ROOT / "evals" / "heldout.jsonl"
+DEV_PATH = ROOT / "evals" / "items.jsonl"
+sys.path.insert(0, str(ROOT / "evals" / "tools"))
+
+import check_items  # noqa: E402  (independent checker; also provides the near-duplicate rule)
+
+CATEGORIES = {
+    "lookup", "factual", "topic", "section", "older_edition", "followup", "out_of_scope", "robustness",
+    "conversation", "task_request",
+}
+NO_ANSWER = {"out_of_scope", "task_request"}
+DOC_IDS = {"plan2025", "plan2024-summary", "plan2021-outline", "plan2021-education", "cio-forum-2021"}
+MEASURE_CATEGORIES = {"lookup", "factual", "topic", "conversation"}
+NO_MEASURE_CATEGORIES = {"section", "older_edition"}
+OOS_CLASSES = {"absent", "unstated", "nonexistent", "live"}
+REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "question": str,
+    "category": str,
+    "expected_measures": list,
+    "acceptable_measures": list,
+    "expected_doc": (str, type(None)),
+    "answer_facts": list,
+    "evidence": (str, type(None)),
+    "source": str,
+    "fast": bool,
+}
+MENTION_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[-‐−–―ー－]\s*(\d{1,3})(?!\d)")
+
+
+def _evidence_key(text: str) -> str:
+    text = re.sub(r"(?m)^\s*-\s*・\s*", "", text)
+    return search_key(text).replace("-・", "")
+
+
+def _mentioned(text: str) -> list[str]:
+    return [f"{int(a)}-{int(b)}" for a, b in MENTION_RE.findall(unicodedata.normalize("NFKC", text))]
+
+
+def _fail(errors: list[str], what: str) -> None:
+    if errors:
+        shown = "\n  ".join(errors[:30])
+        more = f"\n  … and {len(errors) - 30} more" if len(errors) > 30 else ""
+        pytest.fail(f"{len(errors)} {what}:\n  {shown}{more}")
+
+
+def _load(path: Path) -> list[dict]:
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:  # pragma: no cover - reported as a failure
+                pytest.fail(f"{path.name}:{n}: invalid JSON: {exc}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def items() -> list[dict]:
+    return _load(HELDOUT_PATH)
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict:
+    return {d.info.doc_id: d for d in load_corpus(ROOT / "corpus")}
+
+
+@pytest.fixture(scope="module")
+def catalog(docs):
+    return build_catalog(list(docs.values()))
+
+
+@pytest.fixture(scope="module")
+def measure_texts(docs, catalog) -> dict[str, tuple[str, str]]:
+    raw = docs["plan2025"].raw
+    out = {}
+    for no, m in catalog.measures.items():
+        rows = getattr(m, "roadmap", ()) or ()
+        roadmap = "\n".join(raw[r.start : r.end] for r in rows if hasattr(r, "start"))
+        out[no] = (_evidence_key(raw[m.start : m.end]), search_key(roadmap))
+    return out
+
+
+# --- structure --------------------------------------------------------------------------------
+
+
+def test_size_ids_and_file_order(items):
+    assert len(items) >= 160, f"only {len(items)} items"
+    dups = [i for i, n in Counter(it.get("id") for it in items).items() if n > 1]
+    assert not dups, f"duplicate ids: {dups}"
+    assert [it["id"] for it in items] == sorted(it["id"] for it in items), "heldout.jsonl is sorted by id"
+
+
+def test_fields_categories_and_ids(items):
+    errors = []
+    for it in items:
+        for field, typ in REQUIRED_FIELDS.items():
+            if not isinstance(it.get(field), typ):
+                errors.append(f"{it.get('id')}: {field} missing or of the wrong type")
+        cat = it.get("category")
+        if cat not in CATEGORIES:
+            errors.append(f"{it.get('id')}: unknown category {cat!r}")
+            continue
+        if not re.fullmatch(re.escape(cat.replace("_", "-")) + r"-\d{3}", it["id"]):
+            errors.append(f"{it['id']}: id must be {cat.replace('_', '-')}-NNN")
+        if it["source"] != "handwritten":
+            errors.append(f"{it['id']}: the held-out suite is handwritten only")
+        if not it["question"].strip():
+            errors.append(f"{it['id']}: empty question")
+    _fail(errors, "items with bad fields")
+
+
+def test_category_counts(items):
+    counts = Counter(it["category"] for it in items)
+    thin = {c: counts[c] for c in CATEGORIES if counts[c] < 10}
+    assert not thin, f"categories with fewer than 10 items: {thin}"
+    assert counts["out_of_scope"] >= 20 and counts["conversation"] >= 12 and counts["task_request"] >= 12
+
+
+def test_no_answer_items(items, catalog):
+    errors = []
+    for it in (i for i in items if i["category"] in NO_ANSWER):
+        if it["expected_measures"] or it["answer_facts"] or it["expected_doc"] is not None or it["evidence"] is not None:
+            errors.append(f"{it['id']}: no expected measures, facts, doc or evidence")
+        if it["category"] == "task_request":
+            if it["acceptable_measures"] or "oos_class" in it:
+                errors.append(f"{it['id']}: task_request items name no measure and no oos_class")
+            continue
+        cls = it.get("oos_class")
+        if cls not in OOS_CLASSES:
+            errors.append(f"{it['id']}: oos_class {cls!r}")
+        if it["acceptable_measures"] and cls != "unstated":
+            errors.append(f"{it['id']}: only 'unstated' items may name the real measure")
+        if cls == "nonexistent":
+            nos = _mentioned(it["question"])
+            if not nos or any(no in catalog.measures for no in nos):
+                errors.append(f"{it['id']}: must name only nonexistent numbers, names {nos}")
+    _fail(errors, "bad out_of_scope/task_request items")
+    classes = Counter(it.get("oos_class") for it in items if it["category"] == "out_of_scope")
+    assert set(classes) == OOS_CLASSES, f"out_of_scope classes: {dict(classes)}"
+
+
+def test_absent_terms_really_absent(items, docs):
+    keys = {doc_id: search_key(d.raw).lower() for doc_id, d in docs.items()}
+    errors = []
+    for it in items:
+        terms = it.get("absent_terms")
+        if it.get("oos_class") == "absent" and not terms:
+            errors.append(f"{it['id']}: class 'absent' needs absent_terms")
+        for t in terms or []:
+            tk = search_key(t).lower()
+            if tk not in search_key(it["question"]).lower():
+                errors.append(f"{it['id']}: absent term {t!r} is not in the question")
+            errors += [f"{it['id']}: {t!r} occurs in {d}" for d, k in keys.items() if tk in k]
+    _fail(errors, "absent_terms that occur in the corpus")
+
+
+def test_prior_turns_and_histories(items):
+    errors = []
+    for it in items:
+        cat = it["category"]
+        prior = it.get("prior_turns")
+        if cat == "conversation":
+            if not isinstance(prior, list) or not 1 <= len(prior) <= 2 or any(
+                not isinstance(p, str) or not p.strip() for p in prior
+            ):
+                errors.append(f"{it['id']}: prior_turns must be 1-2 user questions")
+            if it.get("history"):
+                errors.append(f"{it['id']}: conversation items are asked live, no written history")
+        elif prior is not None:
+            errors.append(f"{it['id']}: only conversation items carry prior_turns")
+        hist = it.get("history")
+        if cat == "followup":
+            if not isinstance(hist, list) or len(hist) < 2:
+                errors.append(f"{it['id']}: followup needs a history")
+                continue
+            roles = [h["role"] for h in hist]
+            if roles[0] != "user" or roles[-1] != "assistant" or any(a == b for a, b in zip(roles, roles[1:], strict=False)):
+                errors.append(f"{it['id']}: history must alternate user/assistant")
+            cited = {no for h in hist if h["role"] == "assistant" for no in _mentioned(h["content"])}
+            if any(no not in cited for no in it["expected_measures"]):
+                errors.append(f"{it['id']}: expected measure never cited in the history")
+            if it.get("turn") != len(hist) // 2 + 1:
+                errors.append(f"{it['id']}: turn does not match the history")
+        elif hist:
+            errors.append(f"{it['id']}: only followup items carry a history")
+    _fail(errors, "bad prior_turns/histories")
+
+
+def test_list_topic_questions(items):
+    lists = [it for it in items if it["category"] == "topic" and 3 <= len(it["expected_measures"]) <= 8]
+    assert len(lists) >= 12, f"only {len(lists)} LIST topic questions"
+    too_many = [it["id"] for it in items if it["category"] == "topic" and len(it["expected_measures"]) > 8]
+    assert not too_many, f"LIST questions name at most 8 expected measures: {too_many}"
+
+
+# --- grounding --------------------------------------------------------------------------------
+
+
+def test_measures_exist(items, catalog):
+    errors = []
+    for it in items:
+        exp, acc = it["expected_measures"], it["acceptable_measures"]
+        errors += [f"{it['id']}: measure {no!r} does not exist" for no in exp + acc if no not in catalog.measures]
+        if not set(exp) <= set(acc):
+            errors.append(f"{it['id']}: acceptable_measures must include expected_measures")
+        if len(set(acc)) != len(acc):
+            errors.append(f"{it['id']}: duplicate acceptable_measures")
+        cat = it["category"]
+        if cat in MEASURE_CATEGORIES and not exp:
+            errors.append(f"{it['id']}: {cat} items need expected_measures")
+        if cat in NO_MEASURE_CATEGORIES and exp:
+            errors.append(f"{it['id']}: {cat} items cite no measure")
+        if cat == "lookup" and exp and exp[0] not in _mentioned(it["question"]):
+            errors.append(f"{it['id']}: lookup question does not name No. {exp[0]}")
+    _fail(errors, "items naming unknown measures")
+
+
+def test_evidence_and_facts_in_document(items, docs):
+    doc_keys = {d: search_key(x.raw) for d, x in docs.items()}
+    ev_keys = {d: _evidence_key(x.raw) for d, x in docs.items()}
+    errors = []
+    for it in items:
+        if it["category"] in NO_ANSWER:
+            continue
+        doc = it["expected_doc"]
+        if doc not in DOC_IDS:
+            errors.append(f"{it['id']}: unknown expected_doc {doc!r}")
+            continue
+        if it["category"] == "older_edition" and doc == "plan2025":
+            errors.append(f"{it['id']}: older_edition must target an older document")
+        if it["expected_measures"] and doc != "plan2025":
+            errors.append(f"{it['id']}: measure numbers exist only in plan2025")
+        facts, ev = it["answer_facts"], it["evidence"]
+        if not 1 <= len(facts) <= 3 or any(not 2 <= len(f) <= 20 for f in facts):
+            errors.append(f"{it['id']}: 1-3 facts of 2-20 chars")
+        if not isinstance(ev, str) or not 20 <= len(ev) <= 300:
+            errors.append(f"{it['id']}: evidence must be 20-300 chars")
+            continue
+        if _evidence_key(ev) not in ev_keys[doc]:
+            errors.append(f"{it['id']}: evidence not found in {doc}: {ev[:30]}…")
+        errors += [f"{it['id']}: fact {f!r} not in {doc}" for f in facts if search_key(f) not in doc_keys[doc]]
+    _fail(errors, "ungrounded evidence/facts")
+
+
+def test_measure_evidence_inside_the_measure(items, measure_texts):
+    errors = []
+    for it in items:
+        exp = [no for no in it["expected_measures"] if no in measure_texts]
+        if not exp or not it.get("evidence"):
+            continue
+        if not any(_evidence_key(it["evidence"]) in measure_texts[no][0] for no in exp):
+            errors.append(f"{it['id']}: evidence is not inside the text of {exp}")
+        for fact in it["answer_facts"]:
+            key = search_key(fact)
+            if not any(key in body or key in road for body, road in (measure_texts[no] for no in exp)):
+                errors.append(f"{it['id']}: fact {fact!r} is not in the text or 工程表 rows of {exp}")
+    _fail(errors, "measure items grounded outside their measure")
+
+
+# --- coverage and independence ----------------------------------------------------------------
+
+
+def test_fast_subset_every_category(items):
+    fast = [it for it in items if it["fast"]]
+    missing = CATEGORIES - {it["category"] for it in fast}
+    assert not missing, f"fast subset misses {sorted(missing)}"
+
+
+def test_every_document_and_chapter(items):
+    used = {it["expected_doc"] for it in items if it["expected_doc"]}
+    assert used == DOC_IDS, f"documents never targeted: {sorted(DOC_IDS - used)}"
+    touched = Counter(int(no.split("-")[0]) for it in items for no in set(it["acceptable_measures"]))
+    thin = {ch: touched[ch] for ch in range(1, 6) if touched[ch] < 5}
+    assert not thin, f"chapters touched by fewer than 5 items: {thin}"
+
+
+def test_no_question_duplicates_the_dev_suite(items):
+    """No held-out question (final or prior turn) equals or nearly equals a development question."""
+    _fail(check_items.near_duplicates(items, _load(DEV_PATH)), "held-out questions that repeat the dev suite")
+
+
+def test_heldout_questions_not_duplicated_within(items):
+    keys = Counter(check_items.question_key(it["question"]) for it in items)
+    dups = [k for k, n in keys.items() if n > 1 and len(k) > 4]  # very short ellipsis turns ("担当は？") may repeat
+    assert not dups, f"duplicate questions inside the held-out suite: {dups}"
+
+
+def test_independent_checker_agrees(items):
+    errors = check_items.check(items) + check_items.global_checks(items, suite="heldout")
+    _fail(errors, "errors from evals/tools/check_items.py")
