@@ -16,6 +16,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "ASSISTANT_"
 
 
+class InvalidSetting(ValueError):
+    """A setting (environment variable or flag) has a value that cannot be used; the message says which."""
+
+
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(ENV_PREFIX + name)
     return Path(value).expanduser() if value else default
@@ -32,7 +36,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise ValueError(f"{ENV_PREFIX}{name} must be an integer, got {value!r}") from exc
+        raise InvalidSetting(f"{ENV_PREFIX}{name} は整数で指定してください（指定値: {value!r}）") from exc
 
 
 def _env_float(name: str, default: float) -> float:
@@ -42,7 +46,22 @@ def _env_float(name: str, default: float) -> float:
     try:
         return float(value)
     except ValueError as exc:
-        raise ValueError(f"{ENV_PREFIX}{name} must be a number, got {value!r}") from exc
+        raise InvalidSetting(f"{ENV_PREFIX}{name} は数値で指定してください（指定値: {value!r}）") from exc
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(ENV_PREFIX + name)
+    if value is None:
+        return default
+    if value.strip().lower() in _TRUE:
+        return True
+    if value.strip().lower() in _FALSE:
+        return False
+    raise InvalidSetting(f"{ENV_PREFIX}{name} は 1 か 0 で指定してください（指定値: {value!r}）")
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,9 @@ class Settings:
     # Empty: embedded Chroma under index_dir. "http://127.0.0.1:8000": a Chroma server.
     chroma_url: str = ""
     chroma_timeout_s: float = 10.0
+    # On: an index that no longer matches the corpus/tokenizer is rebuilt (incrementally) when it
+    # is opened, instead of refusing with IndexStale.
+    auto_reindex: bool = False
     # Empty: extractive answers only. "openai:<model>" or "ollama:<model>" (extra `llm`).
     llm: str = ""
     llm_base_url: str = ""
@@ -72,6 +94,8 @@ class Settings:
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
     ui_auth: str = ""  # "user:password" turns on login
+    # HTTP API (`serve`): a bearer token for /api, /v1 and /mcp; empty = open (loopback only)
+    api_token: str = ""
     feedback_path: Path = PROJECT_ROOT / "feedback" / "feedback.jsonl"
 
     @classmethod
@@ -85,6 +109,7 @@ class Settings:
             embedder=_env_str("EMBEDDER", d.embedder),
             chroma_url=_env_str("CHROMA_URL", d.chroma_url),
             chroma_timeout_s=_env_float("CHROMA_TIMEOUT_S", d.chroma_timeout_s),
+            auto_reindex=_env_bool("AUTO_REINDEX", d.auto_reindex),
             llm=_env_str("LLM", d.llm),
             llm_base_url=_env_str("LLM_BASE_URL", d.llm_base_url),
             llm_timeout_s=_env_float("LLM_TIMEOUT_S", d.llm_timeout_s),
@@ -97,6 +122,7 @@ class Settings:
             ui_host=_env_str("UI_HOST", d.ui_host),
             ui_port=_env_int("UI_PORT", int(port_env) if port_env else d.ui_port),
             ui_auth=_env_str("UI_AUTH", d.ui_auth),
+            api_token=_env_str("API_TOKEN", d.api_token),
             feedback_path=_env_path("FEEDBACK_PATH", d.feedback_path),
         )
 

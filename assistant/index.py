@@ -38,7 +38,7 @@ import bm25s
 import numpy as np
 
 from assistant.chunking import CHUNKER_VERSION, Chunk
-from assistant.config import Settings
+from assistant.config import InvalidSetting, Settings
 
 FORMAT_VERSION = 1
 BUILD_CMD = "python -m assistant index"
@@ -63,9 +63,12 @@ class IndexCorrupt(IndexUnavailable):
 
 
 class IndexStale(IndexUnavailable):
-    def __init__(self, what: str) -> None:
-        self.what = what
-        super().__init__(f"インデックスが古くなっています: {what}。`{BUILD_CMD}` を実行して更新してください。")
+    """The index was built from something else than what is configured now (``changes`` says what)."""
+
+    def __init__(self, what: str | Sequence[str]) -> None:
+        self.changes = [what] if isinstance(what, str) else list(what)
+        self.what = "、".join(self.changes)
+        super().__init__(f"インデックスが古くなっています: {self.what}。`{BUILD_CMD}` を実行して更新してください。")
 
 
 class ChromaUnavailable(IndexUnavailable):
@@ -178,7 +181,7 @@ def _connect(settings: Settings, build_dir: Path | None = None) -> Any:
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"ASSISTANT_CHROMA_URL が不正です: {url!r}（例: http://127.0.0.1:8000）")
+        raise InvalidSetting(f"ASSISTANT_CHROMA_URL が不正です: {url!r}（例: http://127.0.0.1:8000）")
     timeout = httpx.Timeout(settings.chroma_timeout_s)
     try:
         # Our own heartbeat first: chromadb's client connects with no timeout at all.
@@ -195,10 +198,30 @@ def _connect(settings: Settings, build_dir: Path | None = None) -> Any:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
+    """True if ``exc`` (or what caused it) means the Chroma server could not be reached or did not
+    answer in time. Errors the server answered with (a rejected filter, a missing collection) are not."""
     import httpx
 
-    return isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError) or (
-        isinstance(exc, ValueError) and "connect" in str(exc).lower())
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, httpx.TransportError | ConnectionError | TimeoutError):
+            return True
+        # chromadb's own wording when its client cannot reach the server at all
+        if isinstance(current, ValueError) and "could not connect" in str(current).lower():
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _synonyms_version() -> str | None:
+    try:
+        from assistant.tokenizer import synonyms_version
+
+        return synonyms_version()
+    except (ImportError, OSError):
+        return None
 
 
 # -- build ------------------------------------------------------------------------------------
@@ -409,6 +432,9 @@ def build_index(
             "n_embedded": n_embedded,
             "chroma": chroma_info,
             "bm25": {"path": "bm25", "n_docs": len(chunks), "vocab_size": len(retriever.vocab_dict)},
+            # For the record only: synonyms expand queries, never indexed text, so a change of
+            # them needs no rebuild and check_fresh does not compare it.
+            "synonyms_version": _synonyms_version(),
             "previous_build_id": current,
         }
         _write_atomic(build_dir / "manifest.json", json.dumps(manifest_new, ensure_ascii=False, indent=1))
@@ -424,11 +450,45 @@ def build_index(
 # -- open / query -----------------------------------------------------------------------------
 
 
-def check_fresh(settings: Settings, corpus_hashes: dict[str, str] | None = None) -> dict[str, Any]:
-    """The current manifest, after checking it matches settings (and the corpus, if hashes given).
+def declared_corpus_hashes(corpus_dir: Path) -> dict[str, str]:
+    """doc_id → sha256 as ``corpus_dir/manifest.toml`` declares them; no document is read.
 
-    Reads only ``CURRENT`` and ``manifest.json`` (milliseconds). Raises ``IndexMissing``,
-    ``IndexCorrupt`` or ``IndexStale``.
+    ``load_corpus`` checks every file against these, so comparing them with the index is enough
+    to know whether the index was built from the corpus as it is now. Raises ``CorpusError``.
+    """
+    from assistant.corpus import load_manifest
+
+    return {info.doc_id: info.sha256 for info in load_manifest(corpus_dir)}
+
+
+def _current_tokenizer_version() -> str:
+    from assistant.tokenizer import tokenizer_version
+
+    return tokenizer_version()
+
+
+def _corpus_changes(built: dict[str, str], now: dict[str, str]) -> list[str]:
+    changes = []
+    for label, ids in (
+        ("文書が変更されています", sorted(k for k in set(built) & set(now) if built[k] != now[k])),
+        ("文書が追加されています", sorted(set(now) - set(built))),
+        ("文書が削除されています", sorted(set(built) - set(now))),
+    ):
+        if ids:
+            changes.append(f"{label}（{', '.join(ids)}）")
+    return changes
+
+
+def check_fresh(settings: Settings, corpus_hashes: dict[str, str] | None = None, *,
+                tokenizer_version: str | None = None) -> dict[str, Any]:
+    """The current manifest, after checking that the index was built from what is configured now.
+
+    Compared: format version, corpus (every document's sha256, documents added or removed),
+    tokenizer version, chunker version, embedder and Chroma location. ``corpus_hashes``
+    defaults to the hashes ``settings.corpus_dir/manifest.toml`` declares and
+    ``tokenizer_version`` to the current tokenizer's. Reads only ``CURRENT``, ``manifest.json``
+    and ``manifest.toml`` (milliseconds). Raises ``IndexMissing``, ``IndexCorrupt``,
+    ``IndexStale`` (naming every difference) or ``CorpusError`` (unreadable corpus manifest).
     """
     current = _current_build_id(settings.index_dir)
     if current is None:
@@ -437,20 +497,26 @@ def check_fresh(settings: Settings, corpus_hashes: dict[str, str] | None = None)
     if not build_dir.is_dir():
         raise IndexCorrupt(f"CURRENT が指すビルド {current} がありません")
     manifest = _read_manifest(build_dir)
-    if manifest["format_version"] != FORMAT_VERSION:
+    if manifest["format_version"] != FORMAT_VERSION:  # nothing else in it can be trusted then
         raise IndexStale(f"形式バージョン {manifest['format_version']} は現在の {FORMAT_VERSION} と異なります")
-    if settings.embedder not in (manifest.get("embedder_spec", settings.embedder), manifest["embedder_id"]):
-        raise IndexStale(f"埋め込みモデルが異なります（インデックス: {manifest.get('embedder_spec')}、設定: {settings.embedder}）")
+    if corpus_hashes is None:
+        corpus_hashes = declared_corpus_hashes(settings.corpus_dir)
+    if tokenizer_version is None:
+        tokenizer_version = _current_tokenizer_version()
+    built_hashes = manifest.get("corpus_hashes")
+    changes = _corpus_changes(built_hashes if isinstance(built_hashes, dict) else {}, dict(corpus_hashes))
+    if manifest.get("tokenizer_version") != tokenizer_version:
+        changes.append(f"トークナイザーのバージョンが異なります（インデックス: {manifest.get('tokenizer_version')}、"
+                       f"現在: {tokenizer_version}）")
     if manifest["chunker_version"] != CHUNKER_VERSION:
-        raise IndexStale(f"チャンク分割のバージョンが異なります（{manifest['chunker_version']} → {CHUNKER_VERSION}）")
+        changes.append(f"チャンク分割のバージョンが異なります（{manifest['chunker_version']} → {CHUNKER_VERSION}）")
+    if settings.embedder not in (manifest.get("embedder_spec", settings.embedder), manifest["embedder_id"]):
+        changes.append(f"埋め込みモデルが異なります（インデックス: {manifest.get('embedder_spec')}、設定: {settings.embedder}）")
     if manifest["chroma"].get("url", "") != _chroma_url(settings):
         built = manifest["chroma"].get("url") or "組み込み"
-        raise IndexStale(f"Chroma の接続先が異なります（インデックス: {built}、設定: {_chroma_url(settings) or '組み込み'}）")
-    if corpus_hashes is not None:
-        old = manifest.get("corpus_hashes", {})
-        changed = sorted(k for k in set(old) | set(corpus_hashes) if old.get(k) != corpus_hashes.get(k))
-        if changed:
-            raise IndexStale(f"コーパスが変更されています（{', '.join(changed)}）")
+        changes.append(f"Chroma の接続先が異なります（インデックス: {built}、設定: {_chroma_url(settings) or '組み込み'}）")
+    if changes:
+        raise IndexStale(changes)
     return manifest
 
 
@@ -472,31 +538,57 @@ class PlanIndex:
         self._client: Any = None
         self._collection: Any = None
 
-    def _call(self, fn: Any) -> Any:
-        """``fn(collection)``, connecting lazily. In server mode any failure drops the connection,
-        so the next call reconnects (the server may be back by then), and becomes ChromaUnavailable."""
+    def _handle(self) -> Any:
+        """The collection, connecting on first use (and again after a server connection was lost)."""
         from chromadb.errors import NotFoundError
 
-        name = self.manifest["chroma"]["collection"]
-        try:
-            with self._lock:
-                if self._collection is None:
-                    self._client = _connect(self.settings, self.build_dir)
-                    self._collection = self._client.get_collection(name, embedding_function=None)
-                collection = self._collection
-            return fn(collection)
-        except BaseException as exc:
-            if isinstance(exc, _STOP | IndexUnavailable):
-                raise
-            self._disconnect()
-            if isinstance(exc, NotFoundError):
-                raise IndexCorrupt(f"Chroma にコレクション {name} がありません") from exc
-            if not self._url:
-                raise
-            raise ChromaUnavailable(self._url, type(exc).__name__) from exc
-
-    def _disconnect(self) -> None:
         with self._lock:
+            if self._collection is not None:
+                return self._collection
+            name = self.manifest["chroma"]["collection"]
+            client = _connect(self.settings, self.build_dir)  # ChromaUnavailable if the server is down
+            try:
+                collection = client.get_collection(name, embedding_function=None)
+            except BaseException as exc:
+                if not self._url:
+                    client.close()  # ours alone: nobody else has seen this client yet
+                if isinstance(exc, NotFoundError):
+                    raise IndexCorrupt(f"Chroma にコレクション {name} がありません") from exc
+                if self._url and not isinstance(exc, _STOP) and _is_connection_error(exc):
+                    raise ChromaUnavailable(self._url, type(exc).__name__) from exc
+                raise
+            self._client, self._collection = client, collection
+            return collection
+
+    def _call(self, fn: Any) -> Any:
+        """``fn(collection)``, connecting lazily.
+
+        A failure is the failing call's own error: the connection, shared by every thread of
+        an ``Assistant``, is left alone. Only when a Chroma *server* could not be reached or
+        did not answer in time is the connection dropped (so that the next call reconnects:
+        the server may be back by then) and the error raised as ``ChromaUnavailable``. In
+        embedded mode nothing is ever closed here: closing the client would break the queries
+        other threads are running on it.
+        """
+        from chromadb.errors import NotFoundError
+
+        collection = self._handle()
+        try:
+            return fn(collection)
+        except NotFoundError as exc:  # the server lost the collection, or the sqlite file changed under us
+            raise IndexCorrupt(f"Chroma にコレクション {self.manifest['chroma']['collection']} がありません") from exc
+        except Exception as exc:
+            if self._url and _is_connection_error(exc):
+                self._disconnect(collection)
+                raise ChromaUnavailable(self._url, type(exc).__name__) from exc
+            raise
+
+    def _disconnect(self, failed: Any = None) -> None:
+        """Forget the connection (closing an embedded client). With ``failed``, only if that is still
+        the current collection: another thread may already have reconnected."""
+        with self._lock:
+            if failed is not None and self._collection is not failed:
+                return
             if self._client is not None and not self._url:
                 self._client.close()  # releases the sqlite handle; shared Systems are refcounted
             self._client = self._collection = None
@@ -569,13 +661,48 @@ def _load_chunks(path: Path) -> list[Chunk]:
         raise IndexCorrupt(f"{path} を読めません（{exc}）") from exc
 
 
-def open_index(settings: Settings, embeddings: Any = None) -> PlanIndex:
-    """Load and verify the current build. Raises a subclass of ``IndexUnavailable`` when unusable."""
-    manifest = check_fresh(settings)
-    if embeddings is not None:
-        configured = getattr(embeddings, "embedder_id", None)
-        if configured and configured != manifest["embedder_id"]:
-            raise IndexStale(f"埋め込みモデルが異なります（インデックス: {manifest['embedder_id']}、設定: {configured}）")
+def _fresh_manifest(settings: Settings, embeddings: Any, corpus_hashes: dict[str, str] | None,
+                    tokenizer_version: str | None) -> dict[str, Any]:
+    manifest = check_fresh(settings, corpus_hashes, tokenizer_version=tokenizer_version)
+    configured = getattr(embeddings, "embedder_id", None) if embeddings is not None else None
+    if configured and configured != manifest["embedder_id"]:
+        raise IndexStale(f"埋め込みモデルが異なります（インデックス: {manifest['embedder_id']}、設定: {configured}）")
+    return manifest
+
+
+AUTO_REINDEX_WAIT_S = 1800.0  # a full build from an empty cache takes up to ~20 min on 2 cores
+
+
+def _auto_reindex(settings: Settings, stale: IndexStale) -> None:
+    """ASSISTANT_AUTO_REINDEX=1: update the index now (incremental, progress bars on stderr)."""
+    from assistant.pipeline import build_index_from_settings
+
+    print(f"{stale}\nASSISTANT_AUTO_REINDEX=1 のため、インデックスを更新します。", file=sys.stderr, flush=True)
+    try:
+        build_index_from_settings(settings, progress=True)
+    except IndexBusy:
+        # Another process (e.g. a second `serve` worker) is already updating it: wait for that
+        # build instead of failing, then let the caller check the result.
+        with _build_lock(settings.index_dir, AUTO_REINDEX_WAIT_S):
+            pass
+
+
+def open_index(settings: Settings, embeddings: Any = None, *, corpus_hashes: dict[str, str] | None = None,
+               tokenizer_version: str | None = None) -> PlanIndex:
+    """Load and verify the current build. Raises a subclass of ``IndexUnavailable`` when unusable.
+
+    Freshness is checked first (see :func:`check_fresh`; ``corpus_hashes`` and
+    ``tokenizer_version`` default to the configured corpus and the current tokenizer). A stale
+    index raises ``IndexStale`` naming what changed, or, with ``settings.auto_reindex``, is
+    updated incrementally first.
+    """
+    try:
+        manifest = _fresh_manifest(settings, embeddings, corpus_hashes, tokenizer_version)
+    except IndexStale as stale:
+        if not settings.auto_reindex:
+            raise
+        _auto_reindex(settings, stale)
+        manifest = _fresh_manifest(settings, embeddings, corpus_hashes, tokenizer_version)
     build_dir = settings.index_dir / "builds" / manifest["build_id"]
     n = manifest["n_chunks"]
     chunks = _load_chunks(build_dir / "chunks.jsonl")

@@ -49,6 +49,8 @@ STOP_WORDS = frozenset(
 _JOINERS = frozenset({"-", ".", "_", "&", "+", "'"})
 _ALNUM = re.compile(r"[0-9A-Za-z]+")
 _NUMBER = re.compile(r"[0-9][0-9.,]*")
+# Nouns that say how or how much rather than what (unidic pos3).
+_NOT_NAMING = frozenset({"副詞可能", "助数詞可能", "形状詞可能"})
 # Prefixes and suffixes belong in compounds too: 保険|証, 各|府省, 標準|化.
 _COMPOUND_POS1 = frozenset({"名詞", "接尾辞", "接頭辞"})
 
@@ -56,6 +58,15 @@ _COMPOUND_POS1 = frozenset({"名詞", "接尾辞", "接頭辞"})
 def normalize(text: str) -> str:
     """NFKC, the normal form used everywhere: full-width Latin/digits become ASCII."""
     return unicodedata.normalize("NFKC", text)
+
+
+def tokenizer_version(*, bigrams: bool = True, stop_words: frozenset[str] = STOP_WORDS) -> str:
+    """The version a ``JapaneseTokenizer`` with these options records in an index.
+
+    A function of its own so that loading an index can check it without creating a tagger.
+    """
+    stop_digest = hashlib.sha256(" ".join(sorted(stop_words)).encode()).hexdigest()[:8]
+    return f"{TOKENIZER_VERSION}{'+bigrams' if bigrams else ''}+stop-{stop_digest}"
 
 
 class JapaneseTokenizer:
@@ -68,8 +79,7 @@ class JapaneseTokenizer:
     def __init__(self, *, bigrams: bool = True, stop_words: frozenset[str] = STOP_WORDS) -> None:
         self.bigrams = bigrams
         self.stop_words = stop_words
-        stop_digest = hashlib.sha256(" ".join(sorted(stop_words)).encode()).hexdigest()[:8]
-        self.version = f"{TOKENIZER_VERSION}{'+bigrams' if bigrams else ''}+stop-{stop_digest}"
+        self.version = tokenizer_version(bigrams=bigrams, stop_words=stop_words)
         self._tagger = fugashi.Tagger()
         self._lock = threading.Lock()
 
@@ -88,6 +98,22 @@ class JapaneseTokenizer:
 
     def tokenize_many(self, texts: list[str]) -> list[list[str]]:
         return [self.tokenize(t) for t in texts]
+
+    def naming_nouns(self, text: str) -> list[str]:
+        """Base forms of the nouns in ``text`` that can name something.
+
+        Common and proper nouns only: adverbial nouns (今年, 一通り), counters (キロ, パーセント) and
+        adjectival nouns (重要) say how or how much, not what. Latin words are not included (see
+        :meth:`tokenize`, which keeps them whole).
+        """
+        out: list[str] = []
+        with self._lock:
+            for line in normalize(text).splitlines():
+                for node in self._tagger(line):
+                    feat = node.feature
+                    if feat.pos1 == "名詞" and feat.pos2 in ("普通名詞", "固有名詞") and feat.pos3 not in _NOT_NAMING:
+                        out.append((feat.orthBase or node.surface).lower())
+        return out
 
     # -- internals ------------------------------------------------------------------------
 
@@ -235,6 +261,11 @@ def _find_terms(query_key: str, synonyms: dict[str, list[str]]) -> list[str]:
                 break
             start = query_key.find(term, start + 1)
     return [term for _, term in sorted(found)]
+
+
+def synonym_terms(text: str, synonyms: dict[str, list[str]]) -> list[str]:
+    """The staff terms of the synonym table that occur in ``text`` (NFKC, case-folded), in order."""
+    return _find_terms(_match_key(text), synonyms)
 
 
 def _word_bounded(query_key: str, term: str, start: int, end: int) -> bool:

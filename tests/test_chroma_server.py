@@ -17,7 +17,7 @@ import pytest
 from assistant.chunking import Chunk
 from assistant.config import Settings
 from assistant.embeddings import make_embeddings
-from assistant.index import ChromaUnavailable, IndexStale, build_index, open_index
+from assistant.index import ChromaUnavailable, IndexStale, IndexUnavailable, build_index, open_index
 from assistant.tokenizer import JapaneseTokenizer
 
 pytestmark = pytest.mark.server
@@ -132,7 +132,7 @@ def test_build_and_query_through_server(server, tmp_path, chunks, tokenizer, emb
     build_dir = settings.index_dir / "builds" / report.build_id
     assert not (build_dir / "chroma").exists()  # vectors live in the server only
     assert (build_dir / "bm25").is_dir() and (build_dir / "chunks.jsonl").is_file()
-    with open_index(settings, emb) as index:
+    with open_index(settings, emb, corpus_hashes=CORPUS_HASHES) as index:
         assert index.manifest["chroma"]["mode"] == "server"
         assert index.manifest["chroma"]["collection"] in collections(server)
         target = chunks[4]
@@ -155,14 +155,14 @@ def test_build_and_query_through_server(server, tmp_path, chunks, tokenizer, emb
     assert {n for n in names if n.endswith((second.build_id, third.build_id))} and len(names) == 2
     # A server index is not usable as an embedded one and vice versa.
     with pytest.raises(IndexStale):
-        open_index(settings.replace(chroma_url=""))
+        open_index(settings.replace(chroma_url=""), corpus_hashes=CORPUS_HASHES)
 
 
 def test_server_down_then_back(server, tmp_path, chunks, tokenizer, emb):
     settings = server_settings(tmp_path, server)
     build_index(settings, chunks, CORPUS_HASHES, emb, tokenizer, progress=False)
     vector = emb.embed_query(chunks[2].text[:60])
-    index = open_index(settings, emb)
+    index = open_index(settings, emb, corpus_hashes=CORPUS_HASHES)
     try:
         expected = index.dense_search(vector, 5)
         server.stop()
@@ -177,11 +177,46 @@ def test_server_down_then_back(server, tmp_path, chunks, tokenizer, emb):
         index.close()
 
 
+def test_rejected_query_keeps_the_connection(server, tmp_path, chunks, tokenizer, emb):
+    """A query the server side rejects (an invalid filter) is that query's error, not an outage:
+    it is not reported as ChromaUnavailable and the other threads keep answering."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chromadb.errors import ChromaError
+
+    settings = server_settings(tmp_path, server)
+    build_index(settings, chunks, CORPUS_HASHES, emb, tokenizer, progress=False)
+    vectors = [emb.embed_query(c.text[:60]) for c in chunks[:4]]
+    with open_index(settings, emb, corpus_hashes=CORPUS_HASHES) as index:
+        expected = [index.dense_search(v, 5) for v in vectors]
+
+        def good(i: int) -> list[list[tuple[int, float]]]:
+            return [index.dense_search(vectors[(i + j) % 4], 5) for j in range(20)]
+
+        def bad() -> list[Exception]:
+            errors = []
+            for _ in range(20):
+                with pytest.raises(Exception) as exc_info:  # noqa: PT011 - the kind is asserted below
+                    index.dense_search(vectors[0], 5, where={"$bogus": 1})
+                errors.append(exc_info.value)
+            return errors
+
+        with ThreadPoolExecutor(5) as pool:
+            goods = [pool.submit(good, i) for i in range(4)]
+            faults = pool.submit(bad)
+            got = [f.result(timeout=120) for f in goods]
+            errors = faults.result(timeout=120)
+        # Chroma's own "invalid where clause", not "server unreachable"
+        assert all(isinstance(e, ChromaError | ValueError) and not isinstance(e, IndexUnavailable) for e in errors), errors
+        for i, results in enumerate(got):
+            assert results == [expected[(i + j) % 4] for j in range(20)]
+
+
 def test_hung_server_times_out(server, tmp_path, chunks, tokenizer, emb):
     settings = server_settings(tmp_path, server, timeout_s=1.0)
     build_index(settings, chunks, CORPUS_HASHES, emb, tokenizer, progress=False)
     vector = emb.embed_query("AI")
-    with open_index(settings) as index:
+    with open_index(settings, corpus_hashes=CORPUS_HASHES) as index:
         server.proc.send_signal(signal.SIGSTOP)
         try:
             t = time.monotonic()
@@ -198,12 +233,12 @@ def test_server_down_at_start(server, tmp_path, chunks, tokenizer, emb):
     build_index(settings, chunks, CORPUS_HASHES, emb, tokenizer, progress=False)
     server.stop()
     with pytest.raises(ChromaUnavailable) as exc_info:
-        open_index(settings)
+        open_index(settings, corpus_hashes=CORPUS_HASHES)
     assert server.url in str(exc_info.value)
     changed = [dataclasses.replace(c, text=c.text + "！", embed_text=c.embed_text + "！") for c in chunks]
     with pytest.raises(ChromaUnavailable):
         build_index(settings, changed, CORPUS_HASHES, emb, tokenizer, progress=False)
     server.start()
-    with open_index(settings) as index:  # the failed build did not touch the served one
+    with open_index(settings, corpus_hashes=CORPUS_HASHES) as index:  # the failed build did not touch the served one
         assert index.chunks == chunks
     assert build_index(settings, changed, CORPUS_HASHES, emb, tokenizer, progress=False).built

@@ -6,12 +6,9 @@ Needs Debian's chromium at /usr/bin/chromium (``apt-get install -y chromium font
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,26 +60,9 @@ def _launch(demo: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def ui_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Settings with a fresh feedback file and a usable index (built into a tmp dir if needed)."""
-    from assistant.config import Settings
-    from assistant.index import IndexUnavailable, check_fresh
-
-    settings = Settings.from_env().replace(feedback_path=tmp_path_factory.mktemp("feedback") / "feedback.jsonl")
-    try:
-        check_fresh(settings)
-        return settings
-    except IndexUnavailable:
-        pass
-    if importlib.util.find_spec("assistant.cli") is None:
-        pytest.skip("no index and no `python -m assistant index` yet (assistant/cli.py missing)")
-    index_dir = tmp_path_factory.mktemp("index")
-    t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "assistant", "index", "--quiet"], cwd=ROOT, capture_output=True,
-                       text=True, env={**os.environ, "ASSISTANT_INDEX_DIR": str(index_dir)}, timeout=1800)
-    assert r.returncode == 0, f"index build failed:\n{r.stdout}\n{r.stderr}"
-    print(f"\nbuilt a tmp index in {time.perf_counter() - t0:.0f} s: {index_dir}")
-    return settings.replace(index_dir=index_dir)
+def ui_settings(settings: Any, built_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The session's temporary index with a fresh feedback file (see tests/conftest.py)."""
+    return settings.replace(index_dir=built_index, feedback_path=tmp_path_factory.mktemp("feedback") / "feedback.jsonl")
 
 
 @pytest.fixture(scope="module")

@@ -30,9 +30,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# Settings that describe what the index was built from are inherited (so a child opens the same
-# index as the session fixtures); behaviour settings (LLM, UI, feedback) are not.
-_NOT_INHERITED = ("ASSISTANT_LLM", "ASSISTANT_UI_", "ASSISTANT_FEEDBACK_PATH", "ASSISTANT_MAX_")
+# tests/conftest.py has already removed the caller's ASSISTANT_* settings and pointed
+# ASSISTANT_INDEX_DIR / ASSISTANT_FEEDBACK_PATH at temporary paths, which children inherit (so a
+# child opens the session's index and never writes the project's feedback file). Behaviour
+# settings a test may have set for itself (LLM, UI, limits) are not passed on unless asked for.
+_NOT_INHERITED = ("ASSISTANT_LLM", "ASSISTANT_UI_", "ASSISTANT_MAX_")
 
 
 def child_env(**extra: object) -> dict[str, str]:
