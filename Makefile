@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 
-.PHONY: install dev index run test test-fast eval bench load audit clean
+.PHONY: install dev index run serve test test-fast eval bench load audit clean
 
 $(VENV)/.core: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ index: $(VENV)/.core
 run: index
 	$(PY) app.py
 
+# The page plus the JSON API, the OpenAI-compatible endpoint and MCP on one port (see README).
+serve: index
+	$(PY) -m assistant serve
+
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(PY) -m assistant index --quiet
@@ -38,6 +42,7 @@ eval: $(VENV)/.dev index
 
 bench: $(VENV)/.dev index
 	$(PY) -m assistant bench
+	$(PY) -m assistant bench --http
 
 load: $(VENV)/.dev index
 	$(PY) -m pytest -q -m slow -s

@@ -165,9 +165,16 @@ def print_table(r: dict[str, Any]) -> None:
         print(f"{name.ljust(width)}  {value}" + (f"  ({target})" if target else ""))
 
 
-def main(args: argparse.Namespace) -> int:
-    """CLI entry: run every benchmark and print the table (or JSON)."""
-    settings = Settings.from_env().replace(index_dir=getattr(args, "index_dir", None))
+def main(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    """CLI entry: run every benchmark and print the table (or JSON).
+
+    ``settings`` come from the CLI's flag mapping; ``--http`` runs the HTTP throughput benchmark.
+    """
+    settings = settings or Settings.from_env()
+    if getattr(args, "http", False):
+        from assistant.http_bench import main as http_main
+
+        return http_main(args, settings)
     results = run(settings, getattr(args, "queries", 200))
     if getattr(args, "json", False):
         print(json.dumps(results, ensure_ascii=False, indent=2))

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from assistant.corpus import Document
 
@@ -70,6 +71,20 @@ class Measure:
     @property
     def sort_key(self) -> tuple[int, int]:
         return measure_sort_key(self.measure_no)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The measure card as JSON-ready data (CLI ``measure --json``, HTTP and MCP)."""
+        return {
+            "measure_no": self.measure_no, "chapter": self.chapter, "chapter_title": self.chapter_title,
+            "title": self.title, "bullets": list(self.bullets), "targets": list(self.targets),
+            "lead_ministries": list(self.lead_ministries), "related_ministries": list(self.related_ministries),
+            "lead_source": self.lead_source,
+            "roadmap": [
+                {"heading": r.heading, "lead_ministries": list(r.lead_ministries),
+                 "related_ministries": list(r.related_ministries)}
+                for r in self.roadmap
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,25 @@ class Catalog:
         for m in self.measures.values():
             counts[m.chapter] = counts.get(m.chapter, 0) + 1
         return dict(sorted(counts.items()))
+
+    def search(self, query: str = "", *, chapter: int | None = None, ministry: str | None = None) -> list[Measure]:
+        """Measures in plan order matching every word of ``query`` (number, title, ministries,
+        bullets, targets; NFKC, case-insensitive), in ``chapter`` and led by ``ministry``."""
+        q = unicodedata.normalize("NFKC", query or "").strip().casefold()
+        wanted = set(find_measure_nos(q)) if q else set()
+        lead = canonical_ministry(ministry) if ministry else None
+        out = []
+        for m in self.in_order():
+            if chapter is not None and m.chapter != chapter:
+                continue
+            if lead is not None and lead not in m.lead_ministries:
+                continue
+            if q and m.measure_no not in wanted:
+                hay = " ".join([m.title, m.chapter_title, *m.lead_ministries, *m.related_ministries, *m.bullets, *m.targets])
+                if not all(w in unicodedata.normalize("NFKC", hay).casefold() for w in q.split()):
+                    continue
+            out.append(m)
+        return out
 
 
 # --- measure numbers -------------------------------------------------------------------------

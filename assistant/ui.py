@@ -293,10 +293,10 @@ class Runtime:
                 "下の「インデックスを作成」ボタンで作成できます（数分かかります）。</div>")
 
     def build(self, report: Callable[[float, str], None]) -> str:
-        """Build the index with the lead's CLI function, then load the Assistant. Returns a message."""
+        """Build the index with the shared pipeline, then load the Assistant. Returns a message."""
         with self._build_lock:
             try:
-                from assistant.cli import build_index_from_settings
+                from assistant.pipeline import build_index_from_settings
             except ImportError:
                 return f"この画面からは作成できません。端末で `{BUILD_CMD}` を実行してから、ページを再読み込みしてください。"
             try:
@@ -525,26 +525,47 @@ def _const(value: str) -> Callable[[], str]:
     return lambda: value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``--host/--port``, start the server on loopback by default and block until Ctrl+C."""
+def login_pair(settings: Settings) -> tuple[str, str] | None:
+    """``ASSISTANT_UI_AUTH=user:password`` as Gradio's auth pair (None: no login).
+
+    Raises ``ValueError`` (Japanese message) when the value is not ``user:password``.
+    """
+    if not settings.ui_auth:
+        return None
+    user, _, password = settings.ui_auth.partition(":")
+    if not (user and password):
+        raise ValueError("ASSISTANT_UI_AUTH は user:password の形式で指定してください。")
+    return user, password
+
+
+LOGIN_MESSAGE = "重点計画アシスタントにログインしてください。"
+
+
+def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
+    """Start the page on loopback by default and block until Ctrl+C.
+
+    ``settings`` comes from the CLI (``python -m assistant ui``, every flag already applied);
+    without it ``--host/--port`` are parsed from ``argv`` (``python app.py``).
+    """
     parser = argparse.ArgumentParser(prog="app.py", description="重点計画アシスタントの Web 画面を起動します。")
     parser.add_argument("--host", help="待ち受けるアドレス（既定: 127.0.0.1 / ASSISTANT_UI_HOST）")
     parser.add_argument("--port", type=int, help="ポート番号（既定: 7860 / GRADIO_SERVER_PORT / ASSISTANT_UI_PORT）")
-    args = parser.parse_args(argv)
+    if settings is None:
+        args = parser.parse_args(argv)
+        settings = Settings.from_env().replace(ui_host=args.host, ui_port=args.port)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio polls itself at start-up
-    settings = Settings.from_env().replace(ui_host=args.host, ui_port=args.port)
-    user, _, password = settings.ui_auth.partition(":")
-    if settings.ui_auth and not (user and password):
-        parser.error("ASSISTANT_UI_AUTH は user:password の形式で指定してください。")
-    auth = (user, password) if settings.ui_auth else None
+    try:
+        auth = login_pair(settings)
+    except ValueError as exc:
+        parser.error(str(exc))
     demo = create_app(settings)
     _, url, _ = demo.launch(server_name=settings.ui_host, server_port=settings.ui_port, auth=auth,
-                            auth_message="重点計画アシスタントにログインしてください。" if auth else None,
+                            auth_message=LOGIN_MESSAGE if auth else None,
                             prevent_thread_lock=True, quiet=True, show_error=False)
     print(f"重点計画アシスタントを起動しました: {url}" + ("（ログインが必要です）" if auth else ""), flush=True)
     demo.block_thread()
     return 0
 
 
-__all__ = ["create_app", "main", "measure_rows", "sources_html", "to_display", "to_plain"]
+__all__ = ["create_app", "login_pair", "main", "measure_rows", "sources_html", "to_display", "to_plain"]

@@ -1,0 +1,73 @@
+"""The data pipeline in one place: corpus → catalog → chunks → index.
+
+Every surface that builds or reads these (the CLI's ``index`` command, the page's build button,
+``serve`` and the benchmark) calls these functions, so the stages cannot be wired differently
+in two places. Imports are local: ``python -m assistant catalog`` stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from assistant.config import Settings
+
+if TYPE_CHECKING:
+    from assistant.catalog import Catalog
+    from assistant.chunking import Chunk
+    from assistant.corpus import Document
+    from assistant.index import BuildReport
+
+ProgressCallback = Callable[[float, str], None]
+
+
+def load_documents(settings: Settings) -> list[Document]:
+    """The documents of ``settings.corpus_dir``, hashes checked (raises ``CorpusError``)."""
+    from assistant.corpus import load_corpus
+
+    return list(load_corpus(settings.corpus_dir))
+
+
+def load_catalog(settings: Settings) -> tuple[list[Document], Catalog]:
+    """The documents and the measure catalog parsed from them."""
+    from assistant.catalog import build_catalog
+
+    docs = load_documents(settings)
+    return docs, build_catalog(docs)
+
+
+def chunk_documents(settings: Settings, docs: Sequence[Document], catalog: Catalog) -> list[Chunk]:
+    """The chunks the index holds, sized in fugashi tokens (``settings.chunk_tokens``)."""
+    from assistant.chunking import chunk_corpus, fugashi_token_counter
+
+    return chunk_corpus(list(docs), catalog, fugashi_token_counter(), settings.chunk_tokens)
+
+
+def build_index_from_settings(
+    settings: Settings, *, rebuild: bool = False, progress: bool = True,
+    progress_callback: ProgressCallback | None = None,
+) -> BuildReport:
+    """Load the corpus, chunk it and build (or incrementally update) the index.
+
+    ``progress`` shows tqdm bars on the terminal; ``progress_callback(fraction, message)`` reports
+    the stage to a page (its messages are Japanese because staff read them).
+    """
+    from assistant.embeddings import make_embeddings
+    from assistant.index import build_index
+    from assistant.tokenizer import JapaneseTokenizer
+
+    def report(fraction: float, message: str) -> None:
+        if progress_callback:
+            progress_callback(fraction, message)
+
+    report(0.05, "文書を読み込んでいます")
+    docs, catalog = load_catalog(settings)
+    report(0.15, "チャンクに分割しています")
+    chunks = chunk_documents(settings, docs, catalog)
+    hashes = {d.info.doc_id: d.info.sha256 for d in docs}
+    embeddings = make_embeddings(settings.embedder, settings.index_dir / "cache")
+    report(0.25, "埋め込みを計算しています")
+    return build_index(settings, chunks, hashes, embeddings, JapaneseTokenizer(), rebuild=rebuild, progress=progress)
+
+
+__all__ = ["build_index_from_settings", "chunk_documents", "load_catalog", "load_documents"]
