@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import re
 import tomllib
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
@@ -66,6 +67,23 @@ class Section:
     kind: str = "body"
 
 
+@dataclass(frozen=True)
+class PageMark:
+    """Where a page begins in the raw text; it lasts until the next mark.
+
+    ``page`` is the printed page number (None: a stretch the source gives no page for). ``part``
+    is set when that part of the document numbers its pages on its own (the 2025 plan's 第4
+    starts again at 1); for a None page it names the part without pages. ``source`` says how the
+    page was found: ``toc`` (table of contents), ``header`` (running page headers counted),
+    ``printed`` (a page number printed in the text), ``counted`` (page breaks counted from one).
+    """
+
+    start: int
+    page: int | None
+    part: str = ""
+    source: str = ""
+
+
 @dataclass
 class Document:
     """A loaded corpus file: manifest entry, the raw text as stored, and its sections."""
@@ -84,6 +102,55 @@ class Document:
     def locate(self, quote: str, start: int = 0, end: int | None = None) -> Span | None:
         """Raw offsets of ``quote`` (cleaned or raw text) in this document, optionally within a window."""
         return self.index.locate(quote, start, end)
+
+    # --- printed pages and slides (computed once per document, looked up by bisection) ---
+
+    @cached_property
+    def _page_marks(self) -> tuple[list[int], list[PageMark]]:
+        profile = _PROFILES.get(self.info.format)
+        marks = sorted(profile.pages(self), key=lambda m: m.start) if profile and profile.pages else []
+        return [m.start for m in marks], marks
+
+    def page_mark_at(self, offset: int) -> PageMark | None:
+        """The page mark in force at raw ``offset`` (page, the part it is numbered in, how it was found).
+
+        None before the first mark (a cover) and for documents without pages (web page, slides).
+        """
+        starts, marks = self._page_marks
+        i = bisect.bisect_right(starts, offset) - 1
+        return marks[i] if i >= 0 else None
+
+    def page_at(self, offset: int) -> int | None:
+        """Printed page of the official document on which raw ``offset`` lies, or None.
+
+        plan-markdown: from the table(s) of contents — every TOC entry is mapped to its heading in
+        the body and an offset gets the page of the last mapped heading at or before it; a part
+        the TOC lists without a page (第3 工程表) is numbered by its running page headers, and a
+        part without either (第5) is None. pdf-text: from the page numbers printed in the text
+        and the page breaks between them. None for web pages and slides (see ``slide_at``).
+        A page may belong to a part with its own numbering: see ``PageMark.part``.
+        """
+        mark = self.page_mark_at(offset)
+        return mark.page if mark else None
+
+    def page_of_quote(self, quote: str, start: int = 0, end: int | None = None) -> int | None:
+        """Page on which ``quote`` starts (first match inside ``raw[start:end]``), or None if not found."""
+        span = self.locate(quote, start, end)
+        return self.page_at(span[0]) if span else None
+
+    @cached_property
+    def _slide_starts(self) -> tuple[list[int], list[int]]:
+        if self.info.format != "slides":
+            return [], []
+        found = list(_SLIDE.finditer(self.raw))
+        return [m.start() for m in found], [int(m.group(1)) for m in found]
+
+    def slide_at(self, offset: int) -> int | None:
+        """Number of the slide (``  N. `` in the transcript) that raw ``offset`` falls in; None
+        before the first slide (site boilerplate) and for documents that are not slides."""
+        starts, numbers = self._slide_starts
+        i = bisect.bisect_right(starts, offset) - 1
+        return numbers[i] if i >= 0 else None
 
 
 # --- manifest and loading -------------------------------------------------------------------
@@ -813,6 +880,297 @@ def _parse_slides(raw: str, noise: _Spans, info: DocumentInfo) -> list[_Part]:
     return parts
 
 
+# --- printed pages ----------------------------------------------------------------------------
+
+_PAGE_CELL = re.compile(r"[0-9]{1,3}")
+_CELL_TAG = re.compile(r"</?[a-z]+\b[^<>\n]*>")
+# A line holding nothing but a page number ("12", " 14 ", "- 3 -"): the same lines cleaning drops.
+_PAGE_NUMBER_LINE = re.compile(r"[ \t\u3000]*[-－‐]?[ \t]*([0-9]{1,4})[ \t]*[-－‐]?[ \t\u3000]*")
+# pdftotext starts a page's text with a space; a blank line of spaces is not a page start.
+_PAGE_START_LINE = re.compile(r"[ \u3000]\S")
+_MIN_PAGE_LINES = 3  # a "page start" this close to the previous one is a figure label, not a page
+
+
+def _toc_entries(raw: str, start: int, end: int) -> list[tuple[str, int | None]]:
+    """The entries (label, page) of one table of contents, in reading order.
+
+    Cells are tab-separated and a page number is a cell of its own. A two-column TOC (the 第2
+    list of measures) is read column by column within each block of lines, so that its entries
+    come in document order. A label with an empty page cell ("第3\\t工程表\\t") gets None.
+    """
+    entries: list[tuple[str, int | None]] = []
+    block: list[tuple[int, str, int | None]] = []
+    for line in [*raw[start:end].split("\n"), ""]:
+        if not line.strip():
+            # Sorting is stable: within a column the entries keep their line order.
+            entries += [(label, page) for _, label, page in sorted(block, key=lambda e: e[0])]
+            block = []
+            continue
+        cells = [c.strip() for c in _CELL_TAG.sub("", line).split("\t")]
+        if len(cells) < 2:
+            continue  # a heading ("### 目次"), not an entry
+        # A row whose first cells are empty only has an entry in the right-hand column.
+        column = 1 if len(cells) > 2 and not cells[0] and not cells[1] else 0
+        label: list[str] = []
+        for cell in cells:
+            if not cell:
+                continue
+            if label and _PAGE_CELL.fullmatch(cell):
+                block.append((column, " ".join(label), int(cell)))
+                column, label = column + 1, []
+            else:
+                label.append(cell)
+        if label:
+            block.append((column, " ".join(label), None))
+    return entries
+
+
+def _toc_page_marks(doc: Document) -> list[PageMark]:
+    """plan-markdown: pages from the tables of contents, mapped onto the body's headings.
+
+    Each TOC's entries are looked up in order after the TOC, each heading after the previous
+    one, so repeated labels ("1." in every part) land on the right heading. A TOC whose first
+    page is lower than pages already seen starts a part with its own numbering (第4).
+    """
+    raw = doc.raw
+    noise = _Spans(doc.noise if doc.noise is not None else _noise_spans(raw, doc.info.page_headers))
+    lines = _line_spans(raw)
+    line_starts = [a for a, _ in lines]
+    # Body headings never hold a tab; TOC entries and table rows always do.
+    keys = ["" if "\t" in raw[a:b] else search_key(noise.strip(raw, a, b)) for a, b in lines]
+    marks: list[PageMark] = []
+    for toc in (s for s in doc.sections if s.kind == "toc"):
+        entries = [(search_key(label), label, page) for label, page in _toc_entries(raw, toc.start, toc.end)]
+        pages = [page for _, _, page in entries if page is not None]
+        if not pages:
+            continue
+        # Numbering starts again when the TOC's first page is below a page already reached
+        # before the TOC itself (第4 lists 1… after 第2 ended on 127; 第2's own list goes on at 38).
+        highest = max((m.page for m in marks if m.page is not None and m.start < toc.start), default=0)
+        part = toc.path[0] if pages[0] < highest and len(toc.path) > 1 else ""
+        first = bisect.bisect_left(line_starts, toc.end)
+        # The text right after a TOC is on the page of its first entry: 第4 repeats its title
+        # there, before the first heading its TOC lists.
+        after = next((j for j in range(first, len(lines)) if raw[lines[j][0] : lines[j][1]].strip()), None)
+        if after is not None:
+            marks.append(PageMark(lines[after][0], pages[0], part, "toc"))
+        for (_, label, page), i in zip(entries, _match_headings([k for k, _, _ in entries], keys, first), strict=True):
+            if i is not None:  # None: listed but not found (a chapter title the body leaves out)
+                marks.append(PageMark(lines[i][0], page, part if page is not None else label, "toc"))
+    # One mark per offset; with two, the one that has a page wins.
+    marks.sort(key=lambda m: (m.start, m.page is None))
+    marks = [m for k, m in enumerate(marks) if k == 0 or marks[k - 1].start != m.start]
+    header = _header_pattern(doc.info.page_headers)
+    out: list[PageMark] = []
+    for k, mark in enumerate(marks):
+        if mark.page is None and header is not None:
+            stop = next((n.start for n in marks[k + 1 :] if n.page is not None), len(raw))
+            counted = _header_page_marks(raw, mark, stop, header, noise)
+            if counted:
+                out += counted
+                continue
+        out.append(mark)
+    return out
+
+
+# Between two found neighbours, a heading worded slightly differently still matches on this many
+# characters: "(2) AI・フレンドリー…" in the body is "(2) AI-フレンドリー…" in the TOC.
+_FUZZY_PREFIX = 5
+_BUCKET = 3  # key characters every match shares (≤ _FUZZY_PREFIX)
+
+
+def _match_headings(entries: list[str], keys: list[str], first: int) -> list[int | None]:
+    """Line index of the heading of each TOC entry (search keys), looked for from line ``first``.
+
+    A line is the heading of an entry when it starts with the label, or is a long prefix of it
+    (a heading broken over two lines).
+
+    1. A label found at exactly one line is taken wherever it is: the body does not always
+       follow the TOC's order (No. 1-13 comes before No. 1-12).
+    2. A label found at several lines ("1." in every part) takes the first after the entry before.
+    3. The rest are looked for between their found neighbours, where a heading worded slightly
+       differently ("オンライン化等を" / "オンライン化を") still matches by a common prefix.
+    """
+    n_lines = len(keys)
+    # Every way of matching needs the first characters to agree: look only at lines that share them.
+    buckets: dict[str, list[int]] = {}
+    for j, line in enumerate(keys):
+        if line:
+            buckets.setdefault(line[:_BUCKET], []).append(j)
+
+    def hits(key: str, lo: int, hi: int, fuzzy: bool = False) -> Iterator[int]:
+        pool = buckets.get(key[:_BUCKET], []) if len(key) >= _BUCKET else range(n_lines)
+        for j in itertools.islice(pool, bisect.bisect_left(pool, lo), None):
+            if j >= hi:
+                return
+            line = keys[j]
+            if line and (line.startswith(key) or (len(line) >= 12 and key.startswith(line))):
+                yield j
+            elif line and fuzzy and len(_common_prefix(line, key)) >= min(len(key), _FUZZY_PREFIX):
+                yield j
+
+    several = -2  # placeholder: more than one candidate line
+    found: list[int | None] = []
+    for key in entries:
+        candidates = list(itertools.islice(hits(key, first, n_lines), 2)) if key else []
+        found.append(candidates[0] if len(candidates) == 1 else several if candidates else None)
+    cursor = first
+    for n, key in enumerate(entries):
+        if found[n] == several:
+            found[n] = next(hits(key, cursor, n_lines), None)
+        if found[n] is not None:
+            cursor = found[n] + 1
+    for n, key in enumerate(entries):
+        if found[n] is None and key:
+            lo = max((f for f in found[:n] if f is not None), default=first - 1) + 1
+            hi = min((f for f in found[n + 1 :] if f is not None and f >= lo), default=None)
+            # Only inside a closed window: a loose match anywhere after the last heading could be any line.
+            found[n] = next(hits(key, lo, hi, fuzzy=True), None) if hi is not None else None
+    return found
+
+
+def _common_prefix(a: str, b: str) -> str:
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    return a[:i]
+
+
+def _header_page_marks(
+    raw: str, mark: PageMark, stop: int, header: re.Pattern[str], noise: _Spans
+) -> list[PageMark]:
+    """Pages of a part the TOC gives no page for, counted from its running page headers.
+
+    The 工程表 repeats its title and column header at the top of every page, and numbers its
+    pages from 1 on its own (its only surviving page number, 31, sits on the 31st header).
+    Header lines with only blank or page-furniture lines between them are one page top. Fewer
+    than two page tops: no pages (the caller keeps None).
+    """
+    tops: list[int] = []
+    content = True  # text seen since the last page top
+    for a, b in _line_spans(raw[mark.start : stop]):
+        a, b = a + mark.start, b + mark.start
+        if header.match(raw, a, b) and header.match(raw, a, b).end() == b:
+            if content:
+                tops.append(a)
+            content = False
+        elif noise.strip(raw, a, b).strip():
+            content = True
+    if len(tops) < 2:
+        return []
+    # Text above the first header (the part's title and note) is on page 1 too.
+    return [PageMark(mark.start, 1, mark.part, "header")] + [
+        PageMark(top, n, mark.part, "header") for n, top in enumerate(tops[1:], start=2)
+    ]
+
+
+def _number_pages(breaks: list[int], anchors: dict[int, int]) -> list[int]:
+    """Page numbers for consecutive pages ``breaks`` given the printed numbers of some (index → page).
+
+    Unnumbered pages are counted from the nearest printed ones. Where the counts from both
+    sides disagree (an excerpt that leaves whole pages out, or a missed break), the lower count
+    is used, kept above the previous printed page.
+    """
+    known = sorted(anchors.items())
+    out = []
+    for i in range(len(breaks)):
+        if i in anchors:
+            out.append(anchors[i])
+            continue
+        prev = next(((j, n) for j, n in reversed(known) if j < i), None)
+        nxt = next(((j, n) for j, n in known if j > i), None)
+        forward = prev[1] + (i - prev[0]) if prev else None
+        backward = nxt[1] - (nxt[0] - i) if nxt else None
+        if forward is None and backward is None:
+            out.append(i + 1)
+        elif backward is None:
+            out.append(forward)
+        elif forward is None:
+            out.append(max(1, backward))
+        else:
+            out.append(max(prev[1] + 1, min(forward, backward)))
+    return out
+
+
+def _pdf_pages(raw: str, start: int, end: int) -> tuple[list[int], dict[int, int]]:
+    """Page breaks and printed numbers of running PDF text in ``raw[start:end]``.
+
+    A printed page number is the page's footer: it names the page it ends, and the next line
+    starts a new page. Other pages begin at a line that starts with a space (pdftotext's page
+    start), unless the page so far has under ``_MIN_PAGE_LINES`` lines.
+    """
+    breaks, anchors, lines_on_page = [start], {}, 0
+    for a, b in _line_spans(raw[start:end]):
+        a, b = a + start, b + start
+        text = raw[a:b]
+        number = _PAGE_NUMBER_LINE.fullmatch(text)
+        if number:
+            anchors.setdefault(len(breaks) - 1, int(number.group(1)))
+            if b + 1 < end:
+                breaks.append(b + 1)
+                lines_on_page = 0
+        elif text.strip():
+            if _PAGE_START_LINE.match(text) and lines_on_page >= _MIN_PAGE_LINES:
+                breaks.append(a)
+                lines_on_page = 0
+            lines_on_page += 1
+    return breaks, anchors
+
+
+def _annex_pages(raw: str, start: int, end: int) -> tuple[list[int], dict[int, int]]:
+    """Page breaks and printed numbers of a table annex (the 2021 plan's ＜工程表＞).
+
+    Its text comes out table by table: each page starts with the same column header (the first
+    line that recurs at least three times) and carries its number somewhere inside, after the
+    row labels, so a number names the page it sits in rather than ending it.
+    """
+    spans = _line_spans(raw[start:end])
+    texts = [raw[start + a : start + b].strip() for a, b in spans]
+    counts: dict[str, int] = {}
+    for t in texts:
+        counts[t] = counts.get(t, 0) + 1
+    top = next((t for t in texts[1:] if t and counts[t] >= 3 and not _PAGE_NUMBER_LINE.fullmatch(t)), None)
+    breaks, anchors, tops = [start], {}, 0
+    for (a, _), text in zip(spans, texts, strict=True):
+        if top is not None and text == top:
+            tops += 1
+            if tops > 1:  # the annex's title sits above the first column header, on page 1
+                breaks.append(start + a)
+        number = _PAGE_NUMBER_LINE.fullmatch(text) if text else None
+        if number:
+            anchors.setdefault(len(breaks) - 1, int(number.group(1)))
+    return breaks, anchors
+
+
+def _pdf_page_marks(doc: Document) -> list[PageMark]:
+    """pdf-text: pages from the printed page numbers kept in the text and the breaks between them.
+
+    A table annex whose pages carry their own numbers (＜工程表＞ 1, 2, …) is numbered on its own;
+    a document with no printed number at all (the 2021 outline) is counted from page 1.
+    """
+    raw = doc.raw
+    annex = next((s for s in doc.sections if s.path and _STYLES[0].pattern.match(s.path[0])), None)
+    annex_start = annex.start if annex else len(raw)
+    annex_numbers = annex is not None and any(
+        _PAGE_NUMBER_LINE.fullmatch(raw[a + annex_start : b + annex_start])
+        for a, b in _line_spans(raw[annex_start:])
+    )
+    if not annex_numbers:
+        annex_start = len(raw)
+    breaks, anchors = _pdf_pages(raw, 0, annex_start)
+    pages = _number_pages(breaks, anchors)
+    marks = [PageMark(s, p, "", "printed" if i in anchors else "counted")
+             for i, (s, p) in enumerate(zip(breaks, pages, strict=True))]
+    if annex_numbers and annex is not None:
+        a_breaks, a_anchors = _annex_pages(raw, annex_start, len(raw))
+        a_pages = _number_pages(a_breaks, a_anchors)
+        restarts = bool(anchors) and min(a_anchors.values()) <= max(anchors.values())
+        part = annex.path[0] if restarts else ""
+        marks += [PageMark(s, p, part, "printed" if i in a_anchors else "counted")
+                  for i, (s, p) in enumerate(zip(a_breaks, a_pages, strict=True))]
+    return marks
+
+
 @dataclass(frozen=True)
 class _Profile:
     parse: Callable[[str, _Spans, DocumentInfo], list[_Part]]  # the section splitter
@@ -820,11 +1178,12 @@ class _Profile:
     collapse: bool = True
     sentence_lines: bool = False
     footnote_refs: bool = False
+    pages: Callable[[Document], list[PageMark]] | None = None  # printed pages; None: the format has none
 
 
 _PROFILES: dict[str, _Profile] = {
-    "plan-markdown": _Profile(_parse_lines, join_lines=False),
-    "pdf-text": _Profile(_parse_lines, join_lines=True, footnote_refs=True),
+    "plan-markdown": _Profile(_parse_lines, join_lines=False, pages=_toc_page_marks),
+    "pdf-text": _Profile(_parse_lines, join_lines=True, footnote_refs=True, pages=_pdf_page_marks),
     # Spaces separate blocks on a scraped page and labels on a slide: keep them there.
     "web-page": _Profile(_parse_web_page, join_lines=False, collapse=False, sentence_lines=True),
     "slides": _Profile(_parse_slides, join_lines=True, collapse=False),
