@@ -22,7 +22,7 @@ import re  # noqa: E402
 import threading  # noqa: E402
 import unicodedata  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
-from dataclasses import asdict  # noqa: E402
+from dataclasses import asdict, dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -228,48 +228,16 @@ def sources_html(answer: Any, question: str, catalog: Catalog | None, doc_titles
 # --- shared state --------------------------------------------------------------------------
 
 
-class Runtime:
-    """The Assistant shared by every browser session, or the reason it could not be loaded."""
+@dataclass(frozen=True)
+class Served:
+    """Everything the page serves, as one immutable value: the Assistant (or why there is none),
+    the catalog and the documents. A rebuild replaces the whole value with one assignment, so a
+    request that took a snapshot never sees a new catalog beside an old index."""
 
-    def __init__(self, settings: Settings, assistant: Any = None) -> None:
-        self.settings = settings
-        self.assistant: Any = None
-        self.error: BaseException | None = None
-        self.catalog: Catalog | None = None
-        self.documents: list[Any] = []
-        self._build_lock = threading.Lock()
-        self._feedback_lock = threading.Lock()
-        if assistant is not None:
-            self._adopt(assistant)
-        else:
-            self.load()
-
-    def _adopt(self, assistant: Any) -> None:  # accepts any object with the Assistant's interface
-        self.assistant, self.error = assistant, None
-        self.catalog = getattr(assistant, "catalog", None) or self.catalog
-        self.documents = list(getattr(assistant, "documents", None) or self.documents)
-
-    def load(self) -> bool:
-        """(Re)load the Assistant; on failure keep the error and still load the catalog if possible."""
-        try:  # guarded imports too: any failure must leave the page usable
-            from assistant.api import Assistant
-            from assistant.corpus import load_corpus
-
-            # Loaded once and kept, so the 施策一覧 tab works even when the index does not.
-            self.documents = self.documents or list(load_corpus(self.settings.corpus_dir))
-            self._adopt(Assistant(self.settings, documents=self.documents))
-            return True
-        except Exception as exc:
-            log.warning("assistant unavailable: %s", exc)
-            self.assistant, self.error = None, exc
-        if self.catalog is None and self.documents:
-            try:
-                from assistant.catalog import build_catalog
-
-                self.catalog = build_catalog(self.documents)
-            except Exception as exc:
-                log.warning("catalog unavailable: %s", exc)
-        return False
+    assistant: Any = None
+    error: BaseException | None = None
+    catalog: Catalog | None = None
+    documents: tuple[Any, ...] = ()
 
     @property
     def doc_titles(self) -> dict[str, str]:
@@ -277,23 +245,105 @@ class Runtime:
         return {**DOC_LABELS, **{d.info.doc_id: d.info.title for d in self.documents}}
 
     def banner(self) -> str:
-        """The missing-index banner, or "" when the assistant is ready."""
+        """The banner shown above the build button, or "" when the assistant is ready."""
         if self.assistant is not None:
             return ""
         # By class name, so that a broken assistant.index module cannot break the banner too.
         kinds = {c.__name__ for c in type(self.error).__mro__}
+        action = "作成"
         if self.error is None or "IndexMissing" in kinds:
             heading = "インデックスがありません"
+        elif "IndexStale" in kinds:
+            heading, action = "インデックスが古くなっています", "更新"
         elif "IndexUnavailable" in kinds:
             heading = "インデックスを利用できません"
         else:
             heading = "アシスタントを読み込めませんでした"
         detail = str(self.error) if self.error else f"`{BUILD_CMD}` を実行して作成してください。"
         return (f'<div class="jp-banner"><b>{esc(heading)}</b><br>{esc(detail)}<br>'
-                "下の「インデックスを作成」ボタンで作成できます（数分かかります）。</div>")
+                f"下の「インデックスを作成」ボタンで{action}できます（数分かかります）。</div>")
+
+
+def _served_by(assistant: Any) -> Served:  # accepts any object with the Assistant's interface
+    return Served(assistant, None, getattr(assistant, "catalog", None),
+                  tuple(getattr(assistant, "documents", None) or ()))
+
+
+class Runtime:
+    """What the page serves (:class:`Served`), shared by every browser session.
+
+    ``served`` is replaced as a whole, never changed in place: handlers read it once per request
+    (``state = rt.served``) and use only that snapshot.
+    """
+
+    def __init__(self, settings: Settings, assistant: Any = None) -> None:
+        self.settings = settings
+        self.served = Served()
+        self._build_lock = threading.Lock()
+        self._feedback_lock = threading.Lock()
+        if assistant is not None:
+            self.served = _served_by(assistant)
+        else:
+            self.load()
+
+    # Read-only views of the current snapshot, for callers that need a single field.
+    @property
+    def assistant(self) -> Any:
+        return self.served.assistant
+
+    @property
+    def error(self) -> BaseException | None:
+        return self.served.error
+
+    @property
+    def catalog(self) -> Catalog | None:
+        return self.served.catalog
+
+    @property
+    def documents(self) -> list[Any]:
+        return list(self.served.documents)
+
+    @property
+    def doc_titles(self) -> dict[str, str]:
+        return self.served.doc_titles
+
+    def banner(self) -> str:
+        """The current snapshot's banner (see :meth:`Served.banner`)."""
+        return self.served.banner()
+
+    def load(self, *, reread_corpus: bool = False) -> bool:
+        """(Re)load the Assistant and swap it in; on failure serve the error, with the catalog if possible.
+
+        Documents are kept from the previous snapshot (so the 施策一覧 tab works even when the
+        index does not) unless ``reread_corpus``. Returns whether an Assistant is now served.
+        """
+        old = self.served
+        documents: list[Any] = [] if reread_corpus else list(old.documents)
+        try:  # guarded imports too: any failure must leave the page usable
+            from assistant.api import Assistant
+            from assistant.corpus import load_corpus
+
+            documents = documents or list(load_corpus(self.settings.corpus_dir))
+            served = _served_by(Assistant(self.settings, documents=documents))
+        except Exception as exc:
+            log.warning("assistant unavailable: %s", exc)
+            catalog = None if reread_corpus else old.catalog
+            if catalog is None and documents:
+                try:
+                    from assistant.catalog import build_catalog
+
+                    catalog = build_catalog(documents)
+                except Exception as cat_exc:
+                    log.warning("catalog unavailable: %s", cat_exc)
+            served = Served(None, exc, catalog, tuple(documents))
+        self.served = served  # the one swap: a request sees the old snapshot or the new, never a mix
+        return served.assistant is not None
 
     def build(self, report: Callable[[float, str], None]) -> str:
-        """Build the index with the shared pipeline, then load the Assistant. Returns a message."""
+        """Build the index with the shared pipeline, then load the Assistant. Returns a message.
+
+        Until the new Assistant is ready the previous snapshot keeps being served.
+        """
         with self._build_lock:
             try:
                 from assistant.pipeline import build_index_from_settings
@@ -305,8 +355,7 @@ class Runtime:
                 log.exception("index build failed")
                 return f"インデックスの作成に失敗しました: {exc}"
             report(0.97, "インデックスを読み込んでいます")
-            self.documents, self.catalog = [], None  # the build re-read the corpus: so do we
-            if self.load():
+            if self.load(reread_corpus=True):  # the build re-read the corpus: so do we
                 return "インデックスを作成しました。質問できます。"
             return f"インデックスは作成しましたが、読み込めませんでした: {self.error}"
 
@@ -338,7 +387,8 @@ def measure_rows(catalog: Catalog | None, query: str = "") -> list[list[str]]:
     return rows
 
 
-def _choices(rt: Runtime) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+def _choices(rt: Runtime | Served) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    rt = rt.served if isinstance(rt, Runtime) else rt  # one snapshot for all three lists
     doc_ids = [d.info.doc_id for d in rt.documents] or list(DOC_LABELS)
     titles = {**rt.doc_titles, **DOC_LABELS}  # short labels fit the dropdown
     docs = [("すべての文書", "")] + [(titles.get(d, d), d) for d in doc_ids]
@@ -393,10 +443,11 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
         shown.append({"role": "user", "content": to_display(message)})
         yield "", shown, gr.skip(), gr.skip()
         text, final = "", None
+        state = rt.served  # one snapshot for the whole answer, even if a rebuild swaps it meanwhile
         try:
-            if rt.assistant is None:
-                raise rt.error or RuntimeError("assistant not loaded")
-            for piece in rt.assistant.stream(message, history=plain, filters=_filters(document, chapter, ministry)):
+            if state.assistant is None:
+                raise state.error or RuntimeError("assistant not loaded")
+            for piece in state.assistant.stream(message, history=plain, filters=_filters(document, chapter, ministry)):
                 if isinstance(piece, str):
                     text += piece
                     yield "", [*shown, {"role": "assistant", "content": to_display(text, link_citations=True)}], \
@@ -404,10 +455,10 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
                 else:
                     final = piece
         except Exception as exc:
-            if not isinstance(exc, ValueError | LookupError) and rt.assistant is not None:
+            if not isinstance(exc, ValueError | LookupError) and state.assistant is not None:
                 log.exception("answering failed")
             msg = _error_message(exc)
-            if rt.assistant is None:
+            if state.assistant is None:
                 msg += "（画面上部の「インデックスを作成」ボタンで作成できます）"
             shown.append({"role": "assistant", "content": "⚠️ " + to_display(msg)})
             yield "", shown, gr.skip(), conv
@@ -420,7 +471,7 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
         records[len(shown) - 1] = {"question": message, "answer": answer_text, "citations": citations}
         cited = list(dict.fromkeys([*_CITE_RE.findall(answer_text), *earlier]))
         conv = {"records": records, "measures": cited[:40]}
-        panel = sources_html(final, message, rt.catalog, rt.doc_titles, earlier) if final else EMPTY_SOURCES
+        panel = sources_html(final, message, state.catalog, state.doc_titles, earlier) if final else EMPTY_SOURCES
         yield "", shown, panel, conv
 
     def on_like(conv: dict[str, Any] | None, data: gr.LikeData) -> None:
@@ -443,9 +494,10 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
         return (*_refresh(), msg)
 
     def _refresh() -> tuple[Any, ...]:
-        d, c, mi = _choices(rt)
-        rows = measure_rows(rt.catalog)
-        return (gr.update(visible=rt.assistant is None), rt.banner(), gr.update(choices=d),
+        state = rt.served
+        d, c, mi = _choices(state)
+        rows = measure_rows(state.catalog)
+        return (gr.update(visible=state.assistant is None), state.banner(), gr.update(choices=d),
                 gr.update(choices=mi), rows, f"{len(rows)} 件")
 
     def on_search(query: str) -> tuple[list[list[str]], str]:
@@ -454,7 +506,8 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
 
     def on_select(evt: gr.SelectData) -> str:
         row = evt.row_value or []
-        m = rt.catalog.get(str(row[0])) if rt.catalog and row else None
+        catalog = rt.catalog  # one read of the snapshot
+        m = catalog.get(str(row[0])) if catalog and row else None
         if m is None:
             return EMPTY_CARD
         return f'<div class="jp-listcard">{measure_card(m, with_title=True, id_prefix="list-", open_=True)}</div>'
