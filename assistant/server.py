@@ -527,7 +527,7 @@ def create_app(settings: Settings, *, workers: int = 1, state: ServerState | Non
         try:
             await call(state.require)
         except ApiError as err:
-            return _error_response("/api", ApiError(err.status, err.code, err.message, status="unavailable", **err.extra))
+            return JSONResponse({**_error_body("/api", err), "status": "unavailable"}, status_code=err.status)
         m = state.manifest
         return JSONResponse({
             "status": "ok", "build_id": m.get("build_id"), "embedder": m.get("embedder_spec"),
