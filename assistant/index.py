@@ -164,7 +164,13 @@ def _read_manifest(build_dir: Path) -> dict[str, Any]:
 
 
 def _chroma_url(settings: Settings) -> str:
-    return settings.chroma_url.strip().rstrip("/")
+    """The configured server URL ("" = embedded); raises ``InvalidSetting`` when it is not http(s)."""
+    url = settings.chroma_url.strip().rstrip("/")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidSetting(f"ASSISTANT_CHROMA_URL が不正です: {url!r}（例: http://127.0.0.1:8000）")
+    return url
 
 
 def _connect(settings: Settings, build_dir: Path | None = None) -> Any:
@@ -180,8 +186,6 @@ def _connect(settings: Settings, build_dir: Path | None = None) -> Any:
     import httpx
 
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidSetting(f"ASSISTANT_CHROMA_URL が不正です: {url!r}（例: http://127.0.0.1:8000）")
     timeout = httpx.Timeout(settings.chroma_timeout_s)
     try:
         # Our own heartbeat first: chromadb's client connects with no timeout at all.
