@@ -72,6 +72,14 @@ CSS = """
 .jp-card ul {margin: 0 0 0 1.2rem; padding: 0; font-size: .9rem;}
 .jp-sub {font-size: .9rem; font-weight: 600; margin-top: .4rem;} .jp-empty {color: var(--body-text-color-subdued);}
 mark {background: #fde68a; color: #111; padding: 0 .1em; border-radius: 2px;}
+.jp-src > summary.jp-quote {cursor: pointer;} .jp-src[open] > summary.jp-quote {font-weight: 600;}
+.jp-page {font-size: .8rem; font-weight: 600; white-space: nowrap; border: 1px solid var(--border-color-primary);
+  border-radius: 4px; padding: 0 .3em; margin-left: .3rem;}
+.jp-open {font-size: .8rem; color: var(--color-accent); white-space: nowrap;}
+.jp-viewer {border: 1px solid var(--border-color-primary); border-radius: 6px; padding: .5rem .7rem; margin: .2rem 0 .5rem;
+  background: var(--background-fill-primary);} .jp-vtitle {font-weight: 600; font-size: .9rem;}
+.jp-context {white-space: pre-wrap; font-size: .9rem; margin-top: .35rem; max-height: 320px; overflow-y: auto;}
+mark.jp-hit {background: #fcd34d; font-weight: 600;}
 """
 
 # Links to #measure-X-Y (in answers and source cards) open the card and scroll to it. Registered
@@ -188,11 +196,123 @@ def measure_card(m: Measure, *, with_title: bool = False, id_prefix: str = "", o
     )
 
 
+# --- source viewer: a cited passage opened in its document --------------------------------
+
+CONTEXT_CHARS = 500  # of the passage's section shown on either side of the quote
+
+
+def page_label(page: int | None, slide: int | None) -> str:
+    """「p.45」, 「スライド7」 or "" (the web page has neither)."""
+    if page is not None:
+        return f"p.{page}"
+    return f"スライド{slide}" if slide is not None else ""
+
+
+def _windows(c: Any, doc: Any, catalog: Catalog | None) -> list[tuple[int, int | None]]:
+    """Raw windows to look for the citation's quote in, narrowest first: a line such as
+    「主担当府省庁：デジタル庁」 occurs in hundreds of measures, so the measure comes first."""
+    out: list[tuple[int, int | None]] = []
+    start, end = getattr(c, "start", None), getattr(c, "end", None)
+    if isinstance(start, int) and not isinstance(start, bool):
+        out.append((start, end if isinstance(end, int) else None))
+    m = catalog.measures.get(c.measure_no) if catalog and getattr(c, "measure_no", None) else None
+    if m is not None:
+        if (c.section or "").startswith("第3") and m.roadmap:
+            out.append((m.roadmap[0].start, m.roadmap[-1].end))
+        return [*out, (m.start, m.end)]  # never the whole plan: the line would be another measure's
+    if c.section:
+        out += [(s.start, s.end) for s in doc.sections if " > ".join(s.path).startswith(c.section)]
+    return [*out, (0, None)]
+
+
+def locate_citation(c: Any, doc: Any, catalog: Catalog | None) -> tuple[int, int] | None:
+    """Raw span of the citation's quote in ``doc`` (``Document.locate`` within its windows)."""
+    quote = getattr(c, "quote", "") or ""
+    # A composed line (「・見出し（主担当：…）」) is found by its first part.
+    tries = [quote, re.split(r"（主担当|\n", quote.lstrip("・ "))[0]]
+    for q in dict.fromkeys(t for t in tries if len(t.strip()) >= 4):
+        for lo, hi in _windows(c, doc, catalog):
+            span = doc.locate(q, lo, hi)
+            if span:
+                return span
+    return None
+
+
+def passage_context(doc: Any, span: tuple[int, int], quote: str) -> tuple[tuple[str, ...], str, str, str] | None:
+    """(section path, text before, the quote as printed, text after) of a located quote, from
+    the cleaned text of the section it starts in; None when it cannot be found there."""
+    # Imported here, not at the top: the module's import block is kept to what the page needs to start.
+    from bisect import bisect_right
+
+    from assistant.corpus import RawTextIndex
+
+    starts = [s.start for s in doc.sections]
+    i = bisect_right(starts, span[0]) - 1
+    if i < 0:
+        return None
+    sec = doc.sections[i]
+    index = RawTextIndex(sec.text)
+    hit = index.locate(quote) or index.locate(doc.raw[span[0] : span[1]])
+    if hit is None:
+        return None
+    a, b = hit
+    text = sec.text
+    lo, hi = max(0, a - CONTEXT_CHARS), min(len(text), b + CONTEXT_CHARS)
+    # Cut at line ends so the context starts and stops with whole sentences where it can.
+    if lo > 0:
+        nl = text.find("\n", lo, a)
+        lo = nl + 1 if nl >= 0 else lo
+    if hi < len(text):
+        nl = text.rfind("\n", b, hi)
+        hi = nl if nl >= 0 else hi
+    before = ("…" if lo > 0 else "") + text[lo:a]
+    after = text[b:hi] + ("…" if hi < len(text) else "")
+    return sec.path, before, text[a:b], after
+
+
+def source_viewer(c: Any, doc: Any, catalog: Catalog | None, doc_title: str, terms: Sequence[str]) -> str:
+    """One quote of a source card as a ``<details>``: the summary is the quote and its page,
+    opening it shows the passage in its section with the quote marked (all text escaped)."""
+    quote = c.quote
+    span = locate_citation(c, doc, catalog) if doc is not None else None
+    page, slide = getattr(c, "page", None), getattr(c, "slide", None)
+    if span and page is None and slide is None:  # the answer carries no page yet: look it up
+        page, slide = doc.page_at(span[0]), doc.slide_at(span[0])
+    label = page_label(page, slide)
+    context = passage_context(doc, span, quote) if span else None
+    mark = doc.page_mark_at(span[0]) if span and page is not None else None
+    where = label + (f"（{mark.part} のページ番号）" if mark is not None and mark.part else "")
+    if context is None:
+        body = ('<div class="jp-meta">原文中の位置を特定できませんでした。</div>'
+                f'<div class="jp-context"><mark class="jp-hit">{esc(quote)}</mark></div>')
+        path = c.section or "—"
+    else:
+        sec_path, before, hit, after = context
+        path = " > ".join(sec_path)
+        body = f'<div class="jp-context">{esc(before)}<mark class="jp-hit">{esc(hit)}</mark>{esc(after)}</div>'
+    return (
+        '<details class="jp-src">'
+        '<summary class="jp-quote" title="クリックすると原文の前後を表示します">'
+        f'<span class="jp-qtext">{highlight(quote, terms)}</span>'
+        + (f' <span class="jp-page">{esc(label)}</span>' if label else "")
+        + ' <span class="jp-open">原文を表示</span></summary>'
+        f'<div class="jp-viewer" role="region" aria-label="引用箇所の原文">'
+        f'<div class="jp-vtitle">{esc(doc_title)}</div>'
+        f'<div class="jp-meta">節: {esc(path)}</div>'
+        + (f'<div class="jp-meta">ページ: {esc(where)}</div>' if where else "")
+        + body + "</div></details>"
+    )
+
+
 def sources_html(answer: Any, question: str, catalog: Catalog | None, doc_titles: dict[str, str],
-                 earlier: Sequence[str] = ()) -> str:
+                 earlier: Sequence[str] = (), *, documents: Sequence[Any] = ()) -> str:
     """Citation cards for one answer (grouped by measure or section), plus cards of measures
-    cited earlier in the conversation so that older ``[No. X-Y]`` links still open."""
+    cited earlier in the conversation so that older ``[No. X-Y]`` links still open.
+
+    Each quote shows its page (「p.45」/「スライド7」) and opens, in place, the passage in its
+    section of ``documents`` (see :func:`source_viewer`)."""
     terms = question_terms(question)
+    by_id = {d.info.doc_id: d for d in documents}
     parts = [f'<div class="jp-meta">※ {esc(n)}</div>' for n in getattr(answer, "notices", [])]
     groups: dict[tuple[str, ...], list[Any]] = {}
     for c in answer.citations:  # one card per measure, or per document section
@@ -203,14 +323,17 @@ def sources_html(answer: Any, question: str, catalog: Catalog | None, doc_titles
         m = catalog.measures.get(c.measure_no) if catalog and c.measure_no else None
         head = (f'<a class="jp-no" href="#measure-{esc(c.measure_no)}">No. {esc(c.measure_no)}</a>'
                 if c.measure_no else "")
-        quotes = list(dict.fromkeys(x.quote for x in cites if x.quote))
+        quoted = list({x.quote: x for x in reversed(cites) if x.quote}.values())[::-1]  # first citation per quote
+        title = doc_titles.get(c.doc_id, c.doc_id)
+        label = page_label(getattr(c, "page", None), getattr(c, "slide", None))
         parts.append(
             f'<div class="jp-cite">{head}<b>{esc(c.title)}</b>'
             + (f'<div class="jp-meta">主担当府省庁: {esc(_ministries(c.lead_ministries))}</div>'
                if c.measure_no or c.lead_ministries else "")
-            + f'<div class="jp-meta">文書: {esc(doc_titles.get(c.doc_id, c.doc_id))}</div>'
-            + f'<div class="jp-meta">節: {esc(c.section or "—")}</div>'
-            + "".join(f'<div class="jp-quote">{highlight(q, terms)}</div>' for q in quotes)
+            + f'<div class="jp-meta">文書: {esc(title)}</div>'
+            + f'<div class="jp-meta">節: {esc(c.section or "—")}'
+            + (f' <span class="jp-page">{esc(label)}</span>' if label and not quoted else "") + "</div>"
+            + "".join(source_viewer(x, by_id.get(x.doc_id), catalog, title, terms) for x in quoted)
             + (measure_card(m) if m else "")
             + "</div>"
         )
@@ -471,7 +594,8 @@ def create_app(settings: Settings, assistant: Any = None) -> gr.Blocks:
         records[len(shown) - 1] = {"question": message, "answer": answer_text, "citations": citations}
         cited = list(dict.fromkeys([*_CITE_RE.findall(answer_text), *earlier]))
         conv = {"records": records, "measures": cited[:40]}
-        panel = sources_html(final, message, state.catalog, state.doc_titles, earlier) if final else EMPTY_SOURCES
+        panel = (sources_html(final, message, state.catalog, state.doc_titles, earlier, documents=state.documents)
+                 if final else EMPTY_SOURCES)
         yield "", shown, panel, conv
 
     def on_like(conv: dict[str, Any] | None, data: gr.LikeData) -> None:

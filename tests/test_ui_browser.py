@@ -258,3 +258,38 @@ def test_missing_index_shows_banner(page: Any, ui_settings: Any, tmp_path: Path)
         page.locator("#jp-table [role=gridcell]").first.wait_for()  # the catalog needs no index
     finally:
         demo.close()
+
+
+def test_citation_opens_the_passage_in_its_context(page: Any, app_url: str, ui_settings: Any) -> None:
+    """A click on a quoted citation opens, in place, the passage in its section with the quote
+    marked, the document title, section path and printed page; Enter on it closes it again."""
+    from assistant.corpus import load_corpus, search_key
+
+    plan_title = next(d.info.title for d in load_corpus(ui_settings.corpus_dir) if d.info.doc_id == "plan2025")
+    _open(page, app_url)
+    _ask(page, "No. 1-57 の主担当府省庁は？")
+    card = page.locator("#jp-sources .jp-cite", has=page.locator("#measure-1-57"))
+    source = card.locator(".jp-src").first
+    summary = source.locator("summary")
+    summary.wait_for()
+    assert "p.52" in summary.inner_text()  # No. 1-57 is on page 52 of the plan (its TOC says so)
+    viewer = source.locator(".jp-viewer")
+    assert not viewer.is_visible()
+    url = page.url
+    summary.click()
+    viewer.wait_for(state="visible")
+    hit = viewer.locator("mark.jp-hit")
+    assert hit.count() == 1 and hit.is_visible()
+    quote = summary.locator(".jp-qtext").inner_text()
+    assert search_key(hit.inner_text()) == search_key(quote) and "警察庁" in hit.inner_text()
+    text = viewer.inner_text()
+    assert plan_title in text and "節: 第2 重点政策一覧" in text and "ページ: p.52" in text
+    context = viewer.locator(".jp-context").inner_text()
+    assert "運転免許証との一体化" in context and len(context) > len(hit.inner_text()) + 20  # the passage around it
+    assert page.url == url  # nothing navigated away
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-source-viewer.png"), full_page=True)
+    summary.focus()
+    summary.press("Enter")  # native <details>: the keyboard works as the mouse does
+    viewer.wait_for(state="hidden")
+    assert page.dialogs == []
