@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -45,15 +46,13 @@ def _timed(fn, *args, **kwargs) -> float:
 
 def bench_build(settings: Settings) -> dict[str, Any]:
     """Build a fresh index of a sample of real chunks and compare with the embedder alone."""
-    from assistant.catalog import build_catalog
-    from assistant.chunking import chunk_corpus, fugashi_token_counter
-    from assistant.corpus import load_corpus
     from assistant.embeddings import make_embeddings
     from assistant.index import build_index
+    from assistant.pipeline import chunk_documents, load_catalog
     from assistant.tokenizer import JapaneseTokenizer
 
-    docs = load_corpus(settings.corpus_dir)
-    chunks = chunk_corpus(docs, build_catalog(docs), fugashi_token_counter(), settings.chunk_tokens)
+    docs, catalog = load_catalog(settings)
+    chunks = chunk_documents(settings, docs, catalog)
     sample = chunks[:: max(1, len(chunks) // BUILD_SAMPLE)][:BUILD_SAMPLE]
     texts = [c.embed_text for c in sample]
     floor_emb = make_embeddings(settings.embedder)  # no cache: the true cost of embedding
@@ -80,8 +79,11 @@ def bench_build(settings: Settings) -> dict[str, Any]:
 
 def bench_noop_reindex(settings: Settings) -> float:
     """Seconds for `python -m assistant index` when nothing changed (a fresh process, as users run it)."""
+    from assistant.http_bench import settings_env
+
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "assistant", "index", "--quiet"], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "assistant", "index", "--quiet"], check=True, capture_output=True,
+                   env={**os.environ, **settings_env(settings)})
     return round(time.perf_counter() - t0, 2)
 
 
@@ -100,10 +102,13 @@ print(json.dumps({"load_s": t1 - t0, "first_answer_s": t2 - t0,
 """
 
 
-def bench_cold_start(questions: list[str]) -> dict[str, float]:
+def bench_cold_start(settings: Settings, questions: list[str]) -> dict[str, float]:
     """A fresh process: import + load to first answer, and its peak RSS after more queries."""
+    from assistant.http_bench import settings_env
+
     r = subprocess.run(
-        [sys.executable, "-c", _COLD, json.dumps(questions)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", _COLD, json.dumps(questions)], check=True, capture_output=True, text=True,
+        env={**os.environ, **settings_env(settings)},
     )
     data = json.loads(r.stdout.strip().splitlines()[-1])
     return {k: round(v, 2) for k, v in data.items()}
@@ -135,7 +140,7 @@ def run(settings: Settings, n_queries: int) -> dict[str, Any]:
     results: dict[str, Any] = {"embedder": settings.embedder}
     results["noop_reindex_s"] = bench_noop_reindex(settings)
     results["queries"] = bench_queries(settings, qs)
-    results["cold_start"] = bench_cold_start(qs[:50])
+    results["cold_start"] = bench_cold_start(settings, qs[:50])
     results["build"] = bench_build(settings)
     return results
 

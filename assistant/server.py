@@ -259,7 +259,11 @@ class ServerState:
             if self.catalog is None:
                 self.documents, self.catalog = load_catalog(self.settings)
             if self.workers > 1:
+                from assistant.index import check_fresh
                 from assistant.workers import WorkerAssistant
+
+                # Milliseconds: a missing or stale index is reported without spawning N processes.
+                check_fresh(self.settings, {d.info.doc_id: d.info.sha256 for d in self.documents})
 
                 backend = WorkerAssistant(self.settings, self.workers, documents=self.documents, catalog=self.catalog)
                 self.manifest = backend.manifest

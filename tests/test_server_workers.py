@@ -43,6 +43,12 @@ def test_two_workers_answer_like_the_in_process_assistant(servers, assistant):
             assert "event: answer" in r.read().decode()
         reply = http.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "No. 1-57 の主担当は？"}]})
         assert "[No. 1-57]" in reply.json()["choices"][0]["message"]["content"]
+    # The page answers through the workers as well.
+    from gradio_client import Client
+
+    _box, _chat, sources = Client(pooled.url + "/", verbose=False).predict(
+        "No. 1-57 の主担当は？", [], "", "", "", api_name="/chat")
+    assert "警察庁" in sources
 
 
 def test_worker_errors_keep_their_type_and_japanese_message(servers):
