@@ -4,6 +4,11 @@ Prints a table (and JSON) of: index build time split into embedding vs everythin
 sample, the embedding floor (the embedder alone on the same texts), the no-change reindex time,
 cold start to first answer in a fresh process, warm latency p50/p95 of BM25, dense, hybrid
 retrieval and of the extractive answer, and the peak RSS of a query process.
+
+The timings that tests used to assert (and that flaked on a shared machine) are reported here
+instead: tokenizing the whole plan and a query, loading the corpus and locating sentences,
+the freshness check at load, odd and maximum-length questions, and many threads on one
+Assistant. Tests keep only the time-outs that bound a hang.
 """
 
 from __future__ import annotations
@@ -135,14 +140,91 @@ def bench_queries(settings: Settings, questions: list[str]) -> dict[str, Any]:
     return out
 
 
+def _best_of(n: int, fn, *args) -> float:
+    """Fastest of ``n`` runs in ms: the figure least disturbed by other jobs on the machine."""
+    return round(min(_timed(fn, *args) for _ in range(n)), 2)
+
+
+# Hostile or odd inputs (tests/reliability/test_inputs.py has the full list and their checks).
+ODD_QUESTIONS = [
+    "マイナンバー\x00カード\x07の\x1b[31m普及\x7fは？", '<script>alert("x")</script> 主担当は？', "😀🎌🗾✨🙏",
+    "'; DROP TABLE measures; --", "Which ministry is responsible for measure No. 1-57?",
+    "Ｎｏ．１－５７ の主担当ﾌﾞｼｮは？", "No. 9-99 の主担当は？", "{0.__class__} %s %n {settings} ${HOME}",
+]
+
+
+def bench_stages(settings: Settings) -> dict[str, Any]:
+    """Stage costs outside a question: tokenizer, corpus loading and locating, index freshness."""
+    import re
+
+    from assistant.corpus import get_document, load_corpus
+    from assistant.index import check_fresh
+    from assistant.tokenizer import JapaneseTokenizer
+
+    tok = JapaneseTokenizer()
+    plan = next(settings.corpus_dir.glob("plan-2025-full.md"), None)
+    out: dict[str, Any] = {}
+    if plan is not None:
+        text = plan.read_text(encoding="utf-8")
+        out["tokenize_plan_s"] = round(_best_of(2, tok.tokenize, text) / 1000, 2)
+    tok.tokenize("マイナ保険証はいつから使えますか？")
+    out["tokenize_query_ms"] = _percentiles([_timed(tok.tokenize, "マイナ保険証はいつから使えますか？") for _ in range(200)])
+    out["load_corpus_s"] = round(_best_of(3, load_corpus, settings.corpus_dir) / 1000, 2)
+    docs = load_corpus(settings.corpus_dir)
+    doc = get_document(docs, "plan2025")
+    sentences = [x for sec in doc.sections for x in re.split(r"(?<=。)", sec.text) if len(x) > 10][:2000]
+    t0 = time.perf_counter()
+    found = sum(doc.locate(x) is not None for x in sentences)
+    out["locate_sentences"] = {"n": len(sentences), "found": found, "s": round(time.perf_counter() - t0, 2)}
+    out["freshness_check_ms"] = _best_of(20, check_fresh, settings)
+    return out
+
+
+def bench_robustness(settings: Settings, questions: list[str], threads: int = 8) -> dict[str, Any]:
+    """Odd inputs and a question at the character limit (warm), and ``threads`` threads answering
+    different questions on one Assistant (wall time for all, and how many failed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.api import Assistant
+
+    a = Assistant(settings)
+    a.answer("No. 1-57 の主担当は？")  # warm
+    longest = ("デジタル庁の施策について教えて" * settings.max_question_chars)[: settings.max_question_chars]
+    out: dict[str, Any] = {
+        "odd_question_ms": _percentiles([_timed(a.answer, q) for q in ODD_QUESTIONS]),
+        "longest_question_ms": _best_of(3, a.answer, longest),
+    }
+    per_thread = max(1, len(questions) // threads)
+
+    def work(k: int) -> int:
+        for q in questions[k * per_thread : (k + 1) * per_thread]:
+            a.answer(q)
+        return per_thread
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [pool.submit(work, k) for k in range(threads)]
+        errors = sum(1 for f in futures if f.exception() is not None)
+    out["threads"] = {"threads": threads, "questions": threads * per_thread, "errors": errors,
+                      "wall_s": round(time.perf_counter() - t0, 2)}
+    a.index.close()
+    return out
+
+
 def run(settings: Settings, n_queries: int) -> dict[str, Any]:
     qs = _questions(n_queries)
-    results: dict[str, Any] = {"embedder": settings.embedder}
+    results: dict[str, Any] = {"embedder": settings.embedder, "max_question_chars": settings.max_question_chars}
     results["noop_reindex_s"] = bench_noop_reindex(settings)
     results["queries"] = bench_queries(settings, qs)
     results["cold_start"] = bench_cold_start(settings, qs[:50])
     results["build"] = bench_build(settings)
+    results["stages"] = bench_stages(settings)
+    results["robustness"] = bench_robustness(settings, qs[:80])
     return results
+
+
+def settings_chars(r: dict[str, Any]) -> str:
+    return f"{r.get('max_question_chars', Settings().max_question_chars):,}"
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -164,6 +246,24 @@ def print_table(r: dict[str, Any]) -> None:
         ("embedding floor, same chunks (s)", f"{r['build']['embedding_floor_s']}", ""),
         ("build overhead over the floor", f"{r['build']['overhead_vs_floor_pct']} %", "≤ 15 %"),
     ]
+    st, rb = r.get("stages"), r.get("robustness")
+    if st:
+        loc = st["locate_sentences"]
+        rows += [
+            ("tokenize the whole 2025 plan (s)", f"{st.get('tokenize_plan_s', '—')}", "≤ 6"),
+            ("tokenize a question p50 / p95 (ms)", f"{st['tokenize_query_ms']['p50']} / {st['tokenize_query_ms']['p95']}", "≤ 2"),
+            ("load and check the corpus, best of 3 (s)", f"{st['load_corpus_s']}", "≤ 1"),
+            (f"locate {loc['n']} cleaned sentences in the raw plan (s)", f"{loc['s']} ({loc['found']} found)", "≤ 2"),
+            ("index freshness check at load (ms)", f"{st['freshness_check_ms']}", ""),
+        ]
+    if rb:
+        th = rb["threads"]
+        rows += [
+            ("odd / hostile questions p50 / p95 (ms)", f"{rb['odd_question_ms']['p50']} / {rb['odd_question_ms']['p95']}", "≤ 1000"),
+            (f"question at the {settings_chars(r)}-character limit (ms)", f"{rb['longest_question_ms']}", "≤ 1000"),
+            (f"{th['threads']} threads × {th['questions'] // th['threads']} questions, one Assistant (s)",
+             f"{th['wall_s']} ({th['errors']} errors)", ""),
+        ]
     width = max(len(a) for a, _, _ in rows)
     print(f"{'measure'.ljust(width)}  value  (target)")
     for name, value, target in rows:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -154,18 +154,13 @@ def test_to_dict_is_json_ready(assistant):
 def test_thread_safety(assistant):
     questions = ["No. 1-57 の主担当は？", "No. 3-80 の目標は？", "防災の施策", "No. 5-1 の主担当は？"]
     expected = {q: assistant.answer(q).text for q in questions}
-    errors: list[str] = []
 
-    def worker(i: int) -> None:
-        for j in range(5):
-            q = questions[(i + j) % len(questions)]
-            got = assistant.answer(q).text
-            if got != expected[q]:
-                errors.append(q)
+    def worker(i: int) -> list[tuple[str, str]]:
+        return [(q, assistant.answer(q).text) for q in (questions[(i + j) % len(questions)] for j in range(5))]
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    # Futures hand a worker's exception to result(): a thread that raises fails the test.
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(worker, i) for i in range(6)]
+        results = [f.result(timeout=300) for f in futures]
+    assert [len(r) for r in results] == [5] * 6
+    assert [(q, got) for r in results for q, got in r if got != expected[q]] == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -335,16 +334,12 @@ def test_locate_in_the_plan_by_cleaned_quote(docs):
     assert locate(quote, doc.raw) == (start, end)
 
 
-def test_load_and_locate_are_fast(docs):
-    times = []
-    for _ in range(3):
-        t = time.process_time()
-        load_corpus(CORPUS)
-        times.append(time.process_time() - t)
-    assert min(times) < 1.0, times
+def test_reload_and_locate_every_sentence(docs):
+    """Loading again gives the same documents; 2,000 cleaned sentences all map back to raw text.
+    (How fast: `python -m assistant bench`, "corpus".)"""
+    again = load_corpus(CORPUS)
+    assert [(d.info.doc_id, len(d.sections), d.raw) for d in again] == [(d.info.doc_id, len(d.sections), d.raw) for d in docs]
     doc = get_document(docs, "plan2025")
     sentences = [x for s in body(doc) for x in SENTENCE.split(s.text) if len(x) > 10][:2000]
     assert len(sentences) == 2000
-    t = time.process_time()
-    found = sum(doc.locate(x) is not None for x in sentences)
-    assert found == 2000 and time.process_time() - t < 2.0
+    assert sum(doc.locate(x) is not None for x in sentences) == 2000

