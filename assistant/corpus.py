@@ -1050,7 +1050,7 @@ def _header_page_marks(
     content = True  # text seen since the last page top
     for a, b in _line_spans(raw[mark.start : stop]):
         a, b = a + mark.start, b + mark.start
-        if header.match(raw, a, b) and header.match(raw, a, b).end() == b:
+        if header.match(raw, a, b):  # the pattern ends in $: the whole line is a header
             if content:
                 tops.append(a)
             content = False
