@@ -346,3 +346,278 @@ def test_load_items_subsets():
     assert all(i["fast"] for i in fast)
     with pytest.raises(ValueError):
         load_items(subset="medium")
+
+
+# --- held-out additions: task requests, conversations, lists, first line, answer length --------
+
+
+def task_item(**kw):
+    base = {
+        "id": "task-request-001", "question": "マイナンバーカードの川柳を作って", "category": "task_request",
+        "expected_measures": [], "acceptable_measures": [], "expected_doc": None, "answer_facts": [],
+    }
+    return base | kw
+
+
+def conversation_item(**kw):
+    base = {
+        "id": "conversation-001", "question": "後者の主担当は？", "category": "conversation",
+        "prior_turns": ["運転免許証と在留カードの一体化について教えて"],
+        "expected_measures": ["1-57"], "acceptable_measures": ["1-57", "1-59"], "expected_doc": "plan2025",
+        "answer_facts": ["警察庁"],
+    }
+    return base | kw
+
+
+def list_item(**kw):
+    base = {
+        "id": "topic-001", "question": "医療の施策を全部挙げて", "category": "topic",
+        "expected_measures": ["3-43", "3-47", "1-59"], "acceptable_measures": ["3-43", "3-47", "1-59", "2-1"],
+        "expected_doc": "plan2025", "answer_facts": ["電子カルテ"],
+    }
+    return base | kw
+
+
+def scored(item, *, first_line=None, answer=None, **kw):
+    return score_item(
+        item, system="s", ranking=list(kw.get("ranking", ())), ranked_docs=list(kw.get("docs", ())),
+        cited=list(kw.get("cited", ())), cited_docs=list(kw.get("cited_docs", ())), text=kw.get("text", ""),
+        abstained=kw.get("abstained", False), latency_ms=1.0, known_measures=KNOWN,
+        first_line=first_line, answer=answer,
+    )
+
+
+def test_task_requests_are_declines_reported_apart():
+    declined = score(task_item(), abstained=True, text="計画についての質問にお答えします。")
+    answered = score(task_item(id="task-request-002"), abstained=False, text="マイナ カード 持てば 便利な 世の中に")
+    invented = score(task_item(id="task-request-003"), abstained=True, cited=["9-99"])
+    oos_ok = score(oos_item(), abstained=True)
+    oos_bad = score(oos_item(id="out-of-scope-002"), abstained=False)
+    assert not declined.answerable and declined.abstention_ok is True
+    assert answered.abstention_ok is False and invented.abstention_ok is False
+    agg = aggregate([declined, answered, invented, oos_ok, oos_bad, score(measure_item(), ranking=["1-57"])])
+    assert agg["n_task_request"] == 3 and agg["n_out_of_scope"] == 2 and agg["n_answerable"] == 1
+    assert agg["task_declined"] == pytest.approx(1 / 3)
+    assert agg["abstention_accuracy"] == pytest.approx(1 / 2)  # out_of_scope only, tasks kept apart
+    assert agg["false_abstention_rate"] == 0.0  # declining a task is no false abstention
+    assert aggregate([oos_ok])["task_declined"] is None
+    assert badness(answered) == 1.0 and badness(declined) == 0.0
+
+
+def test_conversation_hit_is_hit_at_5_on_the_final_turn():
+    hit = score(conversation_item(), ranking=["2-1", "1-59"], cited=["1-59"], text="警察庁")
+    miss = score(conversation_item(id="conversation-002"), ranking=["2-1", "3-43", "3-47", "1-1", "1-2", "1-57"])
+    agg = aggregate([hit, miss, score(measure_item(), ranking=["2-1"])])
+    assert agg["n_conversation"] == 2
+    assert agg["conversation_hit"] == pytest.approx(1 / 2)  # 1-57 at rank 6 is outside the top 5
+    s = summarize([hit, miss])
+    assert s["by_category"]["conversation"]["conversation_hit"] == pytest.approx(0.5)
+    assert aggregate([score(measure_item(), ranking=["1-57"])])["conversation_hit"] is None
+
+
+def test_list_recall_and_list_citation_precision():
+    a = score(list_item(), ranking=["3-43", "2-1", "1-1"], cited=["3-43", "2-1", "1-1"])
+    b = score(list_item(id="topic-002"), ranking=["3-43", "3-47", "1-59"], cited=["3-43", "3-47", "1-59"])
+    small = score(list_item(id="topic-003", expected_measures=["3-43"]), ranking=["2-1"], cited=["2-1"])
+    assert a.list_item and b.list_item and not small.list_item
+    agg = aggregate([a, b, small])
+    assert agg["n_list"] == 2
+    assert agg["list_recall"] == pytest.approx((1 / 3 + 1) / 2)
+    assert agg["list_citation_precision"] == pytest.approx(5 / 6)  # 1-1 is not acceptable
+    assert agg["citation_precision"] == pytest.approx(6 / 7)  # all measure items, 2-1 ok for topic-003
+
+
+def test_first_line_fact():
+    hit = scored(measure_item(), first_line="主担当は警察庁です。", text="主担当は警察庁です。\n約125万者")
+    later = scored(measure_item(id="lookup-002"), first_line="ご質問の施策は次のとおりです。",
+                   text="ご質問の施策は次のとおりです。\n警察庁")
+    abst = scored(measure_item(id="lookup-003"), first_line="計画には記載がありません。", abstained=True)
+    untold = scored(measure_item(id="lookup-004"))  # no first line given: not measured
+    task = scored(task_item(), first_line="警察庁", abstained=True)
+    assert (hit.first_line_fact, later.first_line_fact, abst.first_line_fact) == (1.0, 0.0, 0.0)
+    assert untold.first_line_fact is None and task.first_line_fact is None
+    assert later.facts_ok == 1  # the fact is in the answer, only not in its first line
+    assert aggregate([hit, later, abst, untold, task])["first_line_fact"] == pytest.approx(1 / 3)
+    # full-width and spacing differences do not matter, as for fact recall
+    assert scored(section_item(), first_line="整備率は９９．８ ％").first_line_fact == 1.0
+
+
+def test_answer_chars_p50_single_fact_categories_only():
+    short = scored(measure_item(), answer="警察庁です。")  # 6 chars
+    long = scored(measure_item(id="factual-001", category="factual"), answer="  " + "あ" * 100 + "\n")
+    conv = scored(conversation_item(), answer="警察庁" * 10)  # 30 chars
+    listed = scored(list_item(), answer="あ" * 500)  # topic: not a single-fact category
+    section = scored(section_item(), answer="い" * 900)
+    abst = scored(measure_item(id="lookup-009"), answer="計画には記載がありません。", abstained=True)
+    nofacts = scored(measure_item(id="lookup-010", answer_facts=[]), answer="x" * 1000)
+    assert (short.answer_chars, long.answer_chars, conv.answer_chars) == (6, 100, 30)
+    assert listed.answer_chars is None and section.answer_chars is None
+    assert abst.answer_chars is None and nofacts.answer_chars is None
+    agg = aggregate([short, long, conv, listed, section, abst, nofacts])
+    assert agg["answer_chars_p50"] == 30.0
+    assert aggregate([section])["answer_chars_p50"] is None
+
+
+def test_gate_knows_the_heldout_metrics(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text("[heldout]\nconversation_hit = 0.85\ntask_declined = 0.95\nhit_at_5 = 0.9\n", encoding="utf-8")
+    thr = load_thresholds(path, "heldout")
+    misses = check_gate({"conversation_hit": 0.5, "task_declined": 0.96, "hit_at_5": 0.95}, thr)
+    assert misses == ["conversation_hit = 0.500 < 0.850 (minimum)"]
+    assert check_gate({"conversation_hit": None, "task_declined": 1.0, "hit_at_5": 1.0}, thr) == [
+        "conversation_hit: not measured (no applicable items), threshold 0.850"]
+
+
+def test_project_heldout_thresholds():
+    from assistant.evaluation import THRESHOLDS_PATH
+
+    thr = load_thresholds(THRESHOLDS_PATH, "heldout")
+    assert thr == {"hit_at_5": 0.92, "citation_precision": 0.90, "abstention_accuracy": 0.90,
+                   "false_abstention_max": 0.05, "conversation_hit": 0.85, "task_declined": 0.95}
+    assert not [m for m in check_gate({}, thr) if "unknown threshold" in m]
+
+
+class _FakeAnswer:
+    def __init__(self, text, nos=(), abstained=False):
+        self.text, self.measure_nos, self.abstained, self.citations = text, list(nos), abstained, []
+
+
+class _FakeAssistant:
+    """Records every call; answers turn i with "answer i [No. 1-57]"."""
+
+    def __init__(self, delay_s=0.0):
+        self.calls = []
+        self.delay_s = delay_s
+        self.catalog = type("C", (), {"doc_id": "plan2025", "measures": {"1-57": None}})()
+
+    def answer(self, question, history=None):
+        import time
+
+        time.sleep(self.delay_s)
+        self.calls.append((question, [dict(h) for h in history or []]))
+        return _FakeAnswer(f"answer {len(self.calls)} [No. 1-57]", ["1-57"])
+
+
+def test_assistant_system_asks_prior_turns_live():
+    from assistant.evaluation.systems import AssistantSystem
+
+    fake = _FakeAssistant(delay_s=0.05)
+    item = conversation_item(prior_turns=["運転免許証の一体化は？", "在留カードの方は？"])
+    out = AssistantSystem(fake).run(item)
+    assert [q for q, _ in fake.calls] == ["運転免許証の一体化は？", "在留カードの方は？", "後者の主担当は？"]
+    assert fake.calls[0][1] == []
+    assert fake.calls[1][1] == [{"role": "user", "content": "運転免許証の一体化は？"},
+                                {"role": "assistant", "content": "answer 1 [No. 1-57]"}]
+    final_history = fake.calls[2][1]
+    assert [h["role"] for h in final_history] == ["user", "assistant", "user", "assistant"]
+    assert final_history[3]["content"] == "answer 2 [No. 1-57]"
+    assert out.history == final_history and out.answer == "answer 3 [No. 1-57]" and out.cited == ["1-57"]
+    # the latency is the final turn's; the prior turns are counted apart
+    assert out.prior_turns_ms >= 90 and out.latency_ms < out.prior_turns_ms
+
+
+def test_assistant_system_followup_uses_written_history_and_no_prior_turns():
+    from assistant.evaluation.systems import AssistantSystem
+
+    fake = _FakeAssistant()
+    hist = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a [No. 1-57]"}]
+    out = AssistantSystem(fake).run(measure_item(category="followup", history=hist, turn=2))
+    assert fake.calls == [("No. 1-57 の主担当は？", hist)] and out.history == [] and out.prior_turns_ms == 0.0
+
+
+def test_retriever_system_sees_the_final_question_only():
+    from assistant.evaluation.systems import RetrieverSystem
+
+    seen = []
+
+    class Hit:
+        def __init__(self, chunk):
+            self.chunk = chunk
+
+    class Retriever:
+        def retrieve(self, question, k):
+            seen.append(question)
+            chunk = type("Chunk", (), {"measure_no": "1-57", "doc_id": "plan2025", "text": "警察庁"})()
+            return type("R", (), {"hits": [Hit(chunk)]})()
+
+    out = RetrieverSystem("hybrid", Retriever()).run(conversation_item())
+    assert seen == ["後者の主担当は？"] and out.ranking == ["1-57"] and not out.abstained
+
+
+def _suite_metrics(rows, suite, n):
+    return {"run": {"date": "2026-01-01", "n_items": n, "subset": "full", "suite": suite, "embedder_id": "e",
+                    "index_build_id": "b", "duration_s": 1.0},
+            "systems": {"assistant": summarize([s for _, s, _ in rows]), "hybrid": summarize([s for _, s, _ in rows])}}
+
+
+def test_two_suite_report_side_by_side(tmp_path):
+    dev_rows = _records()
+    task = task_item()
+    held_out = Output([], [], [], [], "川柳です", first_line="川柳です", answer="川柳です", labels=[])
+    held_rows = [(task, score(task, abstained=False, text="川柳です", system="assistant"), held_out), *dev_rows[:1]]
+    dev = _suite_metrics(dev_rows, "dev", 3)
+    held = _suite_metrics(held_rows, "heldout", 2)
+    held["gate"] = {"missed": ["task_declined = 0.000 < 0.950 (minimum)"], "passed": False, "enforced": False}
+    metrics = {"run": dev["run"] | {"suite": "both"}, "systems": dev["systems"],
+               "suites": {"dev": dev, "heldout": held}, "gate_heldout": held["gate"]}
+    paths = write_report(tmp_path / "both", metrics, suite_records={
+        "dev": {"assistant": dev_rows}, "heldout": {"assistant": held_rows}})
+    md = paths["report"].read_text(encoding="utf-8")
+    assert "## Headline — dev vs held-out" in md
+    assert md.index("# Dev suite") < md.index("# Held-out suite")
+    assert md.count("## assistant — per category") == 2
+    assert "report-only" in md and "MISSED task_declined" in md
+    assert "decline (not a question about the plan)" in md  # the task request is a listed failure
+    headline = md.split("## Headline — dev vs held-out")[1].split("Definitions:")[0]
+    assert "| assistant | dev |" in headline and "| assistant | heldout |" in headline
+    assert paths["chart_heldout"].read_bytes()[:4] == b"\x89PNG"
+    rows = [json.loads(line) for line in paths["results"].read_text(encoding="utf-8").splitlines()]
+    assert {r["suite"] for r in rows} == {"dev", "heldout"} and len(rows) == 5
+    data = json.loads(paths["metrics"].read_text(encoding="utf-8"))
+    assert data["systems"]["assistant"]["overall"]["n"] == 3  # top level stays the dev suite
+    assert data["suites"]["heldout"]["systems"]["assistant"]["overall"]["task_declined"] == 0.0
+
+
+def test_single_suite_report_unchanged_shape(tmp_path):
+    md = render_markdown(_metrics(_records()))
+    assert md.startswith("# Evaluation report — 2026-01-01\n") and "Headline — dev vs held-out" not in md
+    assert "## Systems — retrieval" in md and "first-line fact" in md
+
+
+def test_compare_suites_labels_heldout_changes():
+    from assistant.evaluation import compare_suites
+
+    def m(dev, held):
+        return {"run": {"suite": "both"}, "systems": {"assistant": {"overall": {"hit_at_5": dev}}},
+                "suites": {"dev": {"systems": {"assistant": {"overall": {"hit_at_5": dev}}}},
+                           "heldout": {"systems": {"assistant": {"overall": {"hit_at_5": held}}}}}}
+
+    changes = compare_suites(m(0.8, 0.5), m(0.8, 0.6))
+    assert [c.line() for c in changes] == ["assistant [heldout] hit_at_5: 0.500 → 0.600 (+0.100, improved)"]
+    # an old single-suite metrics.json compares on the dev suite only
+    assert compare_suites({"systems": {"assistant": {"overall": {"hit_at_5": 0.7}}}}, m(0.8, 0.6))[0].system == "assistant"
+
+
+def test_main_rejects_inconsistent_suite_flags(capsys):
+    import argparse
+
+    from assistant.evaluation import main
+
+    base = {"systems": "assistant", "subset": "fast", "json": False, "out": None, "compare": None, "judge": False}
+    assert main(argparse.Namespace(**base, suite="dev", gate=False, gate_heldout=True)) == 2
+    assert main(argparse.Namespace(**base, suite="heldout", gate=True, gate_heldout=False)) == 2
+    assert main(argparse.Namespace(**base, suite="weird", gate=False, gate_heldout=False)) == 2
+    base["systems"] = "bm25"
+    assert main(argparse.Namespace(**base, suite="heldout", gate=False, gate_heldout=True)) == 2
+    err = capsys.readouterr().err
+    assert "--gate-heldout" in err and "スイート" in err
+
+
+def test_load_heldout_items():
+    from assistant.evaluation import HELDOUT_PATH, load_items
+
+    items = load_items(HELDOUT_PATH)
+    cats = {i["category"] for i in items}
+    assert len(items) >= 160 and {"conversation", "task_request"} <= cats
+    assert all(i["prior_turns"] for i in items if i["category"] == "conversation")
+    assert {i["category"] for i in load_items(HELDOUT_PATH, subset="fast")} == cats

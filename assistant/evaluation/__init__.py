@@ -1,11 +1,19 @@
-"""The evaluation runner: ``python -m assistant eval`` over ``evals/items.jsonl``.
+"""The evaluation runner: ``python -m assistant eval`` over ``evals/items.jsonl`` and ``evals/heldout.jsonl``.
 
-Runs several systems on the same items — a textbook RAG baseline (``naive``), the project's
+``--suite dev`` runs the development suite (``items.jsonl``), ``--suite heldout`` the held-out
+suite (``heldout.jsonl``, never used for tuning), ``--suite both`` (the default) both, reported
+side by side. Runs several systems on the same items — a textbook RAG baseline (``naive``), the project's
 ``bm25``, ``dense`` and ``hybrid`` retrievers, and the full ``assistant`` — and measures
 retrieval (hit@k, MRR, nDCG@10), citations (precision/recall), facts, abstention and latency,
 overall, per category and per follow-up turn. Writes ``metrics.json``, ``report.md``,
 ``chart.png`` and ``results.jsonl``; ``--compare`` diffs against an older ``metrics.json``;
-``--gate`` applies ``evals/thresholds.toml`` to the assistant.
+``--gate`` applies ``evals/thresholds.toml`` (``[fast]``/``[full]``) to the assistant on the dev
+suite; the ``[heldout]`` thresholds are checked and reported for the held-out suite but only fail
+the run with ``--gate-heldout``.
+
+``metrics.json`` keeps the single-suite shape at its top level (``run``, ``systems``, ``gate``: the
+dev suite when it ran, else the held-out suite) and adds ``suites: {dev: {run, systems, gate?},
+heldout: {run, systems, gate}}`` and ``gate_heldout``.
 
 In-process use (what the quality-gate test does)::
 
@@ -46,6 +54,9 @@ from assistant.evaluation.report import fmt, table, write_report
 from assistant.evaluation.systems import AssistantSystem, NaiveRAG, Output, RetrieverSystem, System
 
 ITEMS_PATH = PROJECT_ROOT / "evals" / "items.jsonl"
+HELDOUT_PATH = PROJECT_ROOT / "evals" / "heldout.jsonl"
+SUITE_PATHS = {"dev": ITEMS_PATH, "heldout": HELDOUT_PATH}
+SUITE_CHOICES = ("dev", "heldout", "both")
 THRESHOLDS_PATH = PROJECT_ROOT / "evals" / "thresholds.toml"
 REPORTS_DIR = PROJECT_ROOT / "evals" / "reports"
 SYSTEMS = ("naive", "bm25", "dense", "hybrid", "assistant")
@@ -91,11 +102,13 @@ class EvalRun:
     metrics: dict[str, Any]
 
 
-def run_info(assistant: Any, items: Sequence[dict], subset: str, systems: Sequence[str]) -> dict[str, Any]:
+def run_info(
+    assistant: Any, items: Sequence[dict], subset: str, systems: Sequence[str], suite: str | None = None,
+) -> dict[str, Any]:
     """What the numbers were measured on."""
     manifest = getattr(getattr(assistant, "index", None), "manifest", {}) or {}
     settings = getattr(assistant, "settings", None)
-    return {
+    info = {
         "date": date.today().isoformat(),
         "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "n_items": len(items),
@@ -110,6 +123,10 @@ def run_info(assistant: Any, items: Sequence[dict], subset: str, systems: Sequen
         # Latencies are wall-clock: a busy machine inflates them, so record how busy it was.
         "load_avg_start": _load_avg(),
     }
+    if suite:
+        info["suite"] = suite
+        info["items_path"] = str(SUITE_PATHS[suite].relative_to(PROJECT_ROOT)) if suite in SUITE_PATHS else None
+    return info
 
 
 def _load_avg() -> list[float] | None:
@@ -147,19 +164,26 @@ def evaluate(
     subset: str = "full",
     progress: bool = True,
     built: dict[str, System] | None = None,
+    suite: str | None = None,
+    close: bool = True,
 ) -> EvalRun:
-    """Run each system on every item and compute the metrics (no files are written)."""
+    """Run each system on every item and compute the metrics (no files are written).
+
+    ``built``: systems already built (reused across suites); ``close=False`` leaves them open.
+    ``suite``: ``dev`` or ``heldout``, recorded in ``metrics["run"]``.
+    """
     from tqdm import tqdm
 
     t0 = time.perf_counter()
-    info = run_info(assistant, items, subset, systems)
+    info = run_info(assistant, items, subset, systems, suite)
     items = list(items)
     runners = built or build_systems(systems, assistant, progress=progress)
     known = frozenset(assistant.catalog.measures)
     records: dict[str, list[Record]] = {}
-    with tqdm(total=len(items) * len(runners), desc="eval", unit="q", disable=not progress, file=sys.stderr) as bar:
+    label = f"eval {suite}" if suite else "eval"
+    with tqdm(total=len(items) * len(runners), desc=label, unit="q", disable=not progress, file=sys.stderr) as bar:
         for name, system in runners.items():
-            bar.set_description(f"eval {name}")
+            bar.set_description(f"{label} {name}")
             _forget_queries(assistant.embeddings)
             rows: list[Record] = []
             for item in items:
@@ -169,14 +193,13 @@ def evaluate(
                     cited_docs=out.cited_docs, text=out.text,
                     abstained=is_abstention(out.answer, out.abstained) if name == "assistant" else out.abstained,
                     latency_ms=out.latency_ms, known_measures=known, error=out.error,
+                    first_line=out.first_line, answer=out.answer,
                 )
                 rows.append((item, score, out))
                 bar.update(1)
             records[name] = rows
-    for system in runners.values():
-        close = getattr(system, "close", None)
-        if close:
-            close()
+    if close:
+        close_systems(runners)
     metrics = {
         "run": info | {
             "systems": list(runners), "duration_s": round(time.perf_counter() - t0, 1), "load_avg_end": _load_avg(),
@@ -184,6 +207,14 @@ def evaluate(
         "systems": {name: summarize([s for _, s, _ in rows]) for name, rows in records.items()},
     }
     return EvalRun(items=items, records=records, metrics=metrics)
+
+
+def close_systems(systems: dict[str, System]) -> None:
+    """Release what the systems hold (the naive baseline's sqlite handle)."""
+    for system in systems.values():
+        closer = getattr(system, "close", None)
+        if closer:
+            closer()
 
 
 def run_judge(settings: Settings, records: Sequence[Record]) -> dict[str, Any]:
@@ -212,38 +243,84 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+SUMMARY_COLUMNS = [
+    ("hit_at_1", "hit@1"), ("hit_at_5", "hit@5"), ("hit_at_10", "hit@10"), ("mrr", "MRR"),
+    ("ndcg_at_10", "nDCG@10"), ("doc_hit_at_5", "doc hit@5"), ("citation_precision", "cit.prec"),
+    ("citation_recall", "cit.rec"), ("fact_recall", "facts"), ("first_line_fact", "1st-line"),
+    ("abstention_accuracy", "abst.acc"), ("false_abstention_rate", "false abst"),
+    ("task_declined", "task decl"), ("conversation_hit", "conv hit"), ("list_recall", "list rec"),
+    ("answer_chars_p50", "chars p50"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
+]
+
+
 def summary_table(metrics: dict[str, Any]) -> str:
-    """The systems × headline metrics table printed at the end of a run."""
-    cols = [
-        ("hit_at_1", "hit@1"), ("hit_at_5", "hit@5"), ("hit_at_10", "hit@10"), ("mrr", "MRR"),
-        ("ndcg_at_10", "nDCG@10"), ("doc_hit_at_5", "doc hit@5"), ("citation_precision", "cit.prec"),
-        ("citation_recall", "cit.rec"), ("fact_recall", "facts"), ("abstention_accuracy", "abst.acc"),
-        ("false_abstention_rate", "false abst"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
-    ]
+    """The systems × headline metrics table printed at the end of a run (one suite)."""
+    cols = SUMMARY_COLUMNS
     rows = [[name, *(d["overall"].get(k) for k, _ in cols)] for name, d in metrics["systems"].items()]
     return table(["system", *(h for _, h in cols)], rows)
+
+
+def summary_text(metrics: dict[str, Any]) -> str:
+    """What the command prints: one table per suite, then the dev-vs-held-out headline table."""
+    from assistant.evaluation.report import headline_table
+
+    suites = metrics.get("suites") or {}
+    if len(suites) < 2:
+        return summary_table(metrics)
+    parts = [f"== {suite} ({data['run']['n_items']} items) ==\n{summary_table(data)}" for suite, data in suites.items()]
+    parts.append(f"== dev vs held-out ==\n{headline_table(suites)}")
+    return "\n\n".join(parts)
+
+
+def compare_suites(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """:func:`compare` on the top-level (primary suite) metrics, plus the held-out suite when both
+    runs have it (its changes are labelled ``system [heldout]``)."""
+    changes = compare(old, new)
+    primary = (new.get("run") or {}).get("suite")
+    old_h = (old.get("suites") or {}).get("heldout")
+    new_h = (new.get("suites") or {}).get("heldout")
+    if old_h and new_h and primary != "heldout":
+        changes += [
+            Change(f"{c.system} [heldout]", c.metric, c.old, c.new, c.improved) for c in compare(old_h, new_h)
+        ]
+    return changes
 
 
 def main(args: argparse.Namespace, *, assistant: Any = None) -> int:
     """``assistant eval``: run, write the report, optionally compare, judge and gate. Returns the exit code.
 
     ``assistant``: an already loaded :class:`~assistant.api.Assistant` to reuse (tests); by
-    default one is built from the settings the flags describe.
+    default one is built from the settings the flags describe. ``args.suite``: ``dev``,
+    ``heldout`` or ``both`` (default). ``args.gate``: gate the dev suite; ``args.gate_heldout``:
+    make the (otherwise report-only) held-out gate fail the run.
     """
     from assistant.api import Assistant
 
     settings = _settings(args)
     subset = getattr(args, "subset", "full") or "full"
+    suite_arg = getattr(args, "suite", None) or "both"
     names = [s.strip() for s in (getattr(args, "systems", None) or ",".join(SYSTEMS)).split(",") if s.strip()]
     as_json = bool(getattr(args, "json", False))
     human = sys.stderr if as_json else sys.stdout  # --json keeps stdout for the JSON document
+    want_gate = bool(getattr(args, "gate", False))
+    want_gate_heldout = bool(getattr(args, "gate_heldout", False))
 
+    if suite_arg not in SUITE_CHOICES:
+        print(f"エラー: 不明なスイート: {suite_arg}（使えるもの: {', '.join(SUITE_CHOICES)}）", file=sys.stderr)
+        return 2
+    suites = ["dev", "heldout"] if suite_arg == "both" else [suite_arg]
     unknown = [n for n in names if n not in SYSTEMS]
     if unknown:
         print(f"エラー: 不明なシステム: {', '.join(unknown)}（使えるもの: {', '.join(SYSTEMS)}）", file=sys.stderr)
         return 2
-    if getattr(args, "gate", False) and "assistant" not in names:
+    if (want_gate or want_gate_heldout) and "assistant" not in names:
         print("エラー: --gate には assistant システムが必要です (--systems に assistant を含めてください)", file=sys.stderr)
+        return 2
+    if want_gate and "dev" not in suites:
+        print("エラー: --gate は dev スイートのしきい値です (--suite dev|both、held-out は --gate-heldout)", file=sys.stderr)
+        return 2
+    if want_gate_heldout and "heldout" not in suites:
+        print("エラー: --gate-heldout には held-out スイートが必要です (--suite heldout|both)", file=sys.stderr)
         return 2
     old = None
     if getattr(args, "compare", None):
@@ -255,29 +332,54 @@ def main(args: argparse.Namespace, *, assistant: Any = None) -> int:
 
     if assistant is None:
         assistant = Assistant(settings)
-    items = load_items(ITEMS_PATH, subset)
-    run = evaluate(assistant, items, names, subset=subset, progress=True)
-    metrics = run.metrics
+    built = build_systems(names, assistant, progress=True)
+    runs: dict[str, EvalRun] = {}
+    try:
+        for suite in suites:
+            items = load_items(SUITE_PATHS[suite], subset)
+            runs[suite] = evaluate(assistant, items, names, subset=subset, progress=True, built=built,
+                                   suite=suite, close=False)
+    finally:
+        close_systems(built)
+
+    primary = suites[0]
+    metrics: dict[str, Any] = {
+        "run": dict(runs[primary].metrics["run"]) | {"suite": suite_arg if len(suites) > 1 else primary},
+        "systems": runs[primary].metrics["systems"],
+        "suites": {s: runs[s].metrics for s in suites},
+    }
 
     if getattr(args, "judge", False):
-        metrics["judge"] = run_judge(settings, run.records.get("assistant", []))
+        metrics["judge"] = run_judge(settings, runs[primary].records.get("assistant", []))
         if "skipped" in metrics["judge"]:
             print(f"LLM judge skipped: {metrics['judge']['skipped']}", file=human)
 
-    changes: list[Change] | None = compare(old, metrics) if old is not None else None
+    changes: list[Change] | None = compare_suites(old, metrics) if old is not None else None
     gate: list[str] | None = None
-    if getattr(args, "gate", False):
+    if want_gate:
         thresholds = load_thresholds(THRESHOLDS_PATH, subset)
-        gate = check_gate(metrics["systems"]["assistant"]["overall"], thresholds)
-        metrics["gate"] = {"subset": subset, "thresholds": thresholds, "missed": gate, "passed": not gate}
+        gate = check_gate(runs["dev"].metrics["systems"]["assistant"]["overall"], thresholds)
+        metrics["gate"] = {"suite": "dev", "subset": subset, "thresholds": thresholds, "missed": gate, "passed": not gate}
+        metrics["suites"]["dev"]["gate"] = metrics["gate"]
+    gate_heldout: list[str] | None = None
+    if "heldout" in runs and "assistant" in names:
+        thresholds = load_thresholds(THRESHOLDS_PATH, "heldout")
+        gate_heldout = check_gate(runs["heldout"].metrics["systems"]["assistant"]["overall"], thresholds)
+        metrics["gate_heldout"] = {
+            "suite": "heldout", "subset": subset, "thresholds": thresholds, "missed": gate_heldout,
+            "passed": not gate_heldout, "enforced": want_gate_heldout,
+        }
+        metrics["suites"]["heldout"]["gate"] = metrics["gate_heldout"]
 
     out_dir = Path(args.out) if getattr(args, "out", None) else REPORTS_DIR / metrics["run"]["date"]
-    paths = write_report(out_dir, metrics, run.records, changes, gate)
+    report_gate = gate if primary == "dev" else gate_heldout
+    paths = write_report(out_dir, metrics, runs[primary].records, changes, report_gate,
+                         suite_records={s: r.records for s, r in runs.items()})
 
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False, indent=2))
     else:
-        print(summary_table(metrics), file=human)
+        print(summary_text(metrics), file=human)
     print(f"\nreport: {paths['report']}  metrics: {paths['metrics']}  chart: {paths['chart']}", file=human)
     if changes is not None:
         print(f"\nCompared with {args.compare}:", file=human)
@@ -285,17 +387,30 @@ def main(args: argparse.Namespace, *, assistant: Any = None) -> int:
             print(f"  {c.line()}", file=human)
         if not changes:
             print("  no metric changed", file=human)
+    code = 0
     if gate is not None:
         if gate:
             print(f"\nGATE FAILED ([{subset}] thresholds, {THRESHOLDS_PATH.name}):", file=human)
             for miss in gate:
                 print(f"  - {miss}", file=human)
-            return 1
-        print(f"\nGate passed ([{subset}] thresholds).", file=human)
-    return 0
+            code = 1
+        else:
+            print(f"\nGate passed ([{subset}] thresholds).", file=human)
+    if gate_heldout is not None:
+        mode = "enforced" if want_gate_heldout else "report-only"
+        if gate_heldout:
+            print(f"\nHeld-out gate missed ([heldout] thresholds, {mode}):", file=human)
+            for miss in gate_heldout:
+                print(f"  - {miss}", file=human)
+            if want_gate_heldout:
+                code = 1
+        else:
+            print(f"\nHeld-out gate passed ([heldout] thresholds, {mode}).", file=human)
+    return code
 
 
 __all__ = [
-    "ITEMS_PATH", "SYSTEMS", "THRESHOLDS_PATH", "EvalRun", "build_systems", "check_gate", "compare", "evaluate",
-    "fmt", "load_items", "load_metrics", "load_thresholds", "main", "run_judge", "summary_table", "write_report",
+    "HELDOUT_PATH", "ITEMS_PATH", "SUITE_PATHS", "SYSTEMS", "THRESHOLDS_PATH", "EvalRun", "build_systems",
+    "check_gate", "close_systems", "compare", "compare_suites", "evaluate", "fmt", "load_items", "load_metrics",
+    "load_thresholds", "main", "run_judge", "summary_table", "summary_text", "write_report",
 ]

@@ -25,6 +25,16 @@ _BRACKET_NO = re.compile(r"\[\s*No\.?\s*(\d{1,2})\s*-\s*(\d{1,3})\s*\]", re.I)
 # abstains in substance even when the flag is not set (e.g. an LLM answering "no information").
 ABSTENTION_PHRASE = "計画には記載がありません"
 
+# Categories the assistant must decline: out_of_scope (the documents do not answer it) and
+# task_request (not a question about the plan: write code, a poem, translate, reveal the prompt…).
+# Both are scored for abstention; task_request is reported apart as ``task_declined``.
+DECLINE_CATEGORIES = frozenset({"out_of_scope", "task_request"})
+# Answerable categories whose question asks for one fact (a ministry, a target, a year): the
+# answer length of these is reported as ``answer_chars_p50`` (short, direct answers are better).
+SINGLE_FACT_CATEGORIES = frozenset({"lookup", "factual", "followup", "conversation"})
+# A LIST question: a topic item with at least this many expected measures (list_recall).
+LIST_MIN_EXPECTED = 3
+
 
 # --- matching --------------------------------------------------------------------------------
 
@@ -151,8 +161,11 @@ class ItemScore:
     doc_citation_recall: float | None = None
     facts_total: int = 0
     facts_ok: int = 0
+    list_item: bool = False  # topic item with >= LIST_MIN_EXPECTED expected measures
+    first_line_fact: float | None = None  # answerable items with facts: a fact in the first answer line
+    answer_chars: int | None = None  # single-fact answerable items answered (not abstained): answer length
     abstained: bool = False
-    abstention_ok: bool | None = None  # out_of_scope only
+    abstention_ok: bool | None = None  # out_of_scope and task_request only
     invented: list[str] = field(default_factory=list)  # cited numbers that are not in the plan
     latency_ms: float = 0.0
     error: str | None = None
@@ -174,20 +187,26 @@ def score_item(
     latency_ms: float,
     known_measures: set[str] | frozenset[str],
     error: str | None = None,
+    first_line: str | None = None,
+    answer: str | None = None,
 ) -> ItemScore:
     """Score one system output against one item.
 
     ``ranking``: deduplicated measure numbers, best first. ``ranked_docs``: the doc id of each
     ranked hit, best first (not deduplicated). ``cited``: cited measure numbers;
     ``cited_docs``: the doc id of each distinct citation. ``text``: answer text plus quotes.
+    ``first_line``: the first line of the answer as shown (for ``first_line_fact``); ``answer``:
+    the answer as shown (for ``answer_chars``). Both optional: without them those metrics are None.
     """
     expected = list(item.get("expected_measures") or [])
     relevant = set(item.get("acceptable_measures") or []) | set(expected)
-    answerable = item["category"] != "out_of_scope"
+    category = item["category"]
+    answerable = category not in DECLINE_CATEGORIES
     s = ItemScore(
-        item_id=item["id"], system=system, category=item["category"], turn=item.get("turn"),
+        item_id=item["id"], system=system, category=category, turn=item.get("turn"),
         answerable=answerable, measure_item=bool(expected), latency_ms=latency_ms, error=error,
         abstained=abstained, invented=[c for c in cited if c not in known_measures],
+        list_item=category == "topic" and len(expected) >= LIST_MIN_EXPECTED,
     )
     if expected:
         s.hit_at_1, s.hit_at_5, s.hit_at_10 = (hit_at_k(ranking, relevant, k) for k in (1, 5, 10))
@@ -205,6 +224,10 @@ def score_item(
     if answerable and facts:
         s.facts_total = len(facts)
         s.facts_ok = sum(facts_found(facts, text))
+        if first_line is not None:
+            s.first_line_fact = 1.0 if any(facts_found(facts, first_line)) else 0.0
+        if answer is not None and category in SINGLE_FACT_CATEGORIES and not abstained:
+            s.answer_chars = len(answer.strip())
     if not answerable:
         # Declining is right; presenting a number that does not exist as a measure is not.
         s.abstention_ok = abstained and not s.invented
@@ -216,7 +239,8 @@ def score_item(
 HIGHER_IS_BETTER = {
     "hit_at_1", "hit_at_5", "hit_at_10", "mrr", "ndcg_at_10", "citation_precision", "citation_recall",
     "doc_hit_at_1", "doc_hit_at_5", "doc_citation_precision", "doc_citation_recall", "fact_recall",
-    "abstention_accuracy",
+    "abstention_accuracy", "task_declined", "conversation_hit", "list_recall", "list_citation_precision",
+    "first_line_fact",
 }
 LOWER_IS_BETTER = {"false_abstention_rate", "latency_p50_ms", "latency_p95_ms", "uncited_rate", "errors"}
 
@@ -235,11 +259,22 @@ def aggregate(scores: Sequence[ItemScore]) -> dict[str, Any]:
 
     Citation precision and fact recall are pooled (share of all cited numbers / all facts), as
     ``evals/thresholds.toml`` defines them; the ranking metrics are means over measure items.
+
+    Held-out additions: ``task_declined`` (task_request items declined; they are scored like
+    out_of_scope but kept out of ``abstention_accuracy``), ``conversation_hit`` (hit@5 on the final
+    turn of conversation items), ``list_recall`` / ``list_citation_precision`` (topic items with
+    >= 3 expected measures: mean share of expected measures cited / pooled precision),
+    ``first_line_fact`` (answerable items with facts whose first answer line holds one) and
+    ``answer_chars_p50`` (median answer length of the single-fact categories, abstentions excluded).
     """
     measure = [s for s in scores if s.measure_item]
     docs = [s for s in scores if s.doc_hit_at_5 is not None]
     answerable = [s for s in scores if s.answerable]
-    oos = [s for s in scores if not s.answerable]
+    oos = [s for s in scores if not s.answerable and s.category != "task_request"]
+    tasks = [s for s in scores if s.category == "task_request"]
+    conversation = [s for s in measure if s.category == "conversation"]
+    lists = [s for s in measure if s.list_item]
+    chars = [float(s.answer_chars) for s in scores if s.answer_chars is not None]
     latencies = [s.latency_ms for s in scores]
     return {
         "n": len(scores),
@@ -247,6 +282,9 @@ def aggregate(scores: Sequence[ItemScore]) -> dict[str, Any]:
         "n_doc": len(docs),
         "n_answerable": len(answerable),
         "n_out_of_scope": len(oos),
+        "n_task_request": len(tasks),
+        "n_conversation": len(conversation),
+        "n_list": len(lists),
         "hit_at_1": _mean(s.hit_at_1 for s in measure),
         "hit_at_5": _mean(s.hit_at_5 for s in measure),
         "hit_at_10": _mean(s.hit_at_10 for s in measure),
@@ -260,7 +298,13 @@ def aggregate(scores: Sequence[ItemScore]) -> dict[str, Any]:
         "doc_citation_recall": _mean(s.doc_citation_recall for s in docs),
         "fact_recall": _ratio(sum(s.facts_ok for s in answerable), sum(s.facts_total for s in answerable)),
         "abstention_accuracy": _mean(1.0 if s.abstention_ok else 0.0 for s in oos),
+        "task_declined": _mean(1.0 if s.abstention_ok else 0.0 for s in tasks),
         "false_abstention_rate": _mean(1.0 if s.abstained else 0.0 for s in answerable),
+        "conversation_hit": _mean(s.hit_at_5 for s in conversation),
+        "list_recall": _mean(s.citation_recall for s in lists),
+        "list_citation_precision": _ratio(sum(s.cited_ok for s in lists), sum(s.cited_total for s in lists)),
+        "first_line_fact": _mean(s.first_line_fact for s in answerable),
+        "answer_chars_p50": percentile(chars, 50),
         # Answerable items the system answered without citing anything at all.
         "uncited_rate": _mean(
             1.0 if not s.abstained and s.cited_total + s.doc_cited_total == 0 else 0.0 for s in answerable
@@ -292,11 +336,15 @@ GATE_METRICS = {  # threshold key -> (metric, direction)
     "fact_recall": ("fact_recall", "min"),
     "abstention_accuracy": ("abstention_accuracy", "min"),
     "false_abstention_max": ("false_abstention_rate", "max"),
+    "conversation_hit": ("conversation_hit", "min"),
+    "task_declined": ("task_declined", "min"),
+    "list_recall": ("list_recall", "min"),
+    "first_line_fact": ("first_line_fact", "min"),
 }
 
 
 def load_thresholds(path: Path, subset: str) -> dict[str, float]:
-    """The ``[fast]`` or ``[full]`` table of ``thresholds.toml``."""
+    """The ``[fast]``, ``[full]`` or ``[heldout]`` table of ``thresholds.toml``."""
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     if subset not in data:
         raise ValueError(f"{path} has no [{subset}] table")

@@ -1,4 +1,11 @@
-"""Writing a run: ``metrics.json``, ``report.md``, ``chart.png`` and ``results.jsonl``."""
+"""Writing a run: ``metrics.json``, ``report.md``, ``chart.png`` and ``results.jsonl``.
+
+A run over one suite (``evals/items.jsonl`` = dev, or ``evals/heldout.jsonl`` = held-out) writes
+the single-suite report. A run over both (``metrics["suites"]`` with two entries) writes one
+``report.md`` with a compact dev-vs-held-out headline table and then one section per suite,
+``chart.png`` for the dev suite and ``chart-heldout.png`` for the held-out suite, and
+``results.jsonl`` rows tagged with their ``suite``.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +24,35 @@ RETRIEVAL_COLUMNS = [
 ANSWER_COLUMNS = [
     ("citation_precision", "cit. prec."), ("citation_recall", "cit. rec."),
     ("doc_citation_precision", "doc cit. prec."), ("fact_recall", "fact rec."),
+    ("first_line_fact", "first-line fact"),
     ("abstention_accuracy", "abst. acc."), ("false_abstention_rate", "false abst."),
     ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
+]
+# The metrics the held-out suite added; shown when at least one system has a value.
+EXTRA_COLUMNS = [
+    ("task_declined", "task declined"), ("conversation_hit", "conv. hit@5"), ("list_recall", "list recall"),
+    ("list_citation_precision", "list cit. prec."), ("answer_chars_p50", "answer chars p50"),
 ]
 CATEGORY_COLUMNS = [
     ("n", "n"), ("hit_at_1", "hit@1"), ("hit_at_5", "hit@5"), ("mrr", "MRR"), ("doc_hit_at_5", "doc hit@5"),
     ("citation_precision", "cit. prec."), ("citation_recall", "cit. rec."),
     ("doc_citation_precision", "doc cit. prec."), ("fact_recall", "fact rec."),
+    ("first_line_fact", "first-line fact"),
     ("abstention_accuracy", "abst. acc."), ("false_abstention_rate", "false abst."),
+    ("task_declined", "task decl."), ("conversation_hit", "conv. hit@5"), ("list_recall", "list rec."),
 ]
+# The compact dev-vs-held-out table of a two-suite report: (key, header).
+HEADLINE_COLUMNS = [
+    ("n", "n"), ("hit_at_5", "hit@5"), ("citation_precision", "cit. prec."), ("fact_recall", "fact rec."),
+    ("first_line_fact", "first-line fact"), ("abstention_accuracy", "abst. acc."),
+    ("false_abstention_rate", "false abst."), ("task_declined", "task decl."),
+    ("conversation_hit", "conv. hit@5"), ("list_recall", "list rec."), ("answer_chars_p50", "chars p50"),
+    ("latency_p50_ms", "p50 ms"),
+]
+SUITE_TITLES = {
+    "dev": "Dev suite — `evals/items.jsonl`",
+    "heldout": "Held-out suite — `evals/heldout.jsonl` (never tuned on)",
+}
 CHART_SYSTEM_METRICS = [
     ("hit_at_5", "hit@5"), ("mrr", "MRR"), ("citation_precision", "citation precision"),
     ("fact_recall", "fact recall"), ("abstention_accuracy", "abstention acc."),
@@ -88,6 +115,8 @@ def expected_text(item: dict) -> str:
     """What a good answer cites and states, for the failure table."""
     if item["category"] == "out_of_scope":
         return "abstain"
+    if item["category"] == "task_request":
+        return "decline (not a question about the plan)"
     parts = []
     if item.get("expected_measures"):
         extra = sorted(set(item.get("acceptable_measures") or []) - set(item["expected_measures"]))
@@ -99,31 +128,37 @@ def expected_text(item: dict) -> str:
     return "; ".join(parts)
 
 
-def render_markdown(
-    metrics: dict[str, Any],
+DEFINITIONS = (
+    "Definitions: measure metrics on items with expected measures (relevant = acceptable ∪ expected); "
+    "doc metrics on answerable items without measures (expected document among the first hits/citations); "
+    "citation precision and fact recall are pooled over items; first-line fact: answerable items with facts "
+    "whose first answer line states one; abstention accuracy on out_of_scope items "
+    "(declining without presenting a nonexistent number); task declined: the same on task_request items "
+    "(requests that are not questions about the plan), kept out of abstention accuracy; "
+    "false abstention on answerable items; conv. hit@5: hit@5 on the final turn of conversation items; "
+    "list recall: mean share of the expected measures cited, on topic items with >= 3 expected measures "
+    "(list cit. prec.: pooled precision on them); answer chars p50: median answer length of "
+    "lookup/factual/followup/conversation answers (abstentions excluded). "
+    "Retrieval-only systems cite their top-3 distinct measures and answer with their top-3 passages; "
+    "they see the question only (no conversation history; for conversation items the final question "
+    "alone, without the prior turns) and never abstain. The assistant gets the written history of "
+    "followup items and is asked the prior turns of conversation items live, its own answers becoming "
+    "the history of the final question."
+)
+
+
+def _has_value(systems: dict[str, Any], key: str) -> bool:
+    return any(d["overall"].get(key) is not None for d in systems.values())
+
+
+def _suite_sections(
+    systems: dict[str, Any],
     assistant_records: Sequence[tuple[dict, ItemScore, Any]] = (),
-    changes: Sequence[Change] | None = None,
     gate: list[str] | None = None,
-) -> str:
-    """The whole ``report.md``."""
-    run = metrics["run"]
-    systems = metrics["systems"]
+    gate_note: str = "",
+) -> list[str]:
+    """The tables of one suite: systems, extra metrics, assistant per category, gate, worst failures."""
     out = [
-        f"# Evaluation report — {run['date']}",
-        "",
-        f"- items: {run['n_items']} (subset `{run['subset']}`), systems: {', '.join(systems)}",
-        f"- embedder: `{run.get('embedder_id')}`, index build: `{run.get('index_build_id')}`",
-        f"- duration: {run.get('duration_s', 0):.0f} s; load average at start {run.get('load_avg_start')}, "
-        f"at end {run.get('load_avg_end')} (latencies are wall-clock and grow with machine load)",
-        f"- assistant code fingerprint: `{run.get('code_fingerprint')}`",
-        "",
-        "Definitions: measure metrics on items with expected measures (relevant = acceptable ∪ expected); "
-        "doc metrics on answerable items without measures (expected document among the first hits/citations); "
-        "citation precision and fact recall are pooled over items; abstention accuracy on out_of_scope items "
-        "(declining without presenting a nonexistent number); false abstention on answerable items. "
-        "Retrieval-only systems cite their top-3 distinct measures and answer with their top-3 passages; "
-        "they see the question only (no conversation history) and never abstain.",
-        "",
         "## Systems — retrieval",
         "",
         table(["system", *(h for _, h in RETRIEVAL_COLUMNS)],
@@ -135,6 +170,15 @@ def render_markdown(
               [[name, *(d["overall"].get(k) for k, _ in ANSWER_COLUMNS)] for name, d in systems.items()]),
         "",
     ]
+    extra = [(k, h) for k, h in EXTRA_COLUMNS if _has_value(systems, k)]
+    if extra:
+        out += [
+            "## Systems — conversation, task requests, lists, answer length",
+            "",
+            table(["system", *(h for _, h in extra)],
+                  [[name, *(d["overall"].get(k) for k, _ in extra)] for name, d in systems.items()]),
+            "",
+        ]
     if "assistant" in systems:
         name, data = "assistant", systems["assistant"]
         out += [
@@ -154,18 +198,10 @@ def render_markdown(
             ]
     if gate is not None:
         out += ["## Gate", ""]
+        if gate_note:
+            out += [gate_note, ""]
         out += ["All thresholds met."] if not gate else [f"- MISSED {m}" for m in gate]
         out.append("")
-    if changes is not None:
-        out += ["## Compared with the previous run", ""]
-        out += [f"- {c.line()}" for c in changes] if changes else ["No metric changed."]
-        out.append("")
-    if metrics.get("judge"):
-        j = metrics["judge"]
-        line = (f"Skipped: {j['skipped']}." if "skipped" in j else
-                f"{j.get('model')}: faithfulness {fmt(j.get('faithfulness'))}, relevance {fmt(j.get('relevance'))} "
-                f"(1–5; {j.get('n_rated')} answers rated, {j.get('n_unrated')} unrated)")
-        out += ["## LLM judge", "", line, ""]
     worst = worst_failures(assistant_records)
     if worst:
         out += [
@@ -177,7 +213,108 @@ def render_markdown(
                     _cell(o.error or o.first_line, 90)] for item, s, o in worst]),
             "",
         ]
+    return out
+
+
+def _run_lines(run: dict[str, Any], systems: Sequence[str]) -> list[str]:
+    return [
+        f"- items: {run['n_items']} (subset `{run['subset']}`), systems: {', '.join(systems)}",
+        f"- embedder: `{run.get('embedder_id')}`, index build: `{run.get('index_build_id')}`",
+        f"- duration: {run.get('duration_s', 0):.0f} s; load average at start {run.get('load_avg_start')}, "
+        f"at end {run.get('load_avg_end')} (latencies are wall-clock and grow with machine load)",
+        f"- assistant code fingerprint: `{run.get('code_fingerprint')}`",
+    ]
+
+
+def _tail_sections(metrics: dict[str, Any], changes: Sequence[Change] | None) -> list[str]:
+    out: list[str] = []
+    if changes is not None:
+        out += ["## Compared with the previous run", ""]
+        out += [f"- {c.line()}" for c in changes] if changes else ["No metric changed."]
+        out.append("")
+    if metrics.get("judge"):
+        j = metrics["judge"]
+        line = (f"Skipped: {j['skipped']}." if "skipped" in j else
+                f"{j.get('model')}: faithfulness {fmt(j.get('faithfulness'))}, relevance {fmt(j.get('relevance'))} "
+                f"(1–5; {j.get('n_rated')} answers rated, {j.get('n_unrated')} unrated)")
+        out += ["## LLM judge", "", line, ""]
+    return out
+
+
+def headline_table(suites: dict[str, dict[str, Any]]) -> str:
+    """Systems × suites on the headline metrics: the compact side-by-side table of a two-suite run."""
+    names: list[str] = []
+    for data in suites.values():
+        names += [n for n in data["systems"] if n not in names]
+    rows = []
+    for name in names:
+        for suite, data in suites.items():
+            if name in data["systems"]:
+                overall = data["systems"][name]["overall"]
+                rows.append([name, suite, *(overall.get(k) for k, _ in HEADLINE_COLUMNS)])
+    return table(["system", "suite", *(h for _, h in HEADLINE_COLUMNS)], rows)
+
+
+def render_markdown(
+    metrics: dict[str, Any],
+    assistant_records: Sequence[tuple[dict, ItemScore, Any]] = (),
+    changes: Sequence[Change] | None = None,
+    gate: list[str] | None = None,
+    *,
+    suite_records: dict[str, Sequence[tuple[dict, ItemScore, Any]]] | None = None,
+) -> str:
+    """The whole ``report.md``: one suite, or dev and held-out side by side.
+
+    With ``metrics["suites"]`` holding two suites, ``suite_records`` maps each suite to the
+    assistant's records (for its worst-failure table); ``assistant_records`` is then unused.
+    """
+    suites = metrics.get("suites") or {}
+    if len(suites) < 2:
+        run = metrics["run"]
+        systems = metrics["systems"]
+        suite = run.get("suite")
+        title = f"# Evaluation report — {run['date']}" + (f" — {suite} suite" if suite in SUITE_TITLES else "")
+        gate_note = ""
+        if suite == "heldout" and gate is not None:
+            gate_note = _heldout_gate_note(metrics)
+        out = [title, "", *_run_lines(run, list(systems)), "", DEFINITIONS, ""]
+        out += _suite_sections(systems, assistant_records, gate, gate_note)
+        out += _tail_sections(metrics, changes)
+        return "\n".join(out)
+
+    run = metrics["run"]
+    suite_records = suite_records or {}
+    out = [
+        f"# Evaluation report — {run['date']} — dev and held-out suites",
+        "",
+        "- suites: " + ", ".join(f"{s} ({d['run']['n_items']} items)" for s, d in suites.items())
+        + f", subset `{run['subset']}`, systems: {', '.join(metrics['systems'])}",
+        f"- embedder: `{run.get('embedder_id')}`, index build: `{run.get('index_build_id')}`, "
+        f"assistant code fingerprint: `{run.get('code_fingerprint')}`",
+        "- the held-out suite is never used for tuning; its gate (`[heldout]`) is report-only unless "
+        "`--gate-heldout` is given",
+        "",
+        "## Headline — dev vs held-out",
+        "",
+        headline_table(suites),
+        "",
+        DEFINITIONS,
+        "",
+    ]
+    for suite, data in suites.items():
+        sgate = (data.get("gate") or {}).get("missed")
+        note = _heldout_gate_note({"suites": {suite: data}, "gate_heldout": data.get("gate")}) if suite == "heldout" else ""
+        out += [f"# {SUITE_TITLES.get(suite, suite)}", "", *_run_lines(data["run"], list(data["systems"])), ""]
+        out += _suite_sections(data["systems"], suite_records.get(suite, ()), sgate if data.get("gate") else None, note)
+    out += _tail_sections(metrics, changes)
     return "\n".join(out)
+
+
+def _heldout_gate_note(metrics: dict[str, Any]) -> str:
+    g = metrics.get("gate_heldout") or {}
+    if g.get("enforced"):
+        return "`[heldout]` thresholds, enforced (`--gate-heldout`)."
+    return "`[heldout]` thresholds, **report-only** (pass `--gate-heldout` to make a miss fail the run)."
 
 
 def _cjk_font() -> str | None:
@@ -243,29 +380,49 @@ def write_report(
     records: dict[str, list[tuple[dict, ItemScore, Any]]] | None = None,
     changes: Sequence[Change] | None = None,
     gate: list[str] | None = None,
+    *,
+    suite_records: dict[str, dict[str, list[tuple[dict, ItemScore, Any]]]] | None = None,
 ) -> dict[str, Path]:
-    """Write all outputs of a run into ``out_dir``; returns their paths."""
+    """Write all outputs of a run into ``out_dir``; returns their paths.
+
+    ``records``: system -> records of a single-suite run. ``suite_records``: suite -> system ->
+    records of a multi-suite run (then ``records`` is ignored and each results row has a ``suite``).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    records = records or {}
+    if suite_records is None:
+        suite = (metrics.get("run") or {}).get("suite")
+        suite_records = {suite or "": records or {}}
+    multi = len(metrics.get("suites") or {}) > 1
     paths = {
         "metrics": out_dir / "metrics.json", "report": out_dir / "report.md",
         "chart": out_dir / "chart.png", "results": out_dir / "results.jsonl",
     }
     paths["metrics"].write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    paths["report"].write_text(
-        render_markdown(metrics, records.get("assistant", []), changes, gate) + "\n", encoding="utf-8"
+    first = next(iter(suite_records.values()), {})
+    md = render_markdown(
+        metrics, first.get("assistant", []), changes, gate,
+        suite_records={s: r.get("assistant", []) for s, r in suite_records.items()} if multi else None,
     )
+    paths["report"].write_text(md + "\n", encoding="utf-8")
     write_chart(metrics, paths["chart"])
+    if multi and "heldout" in metrics["suites"]:
+        paths["chart_heldout"] = write_chart(metrics["suites"]["heldout"], out_dir / "chart-heldout.png")
     with paths["results"].open("w", encoding="utf-8") as fh:
-        for system, rows in records.items():
-            for item, score, output in rows:
-                row = {
-                    "system": system, "id": item["id"], "category": item["category"], "question": item["question"],
-                    "cited": output.labels, "abstained": output.abstained, "first_line": output.first_line,
-                    "answer": output.answer[:3000],
-                    "latency_ms": round(output.latency_ms, 1), "error": output.error,
-                    "ranking": output.ranking, "score": score.to_dict(),
-                }
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for suite, by_system in suite_records.items():
+            for system, rows in by_system.items():
+                for item, score, output in rows:
+                    row = {
+                        "system": system, "id": item["id"], "category": item["category"],
+                        "question": item["question"],
+                        "cited": output.labels, "abstained": output.abstained, "first_line": output.first_line,
+                        "answer": output.answer[:3000],
+                        "latency_ms": round(output.latency_ms, 1), "error": output.error,
+                        "ranking": output.ranking, "score": score.to_dict(),
+                    }
+                    if suite:
+                        row = {"suite": suite, **row}
+                    if getattr(output, "history", None):
+                        row["history"] = [{**h, "content": h["content"][:1500]} for h in output.history]
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return paths

@@ -2,6 +2,11 @@
 
 Every system turns one eval item into an :class:`Output` with the same fields, so the metrics
 treat them alike. Retrieval-only systems never abstain and "answer" with their top passages.
+
+Multi-turn items: ``followup`` items carry a written ``history``; ``conversation`` items carry
+``prior_turns`` (earlier user questions) that the assistant is asked **live**, its own answers
+becoming the history of the final question. Retrieval-only systems and the naive baseline see
+the final question alone (no history, no prior turns).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class Output:
     latency_ms: float = 0.0
     labels: list[str] = field(default_factory=list)  # citations as shown, for the report
     error: str | None = None
+    prior_turns_ms: float = 0.0  # time spent answering a conversation's prior turns (not in latency_ms)
+    history: list[dict[str, str]] = field(default_factory=list)  # the live history of a conversation item
 
 
 class System:
@@ -58,7 +65,8 @@ class System:
             out = self._run(item)
         except Exception as exc:  # one failing item must not end the run; it is scored as a miss
             out = Output([], [], [], [], "", error=f"{type(exc).__name__}: {exc}"[:300])
-        out.latency_ms = (time.perf_counter() - t0) * 1000
+        # The latency of a conversation item is that of its final turn, like any other item.
+        out.latency_ms = max((time.perf_counter() - t0) * 1000 - out.prior_turns_ms, 0.0)
         return out
 
     def _run(self, item: dict[str, Any]) -> Output:
@@ -208,15 +216,34 @@ class NaiveRAG(System):
 
 
 class AssistantSystem(System):
-    """The full ``Assistant.answer()``, with the conversation history for follow-ups."""
+    """The full ``Assistant.answer()``, with the conversation history for follow-ups.
+
+    ``followup`` items bring a written history; for ``conversation`` items each prior user turn
+    is asked first, live, and the assistant's own answer is appended to the history
+    (``{"role": "user", …}``, ``{"role": "assistant", "content": ans.text}``) before the final
+    question is asked with it.
+    """
 
     name = "assistant"
 
     def __init__(self, assistant: Any) -> None:
         self.assistant = assistant
 
+    def live_history(self, item: dict[str, Any]) -> tuple[list[dict[str, str]], float]:
+        """The history for the item's final question and the milliseconds its prior turns took."""
+        history: list[dict[str, str]] = [dict(h) for h in item.get("history") or []]
+        prior = item.get("prior_turns") or []
+        if not prior:
+            return history, 0.0
+        t0 = time.perf_counter()
+        for turn in prior:
+            ans = self.assistant.answer(turn, history=history or None)
+            history += [{"role": "user", "content": turn}, {"role": "assistant", "content": ans.text}]
+        return history, (time.perf_counter() - t0) * 1000
+
     def _run(self, item: dict[str, Any]) -> Output:
-        ans = self.assistant.answer(item["question"], history=item.get("history") or None)
+        history, prior_ms = self.live_history(item)
+        ans = self.assistant.answer(item["question"], history=history or None)
         # Numbers written as [No. X-Y] in the text count as citations too, so an invented one
         # that is not backed by a Citation object is still caught.
         cited = dedupe([*ans.measure_nos, *bracketed_measures(ans.text)])
@@ -235,4 +262,5 @@ class AssistantSystem(System):
             ranking=cited, ranked_docs=cited_docs, cited=cited, cited_docs=cited_docs, text=text,
             first_line=_first_line(ans.text), abstained=bool(ans.abstained), labels=labels,
             answer=ans.text, sources="\n".join(f"[{c.label}] {c.quote}" for c in ans.citations),
+            prior_turns_ms=prior_ms, history=history if item.get("prior_turns") else [],
         )
