@@ -477,14 +477,23 @@ def create_app(settings: Settings, *, workers: int = 1, state: ServerState | Non
         except Exception as exc:
             raise _api_error(exc) from exc
 
+    async def answer(backend: Any, question: str, history: Any, filters: Any) -> Any:
+        native = getattr(backend, "answer_async", None)  # worker processes: no thread to block
+        if native is None:
+            return await call(backend.answer, question, history=history, filters=filters)
+        try:
+            return await native(question, history=history, filters=filters)
+        except Exception as exc:
+            raise _api_error(exc) from exc
+
     # -- /api ---------------------------------------------------------------------------------
 
     @app.post("/api/answer", tags=["api"], summary="質問に回答 / answer a question")
     async def api_answer(body: AnswerRequest) -> JSONResponse:
         """`Answer.to_dict()`: text with [No. X-Y] citations, structured citations, abstained, mode, timings."""
         backend = await call(state.require)
-        answer = await call(backend.answer, body.question, history=_history(body.history), filters=_filters(body.filters))
-        return JSONResponse(answer.to_dict())
+        result = await answer(backend, body.question, _history(body.history), _filters(body.filters))
+        return JSONResponse(result.to_dict())
 
     @app.post("/api/answer/stream", tags=["api"], summary="回答をストリーミング / stream an answer (SSE)",
               response_class=StreamingResponse)
@@ -560,12 +569,12 @@ def create_app(settings: Settings, *, workers: int = 1, state: ServerState | Non
         backend = await call(state.require)
         cid, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
         if not body.stream:
-            answer = await call(backend.answer, question, history=history, filters=_filters(body.filters))
+            result = await answer(backend, question, history, _filters(body.filters))
             return JSONResponse({
                 "id": cid, "object": "chat.completion", "created": created, "model": MODEL_ID,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": _chat_content(answer)},
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": _chat_content(result)},
                              "finish_reason": "stop", "logprobs": None}],
-                "citations": _citations(answer),
+                "citations": _citations(result),
             })
         pieces = backend.stream(question, history=history, filters=_filters(body.filters))
         first = await call(next, pieces, None)

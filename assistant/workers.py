@@ -13,6 +13,7 @@ answering, which holds no state between calls, is spread over the workers.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import pickle
@@ -170,6 +171,18 @@ class WorkerAssistant:
     ) -> Answer:
         """Answer one question in a worker (see :meth:`assistant.api.Assistant.answer`)."""
         return self._call(_answer, question, history, filters)
+
+    async def answer_async(
+        self, question: str, *, history: list[dict] | None = None, filters: dict[str, Any] | None = None
+    ) -> Answer:
+        """:meth:`answer` for an event loop: awaits the worker without holding a thread."""
+        try:
+            result = await asyncio.wrap_future(self._pool.submit(_answer, question, history, filters))
+        except BrokenProcessPool:  # restart and retry, as the blocking path does
+            return await asyncio.to_thread(self.answer, question, history=history, filters=filters)
+        if isinstance(result, _Failure):
+            raise result.exc
+        return result
 
     def stream(
         self, question: str, *, history: list[dict] | None = None, filters: dict[str, Any] | None = None
