@@ -21,9 +21,10 @@ from assistant.config import Settings
 from assistant.corpus import Document, load_corpus
 from assistant.embeddings import make_embeddings
 from assistant.index import PlanIndex, open_index
-from assistant.questions import InvalidQuestion, analyse, clean_question, normalize_history
+from assistant.questions import InvalidQuestion, clean_question, normalize_history
 from assistant.retrieval import HybridRetriever
 from assistant.tokenizer import JapaneseTokenizer, load_synonyms
+from assistant.understanding import TermAnalyzer, Understanding
 
 
 class Assistant:
@@ -43,8 +44,15 @@ class Assistant:
             self.index, self.embeddings, self.tokenizer, self.synonyms, self.catalog,
             bm25_weight=self.settings.bm25_weight, dense_weight=self.settings.dense_weight,
         )
+        # Question words are weighed by the indexed corpus: rare words identify passages, and words
+        # no chunk contains mean the documents do not mention the subject.
+        self.analyzer = TermAnalyzer(self.tokenizer, self.synonyms, self.index.document_frequency, len(self.index.chunks))
+        self.understanding = Understanding(
+            self.analyzer, self.catalog, editions=[d.info.edition for d in self.documents]
+        )
         self.extractive = ExtractiveAnswerer(
-            self.catalog, self.retriever, self.documents, self.tokenizer, top_k=self.settings.top_k
+            self.catalog, self.retriever, self.documents, self.tokenizer, analyzer=self.analyzer,
+            top_k=self.settings.top_k,
         )
         self.llm = None
         if self.settings.llm:
@@ -61,7 +69,7 @@ class Assistant:
         t0 = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         turns = normalize_history(history, self.settings.max_history_turns)
-        analysis = analyse(text, turns)
+        analysis = self.understanding.analyse(text, turns)
         answer, result = self.extractive.answer(analysis, filters)
         if self.llm is not None and not answer.abstained:
             answer = self.llm.rewrite(analysis, result, answer, turns)
@@ -75,7 +83,7 @@ class Assistant:
         if self.llm is not None:
             text = clean_question(question, self.settings.max_question_chars)
             turns = normalize_history(history, self.settings.max_history_turns)
-            analysis = analyse(text, turns)
+            analysis = self.understanding.analyse(text, turns)
             base, result = self.extractive.answer(analysis, filters)
             if not base.abstained:
                 yield from self.llm.stream(analysis, result, base, turns)

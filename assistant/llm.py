@@ -27,8 +27,8 @@ from assistant.answering import Answer, Citation
 from assistant.catalog import Catalog
 from assistant.chunking import split_sentences
 from assistant.config import Settings
-from assistant.questions import QuestionAnalysis
 from assistant.retrieval import Hit, RetrievalResult
+from assistant.understanding import QuestionAnalysis
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

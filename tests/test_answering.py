@@ -95,13 +95,22 @@ def test_nonexistent_measure_number(assistant, question):
 
 @pytest.mark.parametrize(
     "question",
-    ["明日の東京の天気は？", "カレーの作り方を教えて", "No. 1-57 の予算額はいくらですか",
-     "現在のデジタル大臣は誰？", "What is the capital of France?"],
+    ["明日の東京の天気は？", "カレーの作り方を教えて", "現在のデジタル大臣は誰？", "What is the capital of France?"],
 )
 def test_out_of_scope_abstains(assistant, question):
     a = assistant.answer(question)
-    assert a.abstained, a.text
+    assert a.abstained and a.refusal, a.text
     assert "記載" in a.text and a.citations == []
+
+
+def test_missing_fact_names_the_measure_and_what_the_plan_states(assistant, catalog, documents):
+    a = assistant.answer("No. 1-57 の予算額はいくらですか")
+    assert a.abstained and a.refusal == "missing_fact"
+    assert "No. 1-57" in a.text and "記載がありません" in a.text
+    # What the plan does state is shown, cited, so staff see the target instead of a guess.
+    assert a.citations and {c.measure_no for c in a.citations} == {"1-57"}
+    assert catalog.measures["1-57"].targets[0] in a.text
+    quotes_are_verbatim(a, documents)
 
 
 def test_followup_conversation(assistant, catalog):

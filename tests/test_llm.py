@@ -32,8 +32,8 @@ from assistant.llm import (
     LLMConfigError,
     build_chat_model,
 )
-from assistant.questions import QuestionAnalysis
 from assistant.retrieval import Hit, RetrievalResult
+from assistant.understanding import QuestionAnalysis
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 DECK_ID = "cio-forum-2021-deck"
@@ -279,7 +279,7 @@ def test_stream_timeout_falls_back(catalog, result, base):
     model = SlowModel(messages=iter([AIMessage(GOOD)]), delay=5.0)
     t0 = time.perf_counter()
     pieces, final = collect(answerer(catalog, model, timeout=0.5).stream(analysis(), result, base, []))
-    assert time.perf_counter() - t0 < 1.5
+    assert time.perf_counter() - t0 < 0.5 + 2.0  # a hang bound: the model would take 5 s
     assert pieces == [base.text] and final.notices == [FALLBACK_NOTICE]
 
 
@@ -426,5 +426,6 @@ def test_closed_port_falls_back_quickly(catalog, result, base):
     settings = Settings(llm="openai:stub-model", llm_base_url=f"http://127.0.0.1:{port}/v1", llm_timeout_s=5.0)
     t0 = time.perf_counter()
     a = LLMAnswerer.from_settings(settings, catalog).rewrite(analysis(), result, base, [])
-    assert time.perf_counter() - t0 < 2.0
+    # A refused connection falls back at once instead of waiting out the 5 s time-out.
+    assert time.perf_counter() - t0 < settings.llm_timeout_s
     assert a.mode == "extractive" and a.notices == [FALLBACK_NOTICE]

@@ -1,0 +1,162 @@
+"""Whether a turn can be answered from the documents, and if not, why — one mechanism, in order:
+
+1. the kind of request: a question about the documents, or a task for the assistant (write code,
+   translate, summarise pasted text, change its instructions) — declined politely;
+2. the question's distinctive words that occur nowhere in the corpus (the index knows its
+   vocabulary): 「計画には『X』に関する記載がありません」;
+3. the asked-for kind of fact missing where the answer would be (a budget, a current rate, a
+   name): the refusal says what the plan does state about it instead;
+4. evidence too weak overall (dense similarity and word coverage both low).
+
+Every :class:`Refusal` carries its reason in Japanese and an offer of what can be asked instead.
+Thresholds are calibrated on the dev suite only (``evals/tools/calibrate_abstention.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.retrieval import Hit, RetrievalResult
+from assistant.understanding import QueryTerms, QuestionAnalysis, TermAnalyzer
+
+# Calibrated on the dev suite (evals/items.jsonl) with evals/tools/calibrate_abstention.py.
+DEFAULT_MIN_DENSE = 0.84
+DEFAULT_MIN_COVERAGE = 0.5
+# Share of the question's subject weight carried by words the corpus never uses: above it, the
+# question is about something the documents do not mention.
+DEFAULT_MAX_UNKNOWN_SHARE = 0.38
+
+OFFER = (
+    "施策の番号（例: No. 1-57）、施策の分野（AI、マイナンバーカード、防災、医療、教育、"
+    "サイバーセキュリティ、デジタル人材など）や主担当府省庁・目標について質問してください。"
+)
+TASK_OFFER = (
+    "このアシスタントは「デジタル社会の実現に向けた重点計画」と関連資料について、施策の内容・"
+    "主担当府省庁・目標・工程表などを出典付きでお答えします。"
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a turn is not answered from the documents, for the user and for tests."""
+
+    kind: str  # "task", "unknown_measure", "unheld_edition", "unknown_terms", "missing_fact", "weak_evidence"
+    reason: str  # Japanese, one or two sentences
+    offer: str = OFFER
+    measure_no: str | None = None  # a measure named for context ("the plan has it, but not this")
+    detail: str = ""  # the request kind, the unknown words or the missing kind
+
+    @property
+    def text(self) -> str:
+        return f"{self.reason}\n{self.offer}" if self.offer else self.reason
+
+
+def request_refusal(analysis: QuestionAnalysis) -> Refusal | None:
+    """(1) A task for the assistant rather than a question about the documents."""
+    kind = analysis.request
+    if kind is None:
+        return None
+    return Refusal(
+        "task", f"申し訳ありませんが、{kind.label}のご依頼にはお応えできません。", TASK_OFFER, detail=kind.name,
+    )
+
+
+def edition_refusal(analysis: QuestionAnalysis, editions: Sequence[int]) -> Refusal | None:
+    """An edition of the plan asked for by year that the corpus does not hold (「2030年版の計画」)."""
+    year = analysis.asked_edition
+    if year is None or year in editions or (editions and year < min(editions)):
+        return None
+    held = "・".join(str(e) for e in sorted(set(editions)))
+    return Refusal("unheld_edition", f"計画には{year}年版の記載がありません（収録している文書は{held}年のものです）。",
+                   detail=str(year))
+
+
+def unsupported_words(terms: QueryTerms, top_tokens: set[str], analyzer: TermAnalyzer, max_df: int = 2) -> list[str]:
+    """Subject words no document uses, or so rare that the passages retrieved do not hold them
+    (「韓国」 occurs once in the corpus, in a list of countries: not in a passage about its plans)."""
+    out = list(terms.unknown)
+    for w in terms.naming:
+        if w not in out and w not in top_tokens and analyzer.document_frequency is not None \
+                and analyzer.document_frequency(w) <= max_df:
+            out.append(w)
+    return out
+
+
+def unknown_share(analysis: QuestionAnalysis, analyzer: TermAnalyzer, unsupported: Sequence[str]) -> float:
+    """Share of the weight of the words naming the subject that unsupported words carry.
+
+    The naming words are the subject's nouns and names, plus the staff terms the synonym table
+    maps to the plan's wording (weighted like that wording); each counts once, by its IDF.
+    """
+    terms = analysis.terms
+    if terms is None or not unsupported:
+        return 0.0
+    bad = set(unsupported)
+    total = sum(analyzer.idf(w) for w in terms.naming) + sum(terms.synonym_weights.values())
+    total += sum(analyzer.idf(w) for w in bad if w not in terms.naming)
+    if total <= 0:
+        return 0.0
+    return sum(analyzer.idf(w) for w in bad) / total
+
+
+def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, top_tokens: set[str],
+                          max_share: float = DEFAULT_MAX_UNKNOWN_SHARE) -> Refusal | None:
+    """(2) The question is about something no document mentions."""
+    terms = analysis.terms
+    if terms is None or not terms.naming or analysis.measure_nos or analysis.referenced_measures:
+        return None
+    if analysis.english:
+        return None  # plain English words are missing from a Japanese corpus anyway
+    unsupported = unsupported_words(terms, top_tokens, analyzer)
+    if not unsupported or unknown_share(analysis, analyzer, unsupported) < max_share:
+        return None
+    shown = "』『".join(unsupported[:3])
+    return Refusal("unknown_terms", f"計画には『{shown}』に関する記載がありません。", detail=",".join(unsupported))
+
+
+def missing_fact_refusal(analysis: QuestionAnalysis, texts: Sequence[str], holds_evidence, *,
+                         subject_words: set[str] | None) -> Refusal | None:
+    """(3) The kind of fact asked for is not where the answer would be.
+
+    ``texts`` are the measures the turn is about (any sentence with the evidence counts) or the
+    retrieved passages (the sentence must also hold a distinctive word of the subject:
+    ``subject_words``).
+    """
+    kind = analysis.missing
+    if kind is None:
+        return None
+    if kind.evidence is not None and holds_evidence(texts, kind.evidence, subject_words):
+        return None
+    return Refusal("missing_fact", f"ご質問の{kind.label}は、重点計画と関連資料には記載がありません。", detail=kind.name)
+
+
+def coverage(terms: QueryTerms, hits: Sequence[Hit], tokens_of) -> float:
+    """Share of the question's content words found in the top passages (synonyms included)."""
+    words = terms.content
+    if not words:
+        return 0.0
+    top: set[str] = set()
+    for h in hits[:3]:
+        top |= tokens_of(h)
+    found = sum(1 for w in words if w in top)
+    # A synonym found in the passages stands in for the word the user typed.
+    extra = len(terms.expanded & top)
+    return min(1.0, (found + min(extra, len(words) - found)) / len(words))
+
+
+def weak_evidence(analysis: QuestionAnalysis, result: RetrievalResult, cov: float, *,
+                  min_dense: float = DEFAULT_MIN_DENSE, min_coverage: float = DEFAULT_MIN_COVERAGE) -> bool:
+    """(4) Neither the vectors nor the words point at a passage."""
+    if result.exact_measures or analysis.referenced_measures:
+        return False
+    if not result.hits:
+        return True
+    return (result.top_dense < min_dense and cov < min_coverage) or cov == 0.0
+
+
+__all__ = [
+    "DEFAULT_MAX_UNKNOWN_SHARE", "DEFAULT_MIN_COVERAGE", "DEFAULT_MIN_DENSE", "OFFER", "Refusal", "coverage",
+    "edition_refusal", "missing_fact_refusal", "request_refusal", "unknown_share", "unknown_terms_refusal",
+    "weak_evidence",
+]

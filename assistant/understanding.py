@@ -1,0 +1,610 @@
+"""Understanding a turn: what is asked, about what, and what a follow-up refers to.
+
+One :class:`QuestionAnalysis` per turn, computed once and passed down: the fields asked (from
+``data/intents.toml``), the question's terms with their corpus weights (:class:`QueryTerms`),
+and the resolved :class:`ConversationState` — subject, measures in focus (in the order the user
+named them when they did), fields, and how the turn was read ("shift", "ordinal" …).
+
+A follow-up inherits what it leaves out and replaces what it states: new content words mean a
+new retrieval with the inherited field; a pronoun or an ordinal means the measures in focus.
+The state is derived again from the history on every turn (the API is stateless), from the
+user's own words and the measures each earlier answer cited as ``[No. X-Y]``.
+
+Rule-based and data-light: it must work without an LLM, in about a millisecond, and predictably.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from assistant.catalog import Catalog, find_measure_nos
+from assistant.questions import MAX_QUERY_CHARS, cited_measures, message_text
+from assistant.tokenizer import JapaneseTokenizer, expand_query, synonym_terms
+
+INTENTS_PATH = Path(__file__).resolve().parent / "data" / "intents.toml"
+
+# Words that say how something is asked, not what: never subject terms, never evidence.
+QUESTION_WORDS = frozenset({
+    "教える", "ください", "下さい", "何", "どこ", "どの", "どう", "どんな", "どのよう", "いつ", "誰", "ある",
+    "いる", "する", "なる", "れる", "られる", "思う", "知る", "たい", "ほしい", "欲しい", "について", "関する",
+    "施策", "取組", "取り組み", "取り組む", "計画", "重点", "重点計画", "担当", "主担当", "目標", "具体", "具体的",
+    "府省庁", "省庁", "府省", "関係", "内容", "概要", "とは", "です", "ます", "what", "is", "the", "of", "a", "an",
+    "in", "for", "to", "and", "which", "who", "how", "does", "do", "plan", "are", "about", "measure", "measures",
+    "教え", "件", "やつ", "こと", "もの", "今", "ため", "方法", "やり方", "仕方", "知りたい", "わかる", "分かる",
+    "数字", "名前", "数値", "文脈", "一言", "一通り", "聞く", "見る", "言う", "いう", "よい", "いい", "良い", "お願い", "願う", "くれる", "もらう", "みる", "おく",
+    "全部", "一覧", "すべて", "全て", "主", "他", "ほか", "別", "どれ", "どちら", "ところ", "感じ", "ちょっと",
+    "じゃあ", "では", "さっき", "先ほど", "前者", "後者", "最初", "最後", "番目", "つ目", "似る", "同じ", "同様",
+    "それぞれ", "両方", "方", "場合", "挙げる", "まとめる", "載る", "書く", "記載", "あれ", "これ", "それ",
+})
+
+# 「2021年の計画」「令和3年時点」: an edition named by its year.
+_YEAR_RE = re.compile(r"(20\d\d|令和\d{1,2}|令和[一二三四五六七八九十]{1,2})年(?:の|版|時点|度版|当時)")
+_ERA_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+# Documents named by what they are (a slide deck, a web page, the 2021 education chapter).
+_EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("cio-forum-2021", re.compile(r"CIO|フォーラム|スライド|デジタルサービス局|改革関連法|デジタル庁の(設置|発足|組織|ミッション|バリュー|ビジョン)", re.I)),
+    ("plan2021-education", re.compile(r"(2021|令和3|令和３|前の|旧|最初の)[^。]{0,20}(教育|学校|初等中等|GIGA)|(教育|学校|初等中等)[^。]{0,20}(2021|令和3)|初等中等教育")),
+    ("plan2021-outline", re.compile(r"構成イメージ|構成案|新重点計画|(2021|令和3)[^。]{0,15}(構成|骨子|案)")),
+    ("plan2024-summary", re.compile(r"2024|令和6|令和６|昨年の|前年の|去年の|ウェブページ|webページ|ホームページの要約")),
+]
+# A plan edition asked for by year (「2030年版の計画」「次期計画」): compared with the editions held.
+_EDITION_ASK_RE = re.compile(r"(20\d\d)年(?:度)?(?:版|度版)?の(?:重点)?計画|(20\d\d)年に改定|(次期|来年|再来年)の?(?:重点)?計画")
+
+_MEASURE_NO_RE = re.compile(r"\d+-\d+")
+_KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff々]{2,}")
+_KATAKANA_WORD_RE = re.compile(r"[\u30a0-\u30ffー]{3,}")
+_LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
+_KANJI_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+              "ひと": 1, "ふた": 2, "みっ": 3, "よっ": 4, "いつ": 5}
+
+
+# --- the intents table -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldIntent:
+    """A field a question can ask for (主担当, 目標 …) and how it is answered."""
+
+    name: str
+    label: str
+    renderer: str
+    query: str  # words a follow-up inheriting this field adds to its retrieval query
+    patterns: tuple[re.Pattern[str], ...]
+
+    def matches(self, normalized: str) -> bool:
+        return any(p.search(normalized) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class RequestKind:
+    """A request that is not a question about the documents (write code, translate …)."""
+
+    name: str
+    label: str
+    patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class MissingKind:
+    """A kind of fact a policy plan does not hold unless a passage shows one (a budget, a name)."""
+
+    name: str
+    label: str
+    asks: re.Pattern[str]
+    evidence: re.Pattern[str] | None
+    probe: str = ""  # words added to a second search for passages holding such a fact
+    unless_fields: tuple[str, ...] = ()  # asked together with these fields, it is an ordinary question
+
+
+@dataclass(frozen=True)
+class IntentTable:
+    """Everything ``data/intents.toml`` holds, compiled."""
+
+    fields: tuple[FieldIntent, ...]
+    requests: tuple[RequestKind, ...]
+    missing: tuple[MissingKind, ...]
+    markers: dict[str, tuple[re.Pattern[str], ...]]
+
+    def field(self, name: str) -> FieldIntent | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def marker(self, name: str, text: str) -> re.Match[str] | None:
+        for p in self.markers.get(name, ()):
+            m = p.search(text)
+            if m:
+                return m
+        return None
+
+
+def _compile(patterns: str | Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    return tuple(re.compile(p, re.I) for p in patterns)
+
+
+@lru_cache(maxsize=4)
+def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
+    """Read and compile the intents table (cached: it is read once per process)."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    fields = tuple(
+        FieldIntent(r["name"], r["label"], r.get("renderer", r["name"]), r.get("query", ""), _compile(r["patterns"]))
+        for r in data.get("field", [])
+    )
+    requests = tuple(RequestKind(r["name"], r["label"], _compile(r["patterns"])) for r in data.get("request", []))
+    missing = tuple(
+        MissingKind(r["name"], r["label"], re.compile(r["asks"], re.I),
+                    re.compile(r["evidence"], re.I) if r.get("evidence") else None, r.get("probe", ""),
+                    tuple(r.get("unless_fields", ())))
+        for r in data.get("missing", [])
+    )
+    markers = {k: _compile(v) for k, v in data.get("conversation", {}).items()}
+    return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers)
+
+
+def detect_fields(normalized: str, table: IntentTable | None = None) -> list[str]:
+    """Every field asked for, in priority order (「担当と目標は？」 asks for two); ``["general"]`` if none."""
+    table = table or load_intents()
+    found = [f.name for f in table.fields if f.matches(normalized)]
+    # "related" asks about ministries too, so it replaces "lead" rather than adding to it.
+    if "related" in found and "lead" in found:
+        found.remove("lead")
+    return found or ["general"]
+
+
+def detect_intent(normalized: str) -> str:
+    """The main field asked for."""
+    return detect_fields(normalized)[0]
+
+
+def request_kind(normalized: str, table: IntentTable | None = None) -> RequestKind | None:
+    """The kind of task the turn asks the assistant to do, when it is not a question about the plan."""
+    table = table or load_intents()
+    for kind in table.requests:
+        if any(p.search(normalized) for p in kind.patterns):
+            return kind
+    return None
+
+
+def missing_kind(normalized: str, table: IntentTable | None = None) -> MissingKind | None:
+    """The kind of fact asked for that plans usually do not hold (a budget, a current rate, a name)."""
+    table = table or load_intents()
+    fields = set(detect_fields(normalized, table))
+    return next((k for k in table.missing if k.asks.search(normalized) and not fields & set(k.unless_fields)), None)
+
+
+# --- terms -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """The question's words, analysed once per turn and passed down to every later stage."""
+
+    text: str  # what the terms were taken from (the resolved retrieval query)
+    tokens: tuple[str, ...]  # every token, unigrams and noun bigrams
+    content: frozenset[str]  # content words the user typed (question words removed)
+    expanded: frozenset[str]  # content words added by synonym expansion
+    weights: dict[str, float]  # IDF weights: typed words full, synonyms 0.7
+    naming: tuple[str, ...] = ()  # the turn's own words naming its subject (nouns, names)
+    synonym_weights: dict[str, float] = field(default_factory=dict)  # staff terms the synonym table maps
+    unknown: tuple[str, ...] = ()  # those of them found in no document
+
+    @property
+    def words(self) -> frozenset[str]:
+        return self.content | self.expanded
+
+    def rare(self, min_weight: float = 2.5) -> set[str]:
+        """Distinctive words: those rare enough in the corpus to identify a passage."""
+        return {w for w, weight in self.weights.items() if weight >= min_weight}
+
+
+DocumentFrequency = Callable[[str], int]
+
+
+def _unigrams(tokens: Sequence[str]) -> list[str]:
+    """Drop the noun bigrams the tokenizer adds after their second part."""
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        prev = tokens[i - 1] if i > 0 else ""
+        if prev and len(tok) > len(prev) and tok.endswith(prev) and tok[: -len(prev)].rstrip("_") in out[-3:]:
+            continue
+        out.append(tok)
+    return out
+
+
+def is_content_word(token: str) -> bool:
+    return (token not in QUESTION_WORDS and len(token) > 1) or token.isdigit()
+
+
+class TermAnalyzer:
+    """Tokenises a text once and weighs its words by how rare they are in the indexed corpus."""
+
+    def __init__(self, tokenizer: JapaneseTokenizer, synonyms: dict[str, list[str]],
+                 document_frequency: DocumentFrequency | None = None, n_docs: int = 0) -> None:
+        self.tokenizer = tokenizer
+        self.synonyms = synonyms
+        self.document_frequency = document_frequency
+        self.n_docs = n_docs
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency over the indexed chunks (rare words weigh more)."""
+        df = self.document_frequency(token) if self.document_frequency else 0
+        n = self.n_docs
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def known(self, token: str) -> bool:
+        return self.document_frequency is None or self.document_frequency(token) > 0
+
+    def terms(self, text: str, *, subject: str | None = None) -> QueryTerms:
+        """Terms of ``text``; ``subject`` (the turn's own words) is checked for unknown words."""
+        tokens = tuple(self.tokenizer.tokenize(text))
+        content = frozenset(t for t in tokens if is_content_word(t))
+        expanded_text = expand_query(text, self.synonyms)
+        expanded: frozenset[str] = frozenset()
+        if expanded_text != text:
+            extra = self.tokenizer.tokenize(expanded_text[len(text):])
+            expanded = frozenset(t for t in extra if is_content_word(t)) - content
+        weights = {w: self.idf(w) for w in content}
+        weights.update({w: 0.7 * self.idf(w) for w in expanded})
+        naming: tuple[str, ...] = ()
+        unknown: tuple[str, ...] = ()
+        mapped: dict[str, float] = {}
+        if subject is not None and self.document_frequency is not None:
+            naming = tuple(self.naming_words(subject))
+            unknown = tuple(w for w in naming if not self.known(w))
+            # A staff term such as マイナカード names the subject as firmly as the plan's own word.
+            for term in synonym_terms(subject, self.synonyms):
+                parts = [t for e in self.synonyms[term] for t in self.tokenizer.tokenize(e) if is_content_word(t)]
+                mapped[term] = max((self.idf(t) for t in parts), default=0.0)
+        return QueryTerms(text=text, tokens=tokens, content=content, expanded=expanded, weights=weights,
+                          naming=naming, synonym_weights=mapped, unknown=unknown)
+
+    def naming_words(self, subject: str) -> list[str]:
+        """Words that name what the subject is about, in order, without repeats.
+
+        Nouns (not 今年, 3キロ) of two or more kanji or three or more katakana, and Latin words
+        (not measure numbers). Colloquial terms the synonym table knows (ガバクラ) are left out:
+        they stand for the plan's own wording.
+        """
+        key = unicodedata.normalize("NFKC", subject).casefold()
+        for term in synonym_terms(subject, self.synonyms):
+            key = key.replace(term, " ")
+        # Latin words as the tokenizer keeps them whole (JC-STAR, not JC | STAR); the rest from the tagger.
+        candidates = [t for t in self.tokenizer.naming_nouns(key) if not t.isascii()]
+        candidates += [t for t in self.tokenizer.tokenize(key) if _LATIN_WORD_RE.fullmatch(t)]
+        out: list[str] = []
+        for tok in candidates:
+            if tok in out or tok in QUESTION_WORDS or _MEASURE_NO_RE.search(tok):
+                continue
+            if _KANJI_WORD_RE.fullmatch(tok) or _KATAKANA_WORD_RE.fullmatch(tok) or _LATIN_WORD_RE.fullmatch(tok):
+                out.append(tok)
+        return out
+
+    def unknown_words(self, subject: str) -> list[str]:
+        """Naming words of the subject that occur in no indexed chunk."""
+        return [w for w in self.naming_words(subject) if not self.known(w)]
+
+
+# --- conversation state --------------------------------------------------------------------------
+
+
+@dataclass
+class ConversationState:
+    """What one turn was taken to mean, resolved against the earlier turns.
+
+    ``resolution`` says how: ``new`` (a question of its own), ``measure_no`` (numbers typed),
+    ``reference`` (その施策, それ), ``ordinal`` (2つ目, 後者), ``ellipsis`` (「担当は？」),
+    ``shift`` (a new subject keeping the field: 「では物流では？」), ``similar`` (something like
+    the earlier measures elsewhere: they are excluded), ``refine`` (the earlier subject narrowed).
+    """
+
+    subject: str  # the subject in the user's words (markers and field words removed)
+    subject_terms: tuple[str, ...]  # its content words
+    fields: tuple[str, ...]  # fields asked, inherited when the turn names none
+    focus: tuple[str, ...] = ()  # measures this turn is about, in the user's order when they named several
+    named: tuple[str, ...] = ()  # the subjects the user named in this turn, in their order
+    resolution: str = "new"
+    inherited: tuple[str, ...] = ()  # which parts came from earlier turns: "fields", "subject", "focus"
+    exclude: tuple[str, ...] = ()  # measures a "similar" follow-up moves away from
+    filters: dict[str, Any] = field(default_factory=dict)
+    answered: tuple[str, ...] = ()  # measures the answer to this turn cited (filled for earlier turns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def is_followup(self) -> bool:
+        return self.resolution not in ("new", "measure_no")
+
+
+@dataclass
+class QuestionAnalysis:
+    """What later stages need to know about one turn."""
+
+    text: str  # cleaned question as typed
+    normalized: str  # NFKC
+    intent: str  # the main field: "lead", "related", "targets", "roadmap", "list", "what", "general"
+    intents: list[str] = field(default_factory=list)  # all fields asked for, main first
+    measure_nos: list[str] = field(default_factory=list)  # numbers written in the question
+    referenced_measures: list[str] = field(default_factory=list)  # measures a follow-up points at
+    is_followup: bool = False
+    retrieval_query: str = ""  # the resolved query (question + what it inherits)
+    preferred_doc: str | None = None  # when the wording points at an older document
+    preferred_edition: int | None = None  # 「2021年の計画では…」 without naming the document
+    asked_edition: int | None = None  # an edition asked for by year or as 次期/来年 (may not be held)
+    english: bool = False
+    context_measures: list[str] = field(default_factory=list)  # measures still in the conversation
+    terms: QueryTerms | None = None
+    state: ConversationState | None = None
+    request: RequestKind | None = None  # a task for the assistant, not a question about the plan
+    missing: MissingKind | None = None  # a kind of fact plans usually do not hold
+
+    @property
+    def fields(self) -> list[str]:
+        return self.intents or [self.intent]
+
+
+def _is_english(text: str) -> bool:
+    """Mostly Latin letters: an English question (a Japanese one may contain a few Latin names)."""
+    japanese = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    return latin > 0 and japanese <= 0.1 * latin
+
+
+def _remove(text: str, patterns: Sequence[re.Pattern[str]]) -> str:
+    for p in patterns:
+        text = p.sub(" ", text)
+    return text
+
+
+class Understanding:
+    """Analyses turns: fields, terms and the conversation state. Thread-safe (no mutable state)."""
+
+    def __init__(self, analyzer: TermAnalyzer, catalog: Catalog | None = None, *,
+                 table: IntentTable | None = None, editions: Sequence[int] = ()) -> None:
+        self.analyzer = analyzer
+        self.catalog = catalog
+        self.table = table or load_intents()
+        self.editions = sorted(set(editions))
+        # What a question asks for (a field, a budget, a count) is not what it is about.
+        self._field_patterns = tuple(p for f in self.table.fields for p in f.patterns) + tuple(
+            k.asks for k in self.table.missing
+        )
+        self._marker_patterns = tuple(
+            p for name, ps in self.table.markers.items() if name != "named_split" for p in ps
+        )
+
+    # -- one turn on its own ----------------------------------------------------------------
+
+    def subject_of(self, normalized: str) -> str:
+        """The question with field words and conversation markers removed: what it is about."""
+        text = _remove(normalized, self._marker_patterns)
+        text = _remove(text, self._field_patterns)
+        text = re.sub(r"[？?！!。]+", " ", text)
+        return re.sub(r"\s+", " ", text).strip(" 、,")
+
+    def subject_terms(self, subject: str) -> tuple[str, ...]:
+        toks = self.analyzer.tokenizer.tokenize(subject)
+        out: list[str] = []
+        for t in toks:
+            if is_content_word(t) and not t.isdigit() and t not in out:
+                out.append(t)
+        return tuple(out)
+
+    def named_subjects(self, subject: str) -> tuple[str, ...]:
+        """The things a user names in one question (「AとB、それぞれ」 → A, B), in their order."""
+        parts = [subject]
+        for p in self.table.markers.get("named_split", ()):
+            parts = [piece for part in parts for piece in p.split(part)]
+        named = tuple(p.strip(" の") for p in parts if self.subject_terms(p))
+        return named if len(named) >= 2 else ()
+
+    def edition_asked(self, normalized: str) -> int | None:
+        m = _EDITION_ASK_RE.search(normalized)
+        if not m:
+            return None
+        if m.group(3):
+            return (max(self.editions) if self.editions else 2025) + (2 if m.group(3) == "再来年" else 1)
+        return int(m.group(1) or m.group(2))
+
+    def preferred_edition(self, normalized: str) -> int | None:
+        year = _YEAR_RE.search(normalized)
+        if not year:
+            return None
+        token = year.group(1)
+        if token.startswith("令和"):
+            n = token[2:]
+            num = int(n) if n.isdigit() else _KANJI_NUM.get(n, 0)
+            return 2018 + num
+        return int(token)
+
+    # -- the follow-up -------------------------------------------------------------------------
+
+    def _ordinal(self, normalized: str) -> int | None:
+        m = self.table.marker("ordinal", normalized)
+        if not m:
+            return None
+        if m.group(3):
+            return 1
+        if m.group(4):
+            return -1
+        token = m.group(1)
+        return int(token) if token.isdigit() else _KANJI_NUM.get(token)
+
+    def order_by_naming(self, named: Sequence[str], cited: Sequence[str]) -> tuple[str, ...]:
+        """The cited measures in the order the user named their subjects (each name → its best measure)."""
+        if not named or len(cited) < 2 or self.catalog is None:
+            return tuple(cited)
+        tok = self.analyzer.tokenizer.tokenize
+        texts = {}
+        for no in cited:
+            m = self.catalog.measures.get(no)
+            if m is not None:
+                texts[no] = set(tok(m.title + "\n" + "\n".join(m.bullets[:3])))
+        ordered: list[str] = []
+        for name in named:
+            words = {w for w in tok(name) if is_content_word(w)}
+            best, best_score = None, 0.0
+            for no, toks in texts.items():
+                if no in ordered:
+                    continue
+                score = sum(self.analyzer.idf(w) for w in words & toks)
+                if score > best_score:
+                    best, best_score = no, score
+            if best is not None:
+                ordered.append(best)
+        return tuple(ordered + [n for n in cited if n not in ordered])
+
+    def _turn_state(self, normalized: str, previous: ConversationState | None, *,
+                    measure_nos: Sequence[str], earlier_lists: Sequence[Sequence[str]] = ()) -> ConversationState:
+        """Resolve one turn against the state of the turn before it (None for the first)."""
+        fields = tuple(f for f in detect_fields(normalized, self.table) if f != "general")
+        subject = self.subject_of(normalized)
+        terms = self.subject_terms(subject)
+        named = self.named_subjects(subject)
+        if measure_nos:
+            return ConversationState(subject, terms, fields or ("what",), focus=tuple(measure_nos), named=named,
+                                     resolution="measure_no")
+        if previous is None:
+            return ConversationState(subject, terms, fields or ("general",), named=named)
+
+        own_fields = bool(fields)
+        inherit_fields = fields or tuple(f for f in previous.fields if f != "list") or previous.fields
+        previous_words = set(previous.subject_terms)
+        new_terms = tuple(t for t in terms if t not in previous_words)
+        prior_focus = previous.answered or previous.focus
+        ordinal = self._ordinal(normalized)
+        reference = self.table.marker("reference", normalized) is not None
+        all_of = self.table.marker("all_of", normalized) is not None
+        similar = self.table.marker("similar", normalized) is not None
+        shift = self.table.marker("shift", normalized) is not None
+
+        def state(resolution: str, focus: Sequence[str] = (), *, subject_: str = subject,
+                  terms_: Sequence[str] = terms, inherited: Sequence[str] = (), exclude: Sequence[str] = (),
+                  fields_: Sequence[str] | None = None) -> ConversationState:
+            used = tuple(fields_) if fields_ is not None else (fields if own_fields else inherit_fields)
+            inh = tuple(inherited) + (() if own_fields or fields_ is not None else ("fields",))
+            return ConversationState(subject_, tuple(terms_), used or ("general",), focus=tuple(focus),
+                                     named=named, resolution=resolution, inherited=inh, exclude=tuple(exclude))
+
+        if ordinal is not None:
+            # Ordinals count the user's own words when they named several things, else the answer's list.
+            candidates: Sequence[str] = prior_focus
+            if previous.named and len(prior_focus) >= len(previous.named):
+                candidates = prior_focus[: len(previous.named)]  # 「後者」 is the second thing the user named
+            if ordinal > len(candidates):
+                candidates = next((lst for lst in reversed(earlier_lists) if len(lst) >= ordinal), candidates)
+            if candidates and abs(ordinal) <= len(candidates):
+                pick = candidates[ordinal - 1] if ordinal > 0 else candidates[-1]
+                return state("ordinal", [pick], subject_=previous.subject, terms_=previous.subject_terms,
+                             inherited=("subject", "focus"))
+        if similar and new_terms:
+            return state("similar", subject_=f"{subject} {previous.subject}".strip(),
+                         terms_=new_terms + tuple(previous.subject_terms), inherited=("subject",),
+                         exclude=prior_focus, fields_=fields or ("list",))
+        if new_terms and (shift or (not reference and not own_fields and len(normalized) <= 16)):
+            # A new subject in a turn that keeps the earlier question's shape: 「では物流では？」
+            return state("shift", subject_=subject, terms_=terms)
+        if new_terms and reference:
+            return state("refine", prior_focus[:3], subject_=f"{previous.subject} {subject}".strip(),
+                         terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject", "focus"))
+        if new_terms:
+            return ConversationState(subject, terms, fields or ("general",), named=named)
+        # No new content words: the turn asks about what is already in focus.
+        focus = prior_focus if all_of else prior_focus[:1]
+        return state("reference" if reference else "ellipsis", focus, subject_=previous.subject,
+                     terms_=previous.subject_terms, inherited=("subject", "focus"))
+
+    def conversation(self, turns: Sequence[dict]) -> tuple[ConversationState | None, list[list[str]], str]:
+        """The state after the earlier turns, every list of measures an answer gave, and the last question."""
+        state: ConversationState | None = None
+        lists: list[list[str]] = []
+        last_question = ""
+        pending: str | None = None
+        for message in turns:
+            text = unicodedata.normalize("NFKC", message_text(message))
+            if message.get("role") == "user":
+                if pending is not None:  # a user turn without an answer: keep its subject
+                    state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
+                pending, last_question = text[:MAX_QUERY_CHARS], text
+                continue
+            cited = cited_measures(text)
+            if pending is not None:
+                state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
+                pending = None
+            if state is not None:
+                state.answered = self.order_by_naming(state.named, cited) if cited else state.focus
+            if cited:
+                lists.append(cited)
+        if pending is not None:
+            state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
+        return state, lists, last_question
+
+    # -- the analysis ------------------------------------------------------------------------------
+
+    def analyse(self, question: str, history: Sequence[dict] | None = None) -> QuestionAnalysis:
+        """Fields, terms, requests and the resolved conversation state of one turn."""
+        normalized = unicodedata.normalize("NFKC", question)
+        measure_nos = find_measure_nos(normalized)
+        previous, lists, last_question = self.conversation(history or [])
+        state = self._turn_state(normalized, previous, measure_nos=measure_nos, earlier_lists=lists)
+        fields = [f for f in state.fields if f != "general"] or ["general"]
+        if "list" in fields and fields[0] != "list" and state.resolution not in ("similar",):
+            # 「防災の施策の目標を一覧で」 asks for targets; the list shape is secondary.
+            fields = [f for f in fields if f != "list"] + ["list"]
+        analysis = QuestionAnalysis(
+            text=question, normalized=normalized, intent=fields[0], intents=fields, measure_nos=measure_nos,
+            english=_is_english(normalized), state=state,
+            request=request_kind(normalized, self.table), missing=missing_kind(normalized, self.table),
+            asked_edition=self.edition_asked(normalized),
+        )
+        analysis.retrieval_query = self.retrieval_query(question, state, previous, last_question)
+        analysis.is_followup = state.is_followup
+        if state.resolution in ("reference", "ellipsis", "ordinal", "refine"):
+            analysis.referenced_measures = list(state.focus[:3] if state.resolution != "refine" else [])
+            analysis.context_measures = list(state.focus)
+        elif state.resolution == "new" and previous is not None:
+            # A question of its own in a conversation may still be about the measure just discussed
+            # (「対策技術の開発支援は何件が目標？」): retrieval prefers it when it holds the new words.
+            analysis.context_measures = list(previous.answered or previous.focus)
+        for doc_id, pattern in _EDITION_PATTERNS:
+            if pattern.search(normalized) or (state.is_followup and state.resolution != "shift"
+                                              and pattern.search(unicodedata.normalize("NFKC", last_question))):
+                analysis.preferred_doc = doc_id
+                break
+        if analysis.preferred_doc is None:
+            analysis.preferred_edition = self.preferred_edition(normalized)
+        analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if not state.is_followup
+                                             or state.resolution in ("shift", "similar") else None)
+        return analysis
+
+    def retrieval_query(self, question: str, state: ConversationState, previous: ConversationState | None,
+                        last_question: str) -> str:
+        """The text retrieval sees: the question, plus what a follow-up inherits."""
+        if state.resolution in ("new", "measure_no") or previous is None:
+            return question[:MAX_QUERY_CHARS]
+        field_words = " ".join(
+            f.query for name in state.fields if (f := self.table.field(name)) is not None and f.query
+        )
+        if state.resolution == "shift":
+            return f"{state.subject} {field_words}".strip()[:MAX_QUERY_CHARS]
+        if state.resolution in ("similar", "refine"):
+            return f"{state.subject} {field_words}".strip()[:MAX_QUERY_CHARS]
+        # Retrieval sees the earlier question too, so 「それはいつまで？」 keeps its topic.
+        # Both parts are capped: history comes from the client and may be long.
+        return f"{last_question[:100]} {question}".strip()[:MAX_QUERY_CHARS]
+
+
+__all__ = [
+    "ConversationState", "FieldIntent", "IntentTable", "MissingKind", "QueryTerms", "QuestionAnalysis",
+    "RequestKind", "TermAnalyzer", "Understanding", "detect_fields", "detect_intent", "load_intents",
+    "missing_kind", "request_kind",
+]
