@@ -222,7 +222,7 @@ def test_hung_server_times_out(server, tmp_path, chunks, tokenizer, emb):
             t = time.monotonic()
             with pytest.raises(ChromaUnavailable):
                 index.dense_search(vector, 3)
-            assert time.monotonic() - t < 5
+            assert time.monotonic() - t < 5  # a hang bound: the 1 s time-out works, the call does not wait forever
         finally:
             server.proc.send_signal(signal.SIGCONT)
         assert index.dense_search(vector, 3)
