@@ -24,10 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 ITEMS_PATH = ROOT / "evals" / "items.jsonl"
 THRESHOLDS_PATH = ROOT / "evals" / "thresholds.toml"
 
-CATEGORIES = {"lookup", "factual", "topic", "section", "older_edition", "followup", "out_of_scope", "robustness"}
+CATEGORIES = {
+    "lookup", "factual", "topic", "section", "older_edition", "followup", "out_of_scope", "robustness",
+    "conversation", "task_request",
+}
+NO_ANSWER = {"out_of_scope", "task_request"}  # must be declined: no doc, evidence, facts or measures
+NEW_CATEGORIES = {"conversation", "task_request"}  # added later, smaller (>= 10 items each)
 DOC_IDS = {"plan2025", "plan2024-summary", "plan2021-outline", "plan2021-education", "cio-forum-2021"}
-MEASURE_CATEGORIES = {"lookup", "factual", "topic"}  # must name at least one measure
-NO_MEASURE_CATEGORIES = {"section", "older_edition", "out_of_scope"}  # must name none
+MEASURE_CATEGORIES = {"lookup", "factual", "topic", "conversation"}  # must name at least one measure
+NO_MEASURE_CATEGORIES = {"section", "older_edition", "out_of_scope", "task_request"}  # must name none
 REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str,
     "question": str,
@@ -149,11 +154,11 @@ def test_categories_sources_and_doc_ids(items):
         if it.get("source") not in ("template", "handwritten"):
             errors.append(f"{it['id']}: source {it.get('source')!r}")
         doc = it.get("expected_doc")
-        if cat == "out_of_scope":
+        if cat in NO_ANSWER:
             if doc is not None or it.get("evidence") is not None or it["answer_facts"]:
-                errors.append(f"{it['id']}: out_of_scope items have no doc, evidence or facts")
+                errors.append(f"{it['id']}: {cat} items have no doc, evidence or facts")
             if it["expected_measures"] or it["acceptable_measures"]:
-                errors.append(f"{it['id']}: out_of_scope items cite no measure")
+                errors.append(f"{it['id']}: {cat} items cite no measure")
         else:
             if doc not in DOC_IDS:
                 errors.append(f"{it['id']}: unknown expected_doc {doc!r}")
@@ -171,7 +176,7 @@ def test_categories_sources_and_doc_ids(items):
 def test_facts_and_evidence_shape(items):
     errors = []
     for it in items:
-        if it["category"] == "out_of_scope":
+        if it["category"] in NO_ANSWER:
             continue
         facts, ev = it["answer_facts"], it.get("evidence")
         if not 1 <= len(facts) <= 3:
@@ -210,6 +215,26 @@ def test_history_only_on_followups_and_well_formed(items):
         if "turn" in it and it["turn"] != len(hist) // 2 + 1:
             errors.append(f"{it['id']}: turn {it['turn']} does not match a history of {len(hist)} turns")
     _fail(errors, "followups with a bad history")
+
+
+def test_prior_turns_only_on_conversations_and_well_formed(items):
+    """conversation items carry 1-2 earlier user questions (asked live by the runner), nothing else does."""
+    errors = []
+    for it in items:
+        prior = it.get("prior_turns")
+        if it["category"] != "conversation":
+            if prior is not None:
+                errors.append(f"{it['id']}: only conversation items carry prior_turns")
+            continue
+        if it.get("history"):
+            errors.append(f"{it['id']}: conversation items have prior_turns, not a written history")
+        if not isinstance(prior, list) or not 1 <= len(prior) <= 2 or any(
+            not isinstance(p, str) or not p.strip() for p in prior
+        ):
+            errors.append(f"{it['id']}: prior_turns must be a list of 1-2 non-empty questions")
+        elif any(p.strip() == it["question"].strip() for p in prior):
+            errors.append(f"{it['id']}: a prior turn repeats the final question")
+    _fail(errors, "items with bad prior_turns")
 
 
 # --- grounding --------------------------------------------------------------------------------
@@ -253,7 +278,7 @@ def test_evidence_and_facts_occur_in_document(items, doc_keys, doc_evidence_keys
     errors = []
     for it in items:
         doc = it.get("expected_doc")
-        if it["category"] == "out_of_scope" or doc not in doc_keys:
+        if it["category"] in NO_ANSWER or doc not in doc_keys:
             continue
         if _evidence_key(it["evidence"]) not in doc_evidence_keys[doc]:
             errors.append(f"{it['id']}: evidence not found in {doc}: {it['evidence'][:30]}…")
@@ -304,8 +329,16 @@ def test_all_five_chapters_covered(items):
 
 def test_every_category_present_in_reasonable_numbers(items):
     counts = Counter(it["category"] for it in items)
-    thin = {cat: counts[cat] for cat in CATEGORIES if counts[cat] < 20}
+    thin = {cat: counts[cat] for cat in CATEGORIES if counts[cat] < (10 if cat in NEW_CATEGORIES else 20)}
     assert not thin, f"categories with fewer than 20 items: {thin}"
+
+
+def test_list_questions(items):
+    """LIST questions (topic items with 3-8 expected measures) ask for all measures on a subject."""
+    lists = [it for it in items if it["category"] == "topic" and 3 <= len(it["expected_measures"]) <= 8]
+    assert len(lists) >= 12, f"only {len(lists)} LIST topic questions"
+    narrow = [it["id"] for it in lists if len(it["acceptable_measures"]) <= len(it["expected_measures"])]
+    assert not narrow, f"LIST questions without a wider acceptable_measures: {narrow}"
 
 
 def test_retrieval_benchmark_items_name_measures(items):

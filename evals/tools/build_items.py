@@ -16,13 +16,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import check_items  # noqa: E402
+import hw_conversation  # noqa: E402
 import hw_factual  # noqa: E402
 import hw_followup  # noqa: E402
+import hw_list  # noqa: E402
 import hw_lookup  # noqa: E402
 import hw_older  # noqa: E402
 import hw_out_of_scope  # noqa: E402
 import hw_robustness  # noqa: E402
 import hw_section  # noqa: E402
+import hw_task_request  # noqa: E402
 import hw_topic  # noqa: E402
 import templates  # noqa: E402
 
@@ -32,6 +35,8 @@ def collect() -> list[dict]:
     handwritten = (
         hw_lookup.ITEMS + hw_factual.ITEMS + hw_topic.ITEMS + hw_section.ITEMS + hw_older.ITEMS
         + hw_followup.ITEMS + hw_out_of_scope.ITEMS + hw_robustness.ITEMS
+        # appended later: LIST topic questions (ids topic-031 on), conversation, task_request
+        + hw_list.ITEMS + hw_conversation.ITEMS + hw_task_request.ITEMS
     )
     generated = templates.generate()
     counters: dict[str, int] = {}

@@ -25,6 +25,7 @@ def Q(
     fast: bool = False,
     history: list[dict] | None = None,
     turn: int | None = None,
+    prior_turns: list[str] | None = None,
     source: str = "handwritten",
 ) -> dict:
     """One item without its id (ids are assigned by ``build_items.py`` in source order)."""
@@ -35,7 +36,7 @@ def Q(
         "category": category,
         "expected_measures": expected,
         "acceptable_measures": acceptable,
-        "expected_doc": None if category == "out_of_scope" else doc,
+        "expected_doc": None if category in ("out_of_scope", "task_request") else doc,
         "answer_facts": [clean_fact(f) for f in facts],
         "evidence": ev,
     }
@@ -43,6 +44,8 @@ def Q(
         item["history"] = history
     if turn is not None:
         item["turn"] = turn
+    if prior_turns is not None:
+        item["prior_turns"] = list(prior_turns)
     item["source"] = source
     item["fast"] = fast
     return item
@@ -58,3 +61,8 @@ def A(content: str) -> dict:
 
 def OOS(question: str, *, fast: bool = False, source: str = "handwritten") -> dict:
     return Q("out_of_scope", question, doc=None, fast=fast, source=source)
+
+
+def TR(question: str, *, fast: bool = False) -> dict:
+    """A task request (not a question about the plan): must be declined, shaped like out_of_scope."""
+    return Q("task_request", question, doc=None, fast=fast)
