@@ -37,7 +37,18 @@ from assistant.composition import NUMERIC_ASK_RE, Citation, Composer
 from assistant.corpus import Document
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
 from assistant.tokenizer import JapaneseTokenizer
-from assistant.understanding import ConversationState, QuestionAnalysis, TermAnalyzer
+from assistant.understanding import (
+    QUESTION_WORDS,
+    ConversationState,
+    QuestionAnalysis,
+    TermAnalyzer,
+    load_intents,
+)
+
+# A list names every measure whose fused score is at least this share of the best one and that
+# holds at least this share of the words naming the subject. Calibrated on the dev suite's list items.
+LIST_MIN_SCORE = 0.5
+LIST_MIN_SUPPORT = 0.5
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」
 _MINISTRY_LIST_RE = re.compile(
@@ -100,11 +111,14 @@ class ExtractiveAnswerer:
             len(retriever.index.chunks),
         )
         self.composer = Composer(catalog, documents, tokenizer)
+        # Sentence tokens once, at load: no question pays for tokenising the passages it quotes.
+        self.composer.warm([c.text for c in retriever.index.chunks])
         self.min_dense = min_dense
         self.min_coverage = min_coverage
         self.max_unknown_share = max_unknown_share
         self.top_k = top_k
         self.editions = sorted({d.info.edition for d in documents})
+        self.understanding_fields = {f.name: f for f in load_intents().fields}
         self._chunk_tokens: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
 
@@ -156,8 +170,8 @@ class ExtractiveAnswerer:
         lines = [f"計画に記載があるのは次の点です（No. {m.measure_no}「{m.title}」、主担当: "
                  f"{'、'.join(m.lead_ministries) or '—'}）。"]
         if m.targets:
-            lines.append(f"具体的な目標: {m.targets[0]} {ref}")
-            quote = m.targets[0]
+            quote = m.targets[0].lstrip("・- ")
+            lines.append(f"具体的な目標: {quote} {ref}")
         else:
             quote = self.composer.key_sentence(m, terms)
             lines.append(f"取組の内容: {quote} {ref}")
@@ -167,7 +181,8 @@ class ExtractiveAnswerer:
 
     # -- composition ----------------------------------------------------------------------------
 
-    def compose(self, analysis: QuestionAnalysis, result: RetrievalResult) -> tuple[str, list[Citation], Refusal | None]:
+    def compose(self, analysis: QuestionAnalysis, result: RetrievalResult,
+                filters: dict | None = None) -> tuple[str, list[Citation], Refusal | None]:
         """The answer text, its citations and the refusal, if the turn is not answered."""
         terms = analysis.terms
         assert terms is not None
@@ -199,6 +214,10 @@ class ExtractiveAnswerer:
                 return self.refused(refusal, self.stated_instead(about, terms))
 
         numeric = bool(NUMERIC_ASK_RE.search(analysis.normalized))
+        if not targets and analysis.state is not None and analysis.state.each:
+            each = self.answer_each(analysis, result, numeric)
+            if each is not None:
+                return each
         if targets:
             lines: list[str] = []
             cites: list[Citation] = []
@@ -218,8 +237,10 @@ class ExtractiveAnswerer:
             analysis.preferred_edition is not None and analysis.preferred_edition != max(self.editions)
         )
         measure_hits = [h for h in hits if h.chunk.measure_no]
-        if analysis.intent == "list" and measure_hits:
-            lines, cites = composer.render_list(measure_hits, terms)
+        listed = self.list_hits(analysis, result, filters) if analysis.intent == "list" and not older else []
+        if listed:
+            topic = analysis.state.subject if analysis.state and len(analysis.state.subject) <= 20 else ""
+            lines, cites = composer.render_list(listed, terms, topic)
         elif analysis.intent in ("lead", "related", "targets", "roadmap") and not older and any(
             h.chunk.measure_no for h in hits[:3]
         ):
@@ -243,13 +264,99 @@ class ExtractiveAnswerer:
                 if related:
                     lines.append(related)
             elif anchor.chunk.kind == "procedure":
-                lines, cites = composer.answer_procedure(anchor, terms, numeric)
+                lines, cites = composer.answer_procedure(anchor, terms, analysis.fields, numeric)
             else:
                 rest = [h for h in hits if h is not anchor]
                 lines, cites = composer.answer_sections([anchor, *rest], terms, numeric)
         if not lines:
             return self.refused(Refusal("weak_evidence", "計画には記載が見つかりませんでした。"))
         return "\n".join(lines), cites, None
+
+    def list_support(self, analysis: QuestionAnalysis, hit: Hit) -> float:
+        """Share of the weight of the words naming a list's subject that a measure holds.
+
+        A staff term (ガバクラ) counts as held when the plan's wording for it is.
+        """
+        terms = analysis.terms
+        assert terms is not None
+        toks = self.chunk_tokens(hit)
+        total = held = 0.0
+        for w in terms.naming:
+            weight = self.analyzer.idf(w)
+            total += weight
+            held += weight if w in toks else 0.0
+        for term, weight in terms.synonym_weights.items():
+            total += weight
+            expansions = {t for e in self.retriever.synonyms.get(term, []) for t in self.tokenizer.tokenize(e)}
+            held += weight if expansions & toks else 0.0
+        return held / total if total > 0 else 0.0
+
+    def list_hits(self, analysis: QuestionAnalysis, result: RetrievalResult, filters: dict | None) -> list[Hit]:
+        """The measures a list question asks for: every one that clears the relevance bar, best first.
+
+        A search restricted to measures, deeper than the answer's, so that a long list is complete;
+        a measure qualifies when it holds most of what names the subject (LIST_MIN_SUPPORT) and its
+        fused score is not far below the best (LIST_MIN_SCORE).
+        """
+        eff = dict(filters or {})
+        if analysis.state is not None:
+            eff.update(analysis.state.filters)
+        eff["kind"] = "measure"
+        found = self.retriever.retrieve(analysis.retrieval_query, k=30, filters=eff).hits
+        state = analysis.state
+        if state is not None and state.exclude:
+            found = [h for h in found if h.chunk.measure_no not in state.exclude]
+        if not found:
+            return [h for h in result.hits if h.chunk.measure_no]
+        top = found[0].score
+        terms = analysis.terms
+        if terms is None or not (terms.naming or terms.synonym_weights):
+            return [h for h in found[:5] if h.score >= LIST_MIN_SCORE * top]
+        keep = [h for h in found if h.score >= LIST_MIN_SCORE * top and self.list_support(analysis, h) >= LIST_MIN_SUPPORT]
+        return keep or found[:3]
+
+    def answer_each(self, analysis: QuestionAnalysis, result: RetrievalResult,
+                    numeric: bool) -> tuple[str, list[Citation], Refusal | None] | None:
+        """「AとB、それぞれ教えて」: one search and one answer per thing named, in the user's order."""
+        state = analysis.state
+        assert state is not None and analysis.terms is not None
+        field_words = " ".join(f.query for name in analysis.fields
+                               if (f := self.understanding_fields.get(name)) and f.query)
+        lines: list[str] = []
+        cites: list[Citation] = []
+        used: set[str] = set()
+        merged: list[Hit] = []
+        for name in state.named[:3]:
+            sub = self.retriever.retrieve(f"{name} {field_words}".strip(), k=10)
+            top = self.best_measure_for(name, [h for h in sub.hits if h.chunk.measure_no not in used])
+            if top is None:
+                continue
+            used.add(top.chunk.measure_no)
+            merged.append(top)
+            m = self.catalog.measures[top.chunk.measure_no]
+            more, c = self.composer.answer_measure(m, analysis.fields, analysis.terms, top.score, numeric=numeric)
+            lines += more[:2]  # each thing named gets its answer and one supporting line
+            cites += c[:2]
+        if len(used) < 2:
+            return None  # one measure covers them all: the ordinary answer says it better
+        result.hits = merged + [h for h in result.hits if h.chunk.measure_no not in used]
+        return "\n".join(lines), cites, None
+
+    def best_measure_for(self, name: str, hits: Sequence[Hit]) -> Hit | None:
+        """The measure among ``hits`` whose title and body share most (IDF-weighted) words with ``name``."""
+        words = {w for w in self.tokenizer.tokenize(name) if w not in QUESTION_WORDS}
+        best, best_score = None, 0.0
+        for rank, h in enumerate(hits):
+            if not h.chunk.measure_no:
+                continue
+            m = self.catalog.measures[h.chunk.measure_no]
+            title = set(self.tokenizer.tokenize(m.title))
+            shared = words & (title | self.chunk_tokens(h))
+            # Words in the title count double: a measure is named by its title.
+            score = sum(self.analyzer.idf(w) * (2.0 if w in title else 1.0) for w in shared) * (0.97**rank)
+            if score > best_score:
+                best, best_score = h, score
+        return best
 
     def missing_fact(self, analysis: QuestionAnalysis, result: RetrievalResult, targets: Sequence[str]) -> Refusal | None:
         """(3) of answerability: the asked-for kind of fact (a budget, a current rate) is not stated.
@@ -299,7 +406,10 @@ class ExtractiveAnswerer:
             analysis.intent, analysis.intents = "list", ["list"]
             if analysis.state is not None:
                 analysis.state.filters = {"ministry": ministry}
-        result = self.retriever.retrieve(analysis.retrieval_query, k=self.top_k, filters=eff_filters or None)
+        state = analysis.state
+        # A "similar" follow-up keeps only passages in its new field: look deeper to find them.
+        depth = self.top_k * 4 if state is not None and state.require else self.top_k
+        result = self.retriever.retrieve(analysis.retrieval_query, k=depth, filters=eff_filters or None)
         prefer = {"doc_id": analysis.preferred_doc} if analysis.preferred_doc else None
         if analysis.preferred_edition in set(self.editions) - {max(self.editions)}:
             prefer = {"edition": analysis.preferred_edition}
@@ -314,8 +424,13 @@ class ExtractiveAnswerer:
                 )
         state = analysis.state
         if state is not None and state.exclude:
-            # 「似た施策で、学校関係のものは？」 asks for other measures than those just shown.
+            # 「似た施策で、学校関係のものは？」 asks for other measures than those just shown…
             result.hits = [h for h in result.hits if h.chunk.measure_no not in state.exclude]
+        if state is not None and state.require:
+            # …in the field it names (the word or the plan's wording for it).
+            wanted = set(state.require) | set(self.analyzer.terms(" ".join(state.require)).expanded)
+            holding = [h for h in result.hits if wanted & self.chunk_tokens(h)]
+            result.hits = (holding or result.hits)[: self.top_k]
         if analysis.context_measures and not result.exact_measures:
             # A measure already under discussion wins if it still fits: it holds the turn's own
             # distinctive words (a new subject such as 物流 moves the conversation on).
@@ -345,7 +460,7 @@ class ExtractiveAnswerer:
             result = self.retrieve(analysis, filters)
             timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
             t1 = time.perf_counter()
-            text, cites, refusal = self.compose(analysis, result)
+            text, cites, refusal = self.compose(analysis, result, filters)
             timings["compose_ms"] = (time.perf_counter() - t1) * 1000
         answer = Answer(
             question=analysis.text, text=text, citations=cites, abstained=refusal is not None, timings=timings,

@@ -1,17 +1,24 @@
 """Composing an extractive answer: the lines shown, each with its citation.
 
-Structured questions (主担当, 目標, 工程表 …) are answered from the catalog fields exactly, one
-small renderer per field (named in ``data/intents.toml``); list questions with a list of
-measures; everything else with the best sentences of the retrieved passages. Every line carries
-its citation: ``[No. 1-57]`` for measures, ``[文書名 > 節]`` for passages outside the measures.
+The shape staff paste into a memo: the first line is the direct answer — the asked-for value
+(ministry, date, figure, KPI) with its citation, one sentence where possible — then at most three
+supporting lines, one sentence each, each cited. Everything else is in the source cards.
 
-The question's words arrive analysed (:class:`~assistant.understanding.QueryTerms`); only the
-passages are tokenised here.
+* A field of a measure (主担当, 目標, 工程表 …) is rendered by one small function per field,
+  named in ``data/intents.toml``; a question for several fields gets one line per field.
+* A list question gets every measure that clears a relevance bar (up to 10), one line each.
+* Anything else gets the best sentences of the passages.
+
+Sentences are chosen by one ranker with one scoring function (:meth:`Composer.rank`): the
+question's words weighted by rarity, the field asked, figures when a figure is asked, position.
+The question's words arrive analysed (:class:`~assistant.understanding.QueryTerms`); sentence
+tokens are computed once per sentence and kept.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,18 +28,20 @@ from assistant.chunking import split_sentences
 from assistant.corpus import Document
 from assistant.retrieval import Hit
 from assistant.tokenizer import JapaneseTokenizer
-from assistant.understanding import QueryTerms, is_content_word
+from assistant.understanding import QueryTerms
 
 # The question asks for a figure, a date or a target: prefer sentences that hold one.
-NUMERIC_ASK_RE = re.compile(r"いつ|何年|何月|何%|何％|何人|何件|何割|いくつ|どのくらい|どれくらい|どれだけ|割合|率|数|目標|KPI|時期|期限|when|how many|how much|rate|target", re.I)
+NUMERIC_ASK_RE = re.compile(r"いつ|何年|何月|何%|何％|何人|何件|何割|いくつ|どのくらい|どれくらい|どれだけ|割合|率|数|目標|KPI|時期|期限|予定|when|how many|how much|rate|target", re.I)
 _FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千万億]+(件|人|割|分野|法案|年)")
+MAX_SUPPORT = 3  # supporting lines after the first
+MAX_LIST = 10  # measures listed one per line; the next ones are named in 「ほかに関連」
 
 Lines = tuple[list[str], list["Citation"]]
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A checkable source for a claim: the measure (if any), document, section and verbatim quote."""
+    """A checkable source for a claim: the measure (if any), document, section, verbatim quote and page."""
 
     measure_no: str | None
     doc_id: str
@@ -41,10 +50,28 @@ class Citation:
     quote: str  # verbatim from the source (findable in the raw file)
     lead_ministries: tuple[str, ...]
     score: float
+    page: int | None = None  # printed page of the official document where the quote starts
+    slide: int | None = None  # slide number, for the slide deck (which has no pages)
 
     @property
     def label(self) -> str:
         return f"No. {self.measure_no}" if self.measure_no else f"{self.title} > {self.section}"
+
+    @property
+    def page_label(self) -> str:
+        """「p.45」, 「スライド7」 or "" (the web page has neither)."""
+        if self.page is not None:
+            return f"p.{self.page}"
+        return f"スライド{self.slide}" if self.slide is not None else ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may be shown: where it comes from and which field of a measure it is."""
+
+    text: str
+    field: str = "body"  # "body", "targets", "kpi", "actions"
+    position: int = 0
 
 
 def doc_short_title(title: str, edition: int) -> str:
@@ -80,8 +107,21 @@ def ministries(names: Sequence[str]) -> str:
     return "、".join(names) if names else "なし"
 
 
+def clause(text: str, limit: int = 60) -> str:
+    """The first clause of a sentence, for one-line gists in lists (the citation keeps it whole)."""
+    text = text.strip().lstrip("・-○ ")
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind("、", 0, limit), text.rfind("。", 0, limit))
+    return (text[:cut] if cut >= limit // 2 else text[: limit - 1]) + "…"
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _bullet(text: str) -> str:
+    return text.strip().lstrip("・- ").strip()
 
 
 class Composer:
@@ -91,25 +131,42 @@ class Composer:
         self.catalog = catalog
         self.documents = {d.info.doc_id: d for d in documents}
         self.tokenizer = tokenizer
-        self.renderers: dict[str, Callable[[Measure, QueryTerms, float, str], Lines]] = {
+        self.renderers: dict[str, Callable[[Measure, QueryTerms, float, str, bool], Lines]] = {
             "lead": self.render_lead, "related": self.render_related, "targets": self.render_targets,
             "roadmap": self.render_roadmap, "what": self.render_what,
         }
+        self._sentence_tokens: dict[str, frozenset[str]] = {}
+        self._measure_candidates: dict[str, list[Candidate]] = {}
+        self._lock = threading.Lock()
 
     # -- citations ----------------------------------------------------------------------------
 
-    def measure_citation(self, m: Measure, quote: str, score: float) -> Citation:
+    def _page(self, doc_id: str, quote: str, start: int, end: int) -> tuple[int | None, int | None]:
+        doc = self.documents.get(doc_id)
+        if doc is None:
+            return None, None
+        # Search the passage's own window: lines such as 「主担当府省庁：デジタル庁」 recur everywhere.
+        span = doc.locate(quote, start, end) or doc.locate(re.split(r"（主担当|\n", quote.lstrip("・ "))[0], start, end)
+        at = span[0] if span else start
+        return doc.page_at(at), doc.slide_at(at)
+
+    def measure_citation(self, m: Measure, quote: str, score: float, *, window: tuple[int, int] | None = None) -> Citation:
+        start, end = window or (m.start, m.end)
+        page, slide = self._page(self.catalog.doc_id, quote, start, end)
         return Citation(
             measure_no=m.measure_no, doc_id=self.catalog.doc_id, title=m.title,
             section=" > ".join(m.section_path), quote=quote, lead_ministries=m.lead_ministries, score=round(score, 4),
+            page=page, slide=slide,
         )
 
     def passage_citation(self, hit: Hit, quote: str) -> Citation:
         doc = self.documents.get(hit.doc_id)
         title = doc.info.title if doc else hit.doc_id
+        page, slide = self._page(hit.doc_id, quote, hit.chunk.start, hit.chunk.end)
         return Citation(
             measure_no=hit.chunk.measure_no, doc_id=hit.doc_id, title=hit.chunk.measure_title or title,
             section=hit.section, quote=quote, lead_ministries=hit.chunk.lead_ministries, score=round(hit.score, 4),
+            page=page, slide=slide,
         )
 
     def doc_label(self, hit: Hit) -> str:
@@ -118,37 +175,72 @@ class Composer:
         section = hit.section.split(" > ")[-1][:30] if hit.section else ""
         return f"{short} > {section}" if section else short
 
-    # -- sentences ----------------------------------------------------------------------------
+    # -- the sentence ranker ------------------------------------------------------------------
 
-    def scored_sentences(self, terms: QueryTerms, text: str, *, numeric: bool = False,
-                         prior: float = 0.0) -> list[tuple[float, str]]:
-        """Sentences of ``text`` scored by the IDF-weighted question words they contain.
+    def tokens_of(self, sentence: str) -> frozenset[str]:
+        """Tokens of a sentence, computed once and kept (the documents do not change while loaded)."""
+        toks = self._sentence_tokens.get(sentence)
+        if toks is None:
+            toks = frozenset(self.tokenizer.tokenize(sentence))
+            with self._lock:
+                self._sentence_tokens[sentence] = toks
+        return toks
 
-        Long sentences are penalised (a 300-character list matches everything), and when the
-        question asks for a figure or a date, sentences holding one are preferred.
-        """
-        weights = terms.weights
-        scored = []
-        for pos, sent in enumerate(sentence_units(text)):
-            if len(sent) < 8:
-                continue
-            toks = set(self.tokenizer.tokenize(sent))
-            overlap = sum(w for t, w in weights.items() if t in toks)
-            if overlap == 0:
-                continue
-            score = overlap / (max(len(toks), 8) ** 0.35) - pos * 0.003 + prior
-            if numeric:
-                score *= 1.3 if _FIGURE_RE.search(sent) else 0.7
-            scored.append((score, sent))
+    def warm(self, texts: Sequence[str]) -> None:
+        """Tokenise the sentences of ``texts`` and of every measure ahead of the first question
+        (done once at load)."""
+        for m in self.catalog.measures.values():
+            for c in self.measure_candidates(m):
+                self.tokens_of(c.text)
+        for text in texts:
+            for sent in sentence_units(text):
+                self.tokens_of(sent)
+
+    def score(self, terms: QueryTerms, cand: Candidate, *, fields: Sequence[str] = (), numeric: bool = False) -> float:
+        """The one scoring function: rare question words shared, the field asked, figures, position."""
+        toks = self.tokens_of(cand.text)
+        overlap = sum(w for t, w in terms.weights.items() if t in toks)
+        asked = cand.field in fields or (cand.field == "kpi" and "targets" in fields)
+        if overlap == 0 and not asked:
+            return 0.0
+        # Long sentences are penalised: a 300-character list matches everything.
+        score = (overlap + (2.0 if asked else 0.0)) / (max(len(toks), 8) ** 0.35) - cand.position * 0.003
+        if numeric:
+            score *= 1.3 if _FIGURE_RE.search(cand.text) else 0.7
+        return score
+
+    def rank(self, terms: QueryTerms, candidates: Sequence[Candidate], *, fields: Sequence[str] = (),
+             numeric: bool = False) -> list[tuple[float, Candidate]]:
+        """Candidates with a positive score, best first."""
+        scored = [(self.score(terms, c, fields=fields, numeric=numeric), c) for c in candidates if len(c.text) >= 8]
+        scored = [x for x in scored if x[0] > 0]
         scored.sort(key=lambda x: -x[0])
         return scored
 
+    def text_candidates(self, text: str, field: str = "body") -> list[Candidate]:
+        return [Candidate(s, field, i) for i, s in enumerate(sentence_units(text))]
+
+    def measure_candidates(self, m: Measure) -> list[Candidate]:
+        """The sentences of a measure's body and targets that can be quoted (found verbatim in the
+        plan: a few catalog lines join two sub-bullets and are left out). Kept once computed."""
+        cached = self._measure_candidates.get(m.measure_no)
+        if cached is not None:
+            return cached
+        cands = [Candidate(_bullet(s), "body", i) for i, s in enumerate(sentence_units("\n".join(m.bullets)))]
+        cands += [Candidate(_bullet(t), "targets", i) for i, t in enumerate(m.targets) if _bullet(t)]
+        doc = self.documents.get(self.catalog.doc_id)
+        if doc is not None:
+            cands = [c for c in cands if doc.locate(c.text, m.start, m.end)] or cands
+        with self._lock:
+            self._measure_candidates[m.measure_no] = cands
+        return cands
+
     def best_sentences(self, terms: QueryTerms, text: str, n: int = 2, *, numeric: bool = False) -> list[str]:
-        return [s for _score, s in self.scored_sentences(terms, text, numeric=numeric)[:n]]
+        return [c.text for _s, c in self.rank(terms, self.text_candidates(text), numeric=numeric)[:n]]
 
     def key_sentence(self, m: Measure, terms: QueryTerms) -> str:
-        best = self.best_sentences(terms, "\n".join(m.bullets), 1)
-        return best[0] if best else (m.bullets[0] if m.bullets else m.title)
+        ranked = self.rank(terms, [c for c in self.measure_candidates(m) if c.field == "body"])
+        return ranked[0][1].text if ranked else (_bullet(m.bullets[0]) if m.bullets else m.title)
 
     def holds_evidence(self, texts: Sequence[str], evidence: re.Pattern[str], words: set[str] | None = None) -> bool:
         """Whether a sentence of the passages holds the kind of fact asked for (an amount in 円 …),
@@ -159,11 +251,11 @@ class Composer:
             for sent in sentence_units(text):
                 if not evidence.search(unicodedata.normalize("NFKC", sent)):
                     continue
-                if words is None or len(words & set(self.tokenizer.tokenize(sent))) >= need:
+                if words is None or len(words & self.tokens_of(sent)) >= need:
                     return True
         return False
 
-    # -- one renderer per field ---------------------------------------------------------------
+    # -- one renderer per field: (first lines, supporting lines) as one list, first line first ----
 
     def _lead_quote(self, m: Measure) -> str:
         if m.lead_source == "roadmap" and m.roadmap:
@@ -171,98 +263,128 @@ class Composer:
             return f"{row.heading}\t{ministries(row.lead_ministries)}"
         return f"主担当府省庁：{ministries(m.lead_ministries) if m.lead_ministries else '—'}"
 
-    def render_lead(self, m: Measure, terms: QueryTerms, score: float, head: str) -> Lines:
+    def render_lead(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
         ref = f"[No. {m.measure_no}]"
         if not m.lead_ministries:
-            return [f"{head}には主担当府省庁の記載がありません {ref}。"], []
-        lines = [f"{head}の主担当府省庁は{ministries(m.lead_ministries)}です {ref}。"]
-        if m.related_ministries:
-            lines.append(f"関係府省庁は{ministries(m.related_ministries)}です {ref}。")
-        return lines, [self.measure_citation(m, self._lead_quote(m), score)]
+            return [f"{head}には主担当府省庁の記載がありません {ref}"], [self.title_citation(m, score)]
+        related = f"（関係府省庁: {ministries(m.related_ministries)}）" if m.related_ministries else ""
+        window = (m.roadmap[0].start, m.roadmap[0].end) if m.lead_source == "roadmap" and m.roadmap else None
+        return ([f"{head}の主担当府省庁は{ministries(m.lead_ministries)}です{related} {ref}"],
+                [self.measure_citation(m, self._lead_quote(m), score, window=window)])
 
-    def render_related(self, m: Measure, terms: QueryTerms, score: float, head: str) -> Lines:
+    def render_related(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
         ref = f"[No. {m.measure_no}]"
-        lines = [f"{head}の関係府省庁は{ministries(m.related_ministries)}です {ref}。",
-                 f"主担当府省庁は{ministries(m.lead_ministries)}です {ref}。"]
         quote = f"関係府省庁：{ministries(m.related_ministries) if m.related_ministries else '—'}"
-        return lines, [self.measure_citation(m, quote, score)]
+        return ([f"{head}の関係府省庁は{ministries(m.related_ministries)}です（主担当: {ministries(m.lead_ministries)}） {ref}"],
+                [self.measure_citation(m, quote, score)])
 
-    def render_targets(self, m: Measure, terms: QueryTerms, score: float, head: str) -> Lines:
+    def render_targets(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
         ref = f"[No. {m.measure_no}]"
-        if not m.targets:
+        cands = self.measure_candidates(m)
+        targets = [c for c in cands if c.field == "targets"]
+        if not targets:
             sent = self.key_sentence(m, terms)
-            return ([f"{head}には具体的な目標の記載がありません {ref}。", f"取組の内容: {sent} {ref}"],
+            return ([f"{head}には具体的な目標の記載がありません。取組の内容: {sent} {ref}"],
                     [self.measure_citation(m, sent, score)])
+        ranked_targets = self.rank(terms, targets, fields=("targets",), numeric=True)
+        best = ranked_targets[0][1] if ranked_targets else targets[0]
+        # Staff quote a target with the ministry that owns it.
         lead = "" if head == "同施策" else f"（主担当: {ministries(m.lead_ministries)}）"
-        lines = [f"{head}{lead}の具体的な目標は次のとおりです {ref}。"]
-        lines += [f"・{t.lstrip('・- ')} {ref}" for t in m.targets[:6]]
-        return lines, [self.measure_citation(m, t, score) for t in m.targets[:3]]
-
-    def render_roadmap(self, m: Measure, terms: QueryTerms, score: float, head: str) -> Lines:
-        ref = f"[No. {m.measure_no}]"
-        lines: list[str] = []
-        cites: list[Citation] = []
-        if m.roadmap:
-            lines.append(f"{head}の工程表（第3）の取組内容の見出しは次のとおりです {ref}。")
-            lines += [f"・{r.heading}（主担当: {ministries(r.lead_ministries)}）{ref}" for r in m.roadmap[:8]]
-            lines.append("※工程表の時期を示す線（ガントチャート）は元の文書の変換で失われているため、時期は示せません。")
-            cites.append(self.measure_citation(m, m.roadmap[0].heading, score))
-        else:
-            lines.append(f"{head}の工程表の行は見つかりませんでした {ref}。")
-        if m.targets:
-            lines.append(f"具体的な目標: {m.targets[0]} {ref}")
-            cites.append(self.measure_citation(m, m.targets[0], score))
+        lines = [f"{head}{lead}の目標: {self._with_figures(best, targets)} {ref}"]
+        cites = [self.measure_citation(m, best.text, score)]
+        # A sentence of the body that answers the question's own words better than any target
+        # (「従来の保険証はいつまで？」) comes first; the target follows.
+        body = self.rank(terms, [c for c in cands if c.field == "body"], numeric=True)
+        title_words = self.tokens_of(m.title)
+        if body and (terms.content - title_words) and body[0][0] > 2 * (ranked_targets[0][0] if ranked_targets else 0):
+            lines.insert(0, f"{head}{lead}: {body[0][1].text} {ref}")
+            lines[1] = f"・目標: {self._with_figures(best, targets)} {ref}"
+            cites.insert(0, self.measure_citation(m, body[0][1].text, score))
+        shown = {best.text}
+        for _s, c in ranked_targets[1:]:
+            if c.text not in shown and len(lines) <= 2 and not re.match(r"^[（(]", c.text):
+                lines.append(f"・{c.text} {ref}")
+                cites.append(self.measure_citation(m, c.text, score))
+                shown.add(c.text)
         return lines, cites
 
-    def render_what(self, m: Measure, terms: QueryTerms, score: float, head: str) -> Lines:
+    @staticmethod
+    def _with_figures(best: Candidate, targets: Sequence[Candidate]) -> str:
+        """A target split over lines keeps its figure: 「…DMO」 then 「（2027年度末：90法人）」."""
+        text = best.text
+        i = next((k for k, c in enumerate(targets) if c.text == best.text), None)
+        if i is not None and i + 1 < len(targets) and re.match(r"^[（(]", targets[i + 1].text) and len(targets[i + 1].text) < 40:
+            text += targets[i + 1].text
+        return text
+
+    def render_roadmap(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
         ref = f"[No. {m.measure_no}]"
-        sentences = self.best_sentences(terms, "\n".join(m.bullets), 2) or list(m.bullets[:1])
-        lines = [f"{head}（主担当: {ministries(m.lead_ministries)}）{ref}"]
-        lines += [f"・{s} {ref}" for s in sentences]
-        cites = [self.measure_citation(m, s, score) for s in sentences]
-        if m.targets:
-            lines.append(f"具体的な目標: {m.targets[0]} {ref}")
-            cites.append(self.measure_citation(m, m.targets[0], score))
+        if not m.roadmap:
+            return [f"{head}の工程表の行は見つかりませんでした {ref}"], [self.title_citation(m, score)]
+        heads = [r.heading for r in m.roadmap]
+        more = f"（ほか{len(heads) - 4}件）" if len(heads) > 4 else ""
+        lines = [f"{head}の工程表（第3）の取組: {'／'.join(heads[:4])}{more} {ref}",
+                 "※工程表の時期を示す線（ガントチャート）は元の文書の変換で失われているため、時期は示せません。"]
+        row = m.roadmap[0]
+        return lines, [self.measure_citation(m, row.heading, score, window=(row.start, m.roadmap[-1].end))]
+
+    def render_what(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
+        ref = f"[No. {m.measure_no}]"
+        ranked = self.rank(terms, self.measure_candidates(m), numeric=numeric)
+        if not ranked:
+            first = _bullet(m.bullets[0]) if m.bullets else m.title
+            ranked = [(1.0, Candidate(first))]
+        best = ranked[0][1]
+        lines = [f"{head}（主担当: {ministries(m.lead_ministries)}）: {best.text} {ref}"]
+        cites = [self.measure_citation(m, best.text, score)]
+        # One more sentence of the body when it adds to the first, and the target.
+        extra = next((c for _s, c in ranked[1:] if c.field == "body"), None)
+        if extra is not None:
+            lines.append(f"・{extra.text} {ref}")
+            cites.append(self.measure_citation(m, extra.text, score))
+        target = next((c for c in self.measure_candidates(m) if c.field == "targets" and c.text != best.text), None)
+        if target is not None:
+            lines.append(f"・目標: {target.text} {ref}")
+            cites.append(self.measure_citation(m, target.text, score))
         return lines, cites
+
+    def title_citation(self, m: Measure, score: float) -> Citation:
+        return self.measure_citation(m, f"○[No. {m.measure_no}] {m.title}", score)
 
     # -- whole answers ------------------------------------------------------------------------
 
     def answer_measure(self, m: Measure, fields: Sequence[str], terms: QueryTerms, score: float, *,
                        numeric: bool = False) -> Lines:
-        """All fields asked for about one measure, plus the sentence of its body that best matches
-        the question's own words (「従来の保険証はいつまで？」 is answered by a bullet, not a field)."""
-        lines: list[str] = []
-        cites: list[Citation] = []
+        """The fields asked about one measure: one line per field, then up to three supporting lines."""
         asked = [f for f in fields if f in self.renderers] or ["what"]
+        firsts: list[str] = []
+        support: list[str] = []
+        cites: list[Citation] = []
         for i, name in enumerate(asked[:3]):
             # The second field asked about the same measure doesn't repeat its number and title.
             head = "同施策" if i > 0 else f"No. {m.measure_no}「{m.title}」"
-            more, c = self.renderers[name](m, terms, score, head)
-            lines += [x for x in more if x not in lines]
+            more, c = self.renderers[name](m, terms, score, head, numeric)
+            firsts.append(more[0])
+            support += [x for x in more[1:] if x not in support]
             cites += c
-        if not cites:
-            cites.append(self.measure_citation(m, f"○[No. {m.measure_no}] {m.title}", score))
-        shown = _norm("".join(lines))
-        body = "\n".join(list(m.bullets) + list(m.targets))
-        title_words = {t for t in self.tokenizer.tokenize(m.title) if is_content_word(t)}
-        if terms.content - title_words:
-            for sent in self.best_sentences(terms, body, 3, numeric=numeric):
-                if _norm(sent)[:40] not in shown:
-                    lines.append(f"関連する記述: {sent} [No. {m.measure_no}]")
-                    cites.append(self.measure_citation(m, sent, score))
-                    break
+        lines = firsts + support[: max(0, MAX_SUPPORT - len(firsts) + 1)]
         return lines, cites
 
-    def render_list(self, hits: Sequence[Hit], terms: QueryTerms, n: int = 3) -> Lines:
-        """A short list of the best measures for a topic."""
-        lines = ["関連する主な施策は次のとおりです。"]
+    def render_list(self, hits: Sequence[Hit], terms: QueryTerms, topic: str = "") -> Lines:
+        """Every measure given (already filtered by relevance, best first), one line each, up to 10;
+        the next ones are named in 「ほかに関連」."""
+        measures = [h for h in hits if h.chunk.measure_no]
+        shown, rest = measures[:MAX_LIST], measures[MAX_LIST : MAX_LIST + 6]
+        about = f"「{topic}」に関わる" if topic else "関連する"
+        lines = [f"{about}施策は次の{len(shown)}件です（関連の強い順）。"]
         cites: list[Citation] = []
-        for h in [h for h in hits if h.chunk.measure_no][:n]:
+        for h in shown:
             m = self.catalog.measures[h.chunk.measure_no]
             sent = self.key_sentence(m, terms)
-            shown = sent if len(sent) <= 100 else sent[:99] + "…"  # the citation keeps the whole sentence
-            lines.append(f"・No. {m.measure_no}「{m.title}」（主担当: {ministries(m.lead_ministries)}）: {shown} [No. {m.measure_no}]")
+            lines.append(f"・No. {m.measure_no}「{m.title}」（{ministries(m.lead_ministries)}）: {clause(sent)} [No. {m.measure_no}]")
             cites.append(self.measure_citation(m, sent, h.score))
+        if rest:
+            lines.append("ほかに関連: " + "、".join(f"No. {h.chunk.measure_no}「{h.chunk.measure_title}」" for h in rest))
         return lines, cites
 
     def anchor_hit(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool, depth: int = 5) -> Hit:
@@ -270,13 +392,13 @@ class Composer:
         best, best_score = hits[0], float("-inf")
         first_score = None
         for rank, h in enumerate(hits[:depth]):
-            text = h.chunk.text
             if h.chunk.kind == "measure" and h.chunk.measure_no:
-                m = self.catalog.measures[h.chunk.measure_no]
-                text = "\n".join(list(m.bullets) + list(m.targets))
-            scored = self.scored_sentences(terms, text, numeric=numeric)
+                cands = self.measure_candidates(self.catalog.measures[h.chunk.measure_no])
+            else:
+                cands = self.text_candidates(h.chunk.text)
+            ranked = self.rank(terms, cands, numeric=numeric)
             # Rank still matters: retrieval saw the whole passage, this only sees one sentence.
-            score = (scored[0][0] if scored else 0.0) * (0.75**rank)
+            score = (ranked[0][0] if ranked else 0.0) * (0.75**rank)
             if first_score is None:
                 first_score = score
             if score > best_score:
@@ -284,31 +406,35 @@ class Composer:
         # Leave the top-ranked passage only on clearly better evidence.
         return best if first_score is None or best_score > 1.5 * first_score else hits[0]
 
-    def answer_procedure(self, hit: Hit, terms: QueryTerms, numeric: bool) -> Lines:
-        """A 第4 procedure group: what is moved online, the KPI and the key 取組内容 sentence."""
+    def answer_procedure(self, hit: Hit, terms: QueryTerms, fields: Sequence[str], numeric: bool) -> Lines:
+        """A 第4 procedure group: the KPI or the 取組内容 sentence that answers, first."""
         label = f"[{self.doc_label(hit)}]"
         proc = next((p for p in self.catalog.procedures if p.start == hit.chunk.start), None)
         if proc is None:
             return self.answer_sections([hit], terms, numeric)
-        lines = [f"第4「{proc.number}. {proc.title}」（主担当: {ministries(proc.lead_ministries)}）について {label}"]
-        cites: list[Citation] = []
-        kpi_lines = [re.sub(r"^[-・\s]+", "", k) for k in proc.kpi.splitlines() if re.search(r"\w", k)]
-        if kpi_lines:
-            lines.append(f"KPI: {'、'.join(kpi_lines[:3])} {label}")
-            cites.append(self.passage_citation(hit, kpi_lines[0]))
-        for sent in self.best_sentences(terms, proc.actions, 2, numeric=numeric):
-            lines.append(f"取組内容: {sent} {label}")
-            cites.append(self.passage_citation(hit, sent))
+        head = f"第4「{proc.number}. {proc.title}」（主担当: {ministries(proc.lead_ministries)}）"
+        kpis = [Candidate(re.sub(r"^[-・\s]+", "", k), "kpi", i) for i, k in enumerate(proc.kpi.splitlines()) if re.search(r"\w", k)]
+        cands = kpis + self.text_candidates(proc.actions, "actions")
+        ranked = self.rank(terms, cands, fields=("kpi",) if numeric or "targets" in fields else (), numeric=numeric)
+        if not ranked:
+            ranked = [(1.0, c) for c in cands[:1]]
+        if not ranked:
+            return [f"{head} {label}"], [self.passage_citation(hit, proc.title)]
+        lines, cites = [], []
+        for i, (_s, c) in enumerate(ranked[: 1 + 2]):
+            prefix = ("KPI: " if c.field == "kpi" else "") if i else f"{head}の{'KPI' if c.field == 'kpi' else '取組'}: "
+            lines.append(f"{prefix}{c.text} {label}" if i == 0 else f"・{prefix}{c.text} {label}")
+            cites.append(self.passage_citation(hit, c.text))
         return lines, cites
 
-    def answer_sections(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool, n: int = 3) -> Lines:
-        """The best sentences across the top passages, each with its document and section."""
+    def answer_sections(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool) -> Lines:
+        """The best sentence across the top passages first, then up to three supporting ones."""
         pool: list[tuple[float, str, Hit]] = []
         for rank, h in enumerate(hits[:3]):
             headings = {_norm(p) for p in h.chunk.section.split(" > ")}
-            for score, sent in self.scored_sentences(terms, h.chunk.text, numeric=numeric, prior=-0.08 * rank)[:4]:
+            for score, c in self.rank(terms, self.text_candidates(h.chunk.text), numeric=numeric)[:4]:
                 # A heading repeated as the first line of its section says little by itself.
-                pool.append((score * (0.5 if _norm(sent) in headings else 1.0), sent, h))
+                pool.append((score * (0.5 if _norm(c.text) in headings else 1.0) - 0.08 * rank, c.text, h))
         pool.sort(key=lambda x: -x[0])
         lines: list[str] = []
         cites: list[Citation] = []
@@ -323,11 +449,11 @@ class Composer:
             if i == 0:
                 # A heading or a lead-in (「次の3つの観点から…」) is followed by what it announces.
                 for nxt in following_units(h.chunk.text, sent):
-                    if nxt not in seen:
+                    if nxt not in seen and len(lines) <= MAX_SUPPORT:
                         seen.add(nxt)
                         lines.append(f"{nxt} {label}")
                         cites.append(self.passage_citation(h, nxt))
-            if len(lines) >= n + 2 or (len(lines) >= n and i > 0):
+            if len(lines) >= 1 + MAX_SUPPORT or (len(lines) >= 3 and i > 0):
                 break
         return lines, cites
 
@@ -356,4 +482,7 @@ def following_units(text: str, sent: str, max_units: int = 3) -> list[str]:
     return out
 
 
-__all__ = ["NUMERIC_ASK_RE", "Citation", "Composer", "doc_short_title", "ministries", "sentence_units"]
+__all__ = [
+    "MAX_LIST", "NUMERIC_ASK_RE", "Candidate", "Citation", "Composer", "clause", "doc_short_title", "ministries",
+    "sentence_units",
+]

@@ -22,10 +22,12 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from itertools import permutations
 from pathlib import Path
 from typing import Any
 
 from assistant.catalog import Catalog, find_measure_nos
+from assistant.chunking import measure_text
 from assistant.questions import MAX_QUERY_CHARS, cited_measures, message_text
 from assistant.tokenizer import JapaneseTokenizer, expand_query, synonym_terms
 
@@ -39,7 +41,7 @@ QUESTION_WORDS = frozenset({
     "府省庁", "省庁", "府省", "関係", "内容", "概要", "とは", "です", "ます", "what", "is", "the", "of", "a", "an",
     "in", "for", "to", "and", "which", "who", "how", "does", "do", "plan", "are", "about", "measure", "measures",
     "教え", "件", "やつ", "こと", "もの", "今", "ため", "方法", "やり方", "仕方", "知りたい", "わかる", "分かる",
-    "数字", "名前", "数値", "文脈", "一言", "一通り", "聞く", "見る", "言う", "いう", "よい", "いい", "良い", "お願い", "願う", "くれる", "もらう", "みる", "おく",
+    "数字", "名前", "数値", "規模", "程度", "水準", "割合", "件数", "人数", "文脈", "一言", "一通り", "聞く", "見る", "言う", "いう", "よい", "いい", "良い", "お願い", "願う", "くれる", "もらう", "みる", "おく",
     "全部", "一覧", "すべて", "全て", "主", "他", "ほか", "別", "どれ", "どちら", "ところ", "感じ", "ちょっと",
     "じゃあ", "では", "さっき", "先ほど", "前者", "後者", "最初", "最後", "番目", "つ目", "似る", "同じ", "同様",
     "それぞれ", "両方", "方", "場合", "挙げる", "まとめる", "載る", "書く", "記載", "あれ", "これ", "それ",
@@ -60,6 +62,7 @@ _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _EDITION_ASK_RE = re.compile(r"(20\d\d)年(?:度)?(?:版|度版)?の(?:重点)?計画|(20\d\d)年に改定|(次期|来年|再来年)の?(?:重点)?計画")
 
 _MEASURE_NO_RE = re.compile(r"\d+-\d+")
+_HIRAGANA_RE = re.compile(r"[\u3040-\u309f]+")
 _KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff々]{2,}")
 _KATAKANA_WORD_RE = re.compile(r"[\u30a0-\u30ffー]{3,}")
 _LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
@@ -303,7 +306,8 @@ class ConversationState:
     ``resolution`` says how: ``new`` (a question of its own), ``measure_no`` (numbers typed),
     ``reference`` (その施策, それ), ``ordinal`` (2つ目, 後者), ``ellipsis`` (「担当は？」),
     ``shift`` (a new subject keeping the field: 「では物流では？」), ``similar`` (something like
-    the earlier measures elsewhere: they are excluded), ``refine`` (the earlier subject narrowed).
+    the earlier measures elsewhere: they are excluded), ``refine`` (the earlier subject narrowed),
+    ``aspect`` (new words that the measure in focus itself holds: a detail of that measure).
     """
 
     subject: str  # the subject in the user's words (markers and field words removed)
@@ -314,8 +318,11 @@ class ConversationState:
     resolution: str = "new"
     inherited: tuple[str, ...] = ()  # which parts came from earlier turns: "fields", "subject", "focus"
     exclude: tuple[str, ...] = ()  # measures a "similar" follow-up moves away from
+    require: tuple[str, ...] = ()  # words an answer must hold (the new field of a "similar" follow-up)
     filters: dict[str, Any] = field(default_factory=dict)
     answered: tuple[str, ...] = ()  # measures the answer to this turn cited (filled for earlier turns)
+    each: bool = False  # the user asks about each of the things they named (「AとB、それぞれ」)
+    listing: tuple[str, ...] = ()  # what ordinals count: the things named, or the answer's list
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -374,6 +381,7 @@ class Understanding:
         self.catalog = catalog
         self.table = table or load_intents()
         self.editions = sorted(set(editions))
+        self._measure_tokens: dict[str, frozenset[str]] = {}
         # What a question asks for (a field, a budget, a count) is not what it is about.
         self._field_patterns = tuple(p for f in self.table.fields for p in f.patterns) + tuple(
             k.asks for k in self.table.missing
@@ -389,13 +397,16 @@ class Understanding:
         text = _remove(normalized, self._marker_patterns)
         text = _remove(text, self._field_patterns)
         text = re.sub(r"[？?！!。]+", " ", text)
-        return re.sub(r"\s+", " ", text).strip(" 、,")
+        text = re.sub(r"\s+", " ", text).strip(" 、,")
+        # Particles left dangling where a field word was removed (「医療情報の共有の」).
+        return re.sub(r"(\s*[のはをがにでともへや]){1,2}$", "", text).strip(" 、,")
 
     def subject_terms(self, subject: str) -> tuple[str, ...]:
+        """Content words of a subject; hiragana fragments left by removed markers (のと) are not words."""
         toks = self.analyzer.tokenizer.tokenize(subject)
         out: list[str] = []
         for t in toks:
-            if is_content_word(t) and not t.isdigit() and t not in out:
+            if is_content_word(t) and not t.isdigit() and not _HIRAGANA_RE.fullmatch(t) and t not in out:
                 out.append(t)
         return tuple(out)
 
@@ -439,6 +450,23 @@ class Understanding:
         token = m.group(1)
         return int(token) if token.isdigit() else _KANJI_NUM.get(token)
 
+    def measure_tokens(self, measure_no: str) -> frozenset[str]:
+        """Tokens of a measure's whole text (title, body, targets, 工程表 headings), kept once computed."""
+        toks = self._measure_tokens.get(measure_no)
+        if toks is None:
+            m = self.catalog.measures.get(measure_no) if self.catalog else None
+            text = "" if m is None else measure_text(m) + "\n" + "\n".join(r.heading for r in m.roadmap)
+            toks = frozenset(self.analyzer.tokenizer.tokenize(text))
+            self._measure_tokens[measure_no] = toks
+        return toks
+
+    def focus_holding(self, focus: Sequence[str], words: Sequence[str]) -> str | None:
+        """The first measure in focus whose text holds every one of ``words`` (bigrams aside)."""
+        needed = [w for w in _unigrams(list(words)) if not w.isdigit()]
+        if not needed or self.catalog is None:
+            return None
+        return next((no for no in focus[:5] if all(w in self.measure_tokens(no) for w in needed)), None)
+
     def order_by_naming(self, named: Sequence[str], cited: Sequence[str]) -> tuple[str, ...]:
         """The cited measures in the order the user named their subjects (each name → its best measure)."""
         if not named or len(cited) < 2 or self.catalog is None:
@@ -449,18 +477,15 @@ class Understanding:
             m = self.catalog.measures.get(no)
             if m is not None:
                 texts[no] = set(tok(m.title + "\n" + "\n".join(m.bullets[:3])))
-        ordered: list[str] = []
-        for name in named:
-            words = {w for w in tok(name) if is_content_word(w)}
-            best, best_score = None, 0.0
-            for no, toks in texts.items():
-                if no in ordered:
-                    continue
-                score = sum(self.analyzer.idf(w) for w in words & toks)
-                if score > best_score:
-                    best, best_score = no, score
-            if best is not None:
-                ordered.append(best)
+        # The assignment of names to measures with the most shared (IDF-weighted) words overall:
+        # taking names one by one would let the first grab the measure that fits the second best.
+        names = [{w for w in tok(name) if is_content_word(w)} for name in named[:4]]
+        nos = list(texts)
+        best_total, ordered = -1.0, []
+        for perm in permutations(nos, min(len(names), len(nos))):
+            total = sum(sum(self.analyzer.idf(w) for w in words & texts[no]) for words, no in zip(names, perm, strict=False))
+            if total > best_total:
+                best_total, ordered = total, list(perm)
         return tuple(ordered + [n for n in cited if n not in ordered])
 
     def _turn_state(self, normalized: str, previous: ConversationState | None, *,
@@ -473,8 +498,10 @@ class Understanding:
         if measure_nos:
             return ConversationState(subject, terms, fields or ("what",), focus=tuple(measure_nos), named=named,
                                      resolution="measure_no")
+        each = bool(named) and (self.table.marker("all_of", normalized) is not None
+                                or re.search(r"違い|比較|比べ|differ|compare", normalized) is not None)
         if previous is None:
-            return ConversationState(subject, terms, fields or ("general",), named=named)
+            return ConversationState(subject, terms, fields or ("general",), named=named, each=each)
 
         own_fields = bool(fields)
         inherit_fields = fields or tuple(f for f in previous.fields if f != "list") or previous.fields
@@ -489,17 +516,17 @@ class Understanding:
 
         def state(resolution: str, focus: Sequence[str] = (), *, subject_: str = subject,
                   terms_: Sequence[str] = terms, inherited: Sequence[str] = (), exclude: Sequence[str] = (),
-                  fields_: Sequence[str] | None = None) -> ConversationState:
+                  fields_: Sequence[str] | None = None, require: Sequence[str] = ()) -> ConversationState:
             used = tuple(fields_) if fields_ is not None else (fields if own_fields else inherit_fields)
             inh = tuple(inherited) + (() if own_fields or fields_ is not None else ("fields",))
             return ConversationState(subject_, tuple(terms_), used or ("general",), focus=tuple(focus),
-                                     named=named, resolution=resolution, inherited=inh, exclude=tuple(exclude))
+                                     named=named, resolution=resolution, inherited=inh, exclude=tuple(exclude),
+                                     require=tuple(require))
 
         if ordinal is not None:
             # Ordinals count the user's own words when they named several things, else the answer's list.
-            candidates: Sequence[str] = prior_focus
-            if previous.named and len(prior_focus) >= len(previous.named):
-                candidates = prior_focus[: len(previous.named)]  # 「後者」 is the second thing the user named
+            # 「後者」 is the second thing the user named, even two turns later.
+            candidates: Sequence[str] = previous.listing or prior_focus
             if ordinal > len(candidates):
                 candidates = next((lst for lst in reversed(earlier_lists) if len(lst) >= ordinal), candidates)
             if candidates and abs(ordinal) <= len(candidates):
@@ -507,17 +534,27 @@ class Understanding:
                 return state("ordinal", [pick], subject_=previous.subject, terms_=previous.subject_terms,
                              inherited=("subject", "focus"))
         if similar and new_terms:
+            # 「似た施策で、学校関係のものは？」: the earlier kind of measure, in the new field (the
+            # answer must hold the new words: retrieval keeps only passages that do).
             return state("similar", subject_=f"{subject} {previous.subject}".strip(),
                          terms_=new_terms + tuple(previous.subject_terms), inherited=("subject",),
-                         exclude=prior_focus, fields_=fields or ("list",))
-        if new_terms and (shift or (not reference and not own_fields and len(normalized) <= 16)):
+                         exclude=prior_focus, fields_=fields or ("list",), require=new_terms)
+        if new_terms and shift:
             # A new subject in a turn that keeps the earlier question's shape: 「では物流では？」
             return state("shift", subject_=subject, terms_=terms)
-        if new_terms and reference:
-            return state("refine", prior_focus[:3], subject_=f"{previous.subject} {subject}".strip(),
-                         terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject", "focus"))
         if new_terms:
-            return ConversationState(subject, terms, fields or ("general",), named=named)
+            holder = self.focus_holding(prior_focus, new_terms)
+            if holder is not None:
+                # 「対策技術の開発支援は何件が目標？」 after a measure whose text says exactly that: an
+                # aspect of the measure in focus, not a new subject.
+                return state("aspect", [holder], subject_=f"{previous.subject} {subject}".strip(),
+                             terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject", "focus"))
+            if reference:
+                return state("refine", prior_focus[:3], subject_=f"{previous.subject} {subject}".strip(),
+                             terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject", "focus"))
+            if not own_fields and len(normalized) <= 16:
+                return state("shift", subject_=subject, terms_=terms)  # 「物流は？」
+            return ConversationState(subject, terms, fields or ("general",), named=named, each=each)
         # No new content words: the turn asks about what is already in focus.
         focus = prior_focus if all_of else prior_focus[:1]
         return state("reference" if reference else "ellipsis", focus, subject_=previous.subject,
@@ -529,6 +566,7 @@ class Understanding:
         lists: list[list[str]] = []
         last_question = ""
         pending: str | None = None
+        previous_listing: tuple[str, ...] = ()
         for message in turns:
             text = unicodedata.normalize("NFKC", message_text(message))
             if message.get("role") == "user":
@@ -541,7 +579,16 @@ class Understanding:
                 state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
                 pending = None
             if state is not None:
-                state.answered = self.order_by_naming(state.named, cited) if cited else state.focus
+                state.answered = self.order_by_naming(state.named, cited) if cited and state.each else (
+                    tuple(cited) or state.focus)
+                if state.resolution in ("ordinal", "reference", "ellipsis", "aspect") and previous_listing:
+                    state.listing = previous_listing  # a follow-up on one item keeps the list it came from
+                elif state.each and len(state.answered) >= len(state.named):
+                    # The user asked about each thing they named: ordinals count their words.
+                    state.listing = state.answered[: len(state.named)]
+                else:
+                    state.listing = state.answered
+                previous_listing = state.listing
             if cited:
                 lists.append(cited)
         if pending is not None:
@@ -568,7 +615,7 @@ class Understanding:
         )
         analysis.retrieval_query = self.retrieval_query(question, state, previous, last_question)
         analysis.is_followup = state.is_followup
-        if state.resolution in ("reference", "ellipsis", "ordinal", "refine"):
+        if state.resolution in ("reference", "ellipsis", "ordinal", "refine", "aspect"):
             analysis.referenced_measures = list(state.focus[:3] if state.resolution != "refine" else [])
             analysis.context_measures = list(state.focus)
         elif state.resolution == "new" and previous is not None:
