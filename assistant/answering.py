@@ -45,10 +45,13 @@ from assistant.understanding import (
     load_intents,
 )
 
-# A list names every measure whose fused score is at least this share of the best one and that
-# holds at least this share of the words naming the subject. Calibrated on the dev suite's list items.
-LIST_MIN_SCORE = 0.5
-LIST_MIN_SUPPORT = 0.5
+# A list names every measure about as close to the question as the closest one (dense similarity
+# within LIST_NEAR of the best), and those a little further (within LIST_FAR) that hold at least
+# LIST_MIN_SUPPORT of the words naming the subject. Calibrated on the dev suite's list items with
+# evals/tools/calibrate_abstention.py --only lists.
+LIST_NEAR = 0.01
+LIST_FAR = 0.04
+LIST_MIN_SUPPORT = 0.4
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」
 _MINISTRY_LIST_RE = re.compile(
@@ -201,8 +204,9 @@ class ExtractiveAnswerer:
             refusal = unknown_terms_refusal(analysis, self.analyzer, top_tokens, self.max_unknown_share)
             if refusal is not None:
                 return self.refused(refusal)
+        evidence_hits: list[Hit] = []
         if analysis.missing is not None:
-            refusal = self.missing_fact(analysis, result, targets)
+            refusal, evidence_hits = self.missing_fact(analysis, result, targets)
             if refusal is not None:
                 about = targets[0] if targets else self.fitting_measure(analysis, result)
                 if about is None:
@@ -214,6 +218,12 @@ class ExtractiveAnswerer:
                 return self.refused(refusal, self.stated_instead(about, terms))
 
         numeric = bool(NUMERIC_ASK_RE.search(analysis.normalized))
+        if evidence_hits and analysis.missing is not None and analysis.missing.evidence is not None:
+            # The passages that state the kind of fact asked for (a figure as of a date) answer it.
+            words = set(analysis.state.subject_terms if analysis.state else terms.content) & terms.rare()
+            lines, cites = composer.answer_evidence(evidence_hits, terms, analysis.missing.evidence, words)
+            if lines:
+                return "\n".join(lines), cites, None
         if not targets and analysis.state is not None and analysis.state.each:
             each = self.answer_each(analysis, result, numeric)
             if each is not None:
@@ -295,8 +305,8 @@ class ExtractiveAnswerer:
         """The measures a list question asks for: every one that clears the relevance bar, best first.
 
         A search restricted to measures, deeper than the answer's, so that a long list is complete;
-        a measure qualifies when it holds most of what names the subject (LIST_MIN_SUPPORT) and its
-        fused score is not far below the best (LIST_MIN_SCORE).
+        a measure qualifies by its closeness to the question and the words naming the subject it holds
+        (LIST_NEAR, LIST_FAR, LIST_MIN_SUPPORT).
         """
         eff = dict(filters or {})
         if analysis.state is not None:
@@ -308,11 +318,9 @@ class ExtractiveAnswerer:
             found = [h for h in found if h.chunk.measure_no not in state.exclude]
         if not found:
             return [h for h in result.hits if h.chunk.measure_no]
-        top = found[0].score
-        terms = analysis.terms
-        if terms is None or not (terms.naming or terms.synonym_weights):
-            return [h for h in found[:5] if h.score >= LIST_MIN_SCORE * top]
-        keep = [h for h in found if h.score >= LIST_MIN_SCORE * top and self.list_support(analysis, h) >= LIST_MIN_SUPPORT]
+        best = max(h.dense_score for h in found)
+        keep = [h for h in found if h.dense_score >= best - LIST_NEAR
+                or (h.dense_score >= best - LIST_FAR and self.list_support(analysis, h) >= LIST_MIN_SUPPORT)]
         return keep or found[:3]
 
     def answer_each(self, analysis: QuestionAnalysis, result: RetrievalResult,
@@ -358,33 +366,34 @@ class ExtractiveAnswerer:
                 best, best_score = h, score
         return best
 
-    def missing_fact(self, analysis: QuestionAnalysis, result: RetrievalResult, targets: Sequence[str]) -> Refusal | None:
-        """(3) of answerability: the asked-for kind of fact (a budget, a current rate) is not stated.
+    def missing_fact(self, analysis: QuestionAnalysis, result: RetrievalResult,
+                     targets: Sequence[str]) -> tuple[Refusal | None, list[Hit]]:
+        """(3) of answerability: is the asked-for kind of fact (a budget, a current rate) stated?
 
         For the measures a turn is about, any sentence of theirs with such a fact counts. Otherwise a
         second search, biased toward such facts (「現在 時点」 for a current value), joins the first:
-        a sentence must hold the fact and a distinctive word of the subject. Passages found that way
-        lead the answer.
+        a sentence must hold the fact and distinctive words of the subject. Returns the refusal, or
+        the passages that hold the fact (they lead the answer).
         """
         kind = analysis.missing
         terms = analysis.terms
         assert kind is not None and terms is not None
         if targets:
             texts = [measure_text(self.catalog.measures[n]) for n in targets]
-            return missing_fact_refusal(analysis, texts, self.composer.holds_evidence, subject_words=None)
+            return missing_fact_refusal(analysis, texts, self.composer.holds_evidence, subject_words=None), []
         subject = analysis.state.subject if analysis.state else analysis.retrieval_query
         words = (set(analysis.state.subject_terms) if analysis.state else set(terms.content)) & terms.rare()
-        hits = list(result.hits[:8])
-        if kind.evidence is not None and kind.probe:
+        if kind.evidence is None:
+            return missing_fact_refusal(analysis, [], self.composer.holds_evidence, subject_words=words), []
+        pool = list(result.hits[:8])
+        if kind.probe:
+            seen = {h.chunk.chunk_id for h in pool}
             probe = self.retriever.retrieve(f"{subject} {kind.probe}", k=10)
-            holding = [h for h in probe.hits
-                       if self.composer.holds_evidence([h.chunk.text], kind.evidence, words)]
-            if holding:
-                seen = {h.chunk.chunk_id for h in holding}
-                result.hits = holding + [h for h in result.hits if h.chunk.chunk_id not in seen]
-                return None
-        return missing_fact_refusal(analysis, [h.chunk.text for h in hits], self.composer.holds_evidence,
-                                    subject_words=words)
+            pool += [h for h in probe.hits if h.chunk.chunk_id not in seen]
+        holding = [h for h in pool if self.composer.holds_evidence([h.chunk.text], kind.evidence, words)]
+        if not holding:
+            return missing_fact_refusal(analysis, [], self.composer.holds_evidence, subject_words=words), []
+        return None, holding
 
     def fitting_measure(self, analysis: QuestionAnalysis, result: RetrievalResult) -> str | None:
         """The top measure when the evidence for it is strong (used to say what the plan does state)."""

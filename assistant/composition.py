@@ -457,6 +457,27 @@ class Composer:
                 break
         return lines, cites
 
+    def answer_evidence(self, hits: Sequence[Hit], terms: QueryTerms, evidence: re.Pattern[str],
+                        words: set[str]) -> Lines:
+        """The sentence that states the kind of fact asked for (「2025年3月末時点で約78.3%」) first,
+        then up to two more such sentences or the best supporting ones."""
+        need = (len(words) + 1) // 2 if words else 0
+        pool: list[tuple[float, str, Hit]] = []
+        for rank, h in enumerate(hits[:5]):
+            for c in self.text_candidates(h.chunk.text):
+                if evidence.search(unicodedata.normalize("NFKC", c.text)) and len(words & self.tokens_of(c.text)) >= need:
+                    pool.append((self.score(terms, c, numeric=True) - 0.05 * rank, c.text, h))
+        pool.sort(key=lambda x: -x[0])
+        lines: list[str] = []
+        cites: list[Citation] = []
+        for _score, sent, h in pool[:3]:
+            if sent in {c.quote for c in cites}:
+                continue
+            label = f"[No. {h.chunk.measure_no}]" if h.chunk.measure_no else f"[{self.doc_label(h)}]"
+            lines.append(f"{sent} {label}")
+            cites.append(self.passage_citation(h, sent))
+        return lines, cites
+
     def related_line(self, hits: Sequence[Hit], shown: str, n: int = 2) -> str | None:
         """「関連する施策: …」 for the next measures after the one answered."""
         others = [h for h in hits if h.chunk.measure_no and h.chunk.measure_no != shown][:n]

@@ -153,9 +153,14 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
     return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers)
 
 
+# 「目標じゃなくて現状の数字で」: a field named only to be ruled out is not asked for.
+_NEGATED_RE = re.compile(r"[^\s、。？?]{1,10}?(?:ではなく|じゃなくて|じゃなく|でなく|ではなくて)")
+
+
 def detect_fields(normalized: str, table: IntentTable | None = None) -> list[str]:
     """Every field asked for, in priority order (「担当と目標は？」 asks for two); ``["general"]`` if none."""
     table = table or load_intents()
+    normalized = _NEGATED_RE.sub(" ", normalized)
     found = [f.name for f in table.fields if f.matches(normalized)]
     # "related" asks about ministries too, so it replaces "lead" rather than adding to it.
     if "related" in found and "lead" in found:

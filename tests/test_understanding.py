@@ -214,3 +214,14 @@ def assert_in_neither_suite(phrasings: list[str]) -> None:
 def test_phrasings_are_in_neither_eval_suite():
     assert len(PHRASINGS) > 40
     assert_in_neither_suite(PHRASINGS)
+
+
+def test_a_field_ruled_out_is_not_asked():
+    question = phr("推進委員の人数、目標ではなくて今の実績を知りたい")[0]
+    assert "targets" not in detect_fields(question)
+    found = missing_kind(question)
+    assert found is not None and found.name == "current_value"
+
+
+def test_a_count_asked_as_a_target_is_an_ordinary_question():
+    assert missing_kind(phr("電子申請できる補助金、何件に増やす見込み？")[0]) is None
