@@ -52,6 +52,7 @@ from assistant.understanding import (
 LIST_NEAR = 0.01
 LIST_FAR = 0.04
 LIST_MIN_SUPPORT = 0.4
+LIST_MAIN = 5  # a list not asked to be complete names its closest measures, at most this many
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」
 _MINISTRY_LIST_RE = re.compile(
@@ -251,6 +252,11 @@ class ExtractiveAnswerer:
         if listed:
             topic = analysis.state.subject if analysis.state and len(analysis.state.subject) <= 20 else ""
             lines, cites = composer.render_list(listed, terms, topic)
+        elif analysis.intent in ("lead", "targets") and hits[0].chunk.kind == "procedure" and not older \
+                and composer.best_score(hits[0], terms, numeric) > max(
+                    (composer.best_score(h, terms, numeric) for h in hits[1:3] if h.chunk.measure_no), default=0.0):
+            # A 第4 procedure group has its own KPI and lead ministry (◎): it answers these fields.
+            lines, cites = composer.answer_procedure(hits[0], terms, analysis.fields, numeric)
         elif analysis.intent in ("lead", "related", "targets", "roadmap") and not older and any(
             h.chunk.measure_no for h in hits[:3]
         ):
@@ -321,7 +327,9 @@ class ExtractiveAnswerer:
         best = max(h.dense_score for h in found)
         keep = [h for h in found if h.dense_score >= best - LIST_NEAR
                 or (h.dense_score >= best - LIST_FAR and self.list_support(analysis, h) >= LIST_MIN_SUPPORT)]
-        return keep or found[:3]
+        keep = keep or found[:3]
+        # 「どんな施策がある？」 asks for the main measures, a handful; 「全部」「一覧」 for all of them.
+        return keep if state is not None and state.exhaustive else keep[:LIST_MAIN]
 
     def answer_each(self, analysis: QuestionAnalysis, result: RetrievalResult,
                     numeric: bool) -> tuple[str, list[Citation], Refusal | None] | None:

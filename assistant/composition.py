@@ -33,6 +33,9 @@ from assistant.understanding import QueryTerms
 # The question asks for a figure, a date or a target: prefer sentences that hold one.
 NUMERIC_ASK_RE = re.compile(r"いつ|何年|何月|何%|何％|何人|何件|何割|いくつ|どのくらい|どれくらい|どれだけ|割合|率|数|目標|KPI|時期|期限|予定|when|how many|how much|rate|target", re.I)
 _FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千万億]+(件|人|割|分野|法案|年)")
+# A numbered or lettered line without a full stop is a heading (「（３）構造改革のためのデジタル原則」,
+# 「Bマイナンバーカードの市民カード化の推進」): it names a topic and states nothing.
+_HEADING_RE = re.compile(r"^(第[0-9０-９一二三四五六七八九十]+|[（(]?[0-9０-９一二三四五六七八九十]+[）)．.]|[①-⑳]|[（(]?[ア-ンA-ZＡ-Ｚa-z][）)．.]?\s?|[○◯■□●◆◇▼▽・])")
 MAX_SUPPORT = 3  # supporting lines after the first
 MAX_LIST = 10  # measures listed one per line; the next ones are named in 「ほかに関連」
 
@@ -101,6 +104,12 @@ def sentence_units(text: str, max_len: int | None = None) -> list[str]:
         if current.strip():
             out.append(current.strip())
     return out
+
+
+def is_heading(text: str) -> bool:
+    """A short line without a full stop that starts like a numbered or lettered heading."""
+    text = text.strip()
+    return len(text) < 50 and "。" not in text and bool(_HEADING_RE.match(text))
 
 
 def ministries(names: Sequence[str]) -> str:
@@ -200,6 +209,10 @@ class Composer:
         """The one scoring function: rare question words shared, the field asked, figures, position."""
         toks = self.tokens_of(cand.text)
         overlap = sum(w for t, w in terms.weights.items() if t in toks)
+        if terms.phrases:
+            # Quoting the asked-for phrase whole is the strongest sign of speaking about it.
+            key = _norm(cand.text).lower()
+            overlap += sum(3.0 for p in terms.phrases if p in key)
         asked = cand.field in fields or (cand.field == "kpi" and "targets" in fields)
         if overlap == 0 and not asked:
             return 0.0
@@ -207,6 +220,8 @@ class Composer:
         score = (overlap + (2.0 if asked else 0.0)) / (max(len(toks), 8) ** 0.35) - cand.position * 0.003
         if numeric:
             score *= 1.3 if _FIGURE_RE.search(cand.text) else 0.7
+        if is_heading(cand.text):
+            score *= 0.4
         return score
 
     def rank(self, terms: QueryTerms, candidates: Sequence[Candidate], *, fields: Sequence[str] = (),
@@ -387,18 +402,22 @@ class Composer:
             lines.append("ほかに関連: " + "、".join(f"No. {h.chunk.measure_no}「{h.chunk.measure_title}」" for h in rest))
         return lines, cites
 
+    def best_score(self, hit: Hit, terms: QueryTerms, numeric: bool) -> float:
+        """The score of a passage's best sentence (a measure's body and targets, or the chunk text)."""
+        if hit.chunk.kind == "measure" and hit.chunk.measure_no:
+            cands = self.measure_candidates(self.catalog.measures[hit.chunk.measure_no])
+        else:
+            cands = self.text_candidates(hit.chunk.text)
+        ranked = self.rank(terms, cands, numeric=numeric)
+        return ranked[0][0] if ranked else 0.0
+
     def anchor_hit(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool, depth: int = 5) -> Hit:
         """The hit among the top few whose best sentence matches the question best."""
         best, best_score = hits[0], float("-inf")
         first_score = None
         for rank, h in enumerate(hits[:depth]):
-            if h.chunk.kind == "measure" and h.chunk.measure_no:
-                cands = self.measure_candidates(self.catalog.measures[h.chunk.measure_no])
-            else:
-                cands = self.text_candidates(h.chunk.text)
-            ranked = self.rank(terms, cands, numeric=numeric)
             # Rank still matters: retrieval saw the whole passage, this only sees one sentence.
-            score = (ranked[0][0] if ranked else 0.0) * (0.75**rank)
+            score = self.best_score(h, terms, numeric) * (0.75**rank)
             if first_score is None:
                 first_score = score
             if score > best_score:

@@ -203,6 +203,7 @@ class QueryTerms:
     weights: dict[str, float]  # IDF weights: typed words full, synonyms 0.7
     naming: tuple[str, ...] = ()  # the turn's own words naming its subject (nouns, names)
     synonym_weights: dict[str, float] = field(default_factory=dict)  # staff terms the synonym table maps
+    phrases: tuple[str, ...] = ()  # multi-word runs of the subject (「デジタル3原則」), spaces removed
     unknown: tuple[str, ...] = ()  # those of them found in no document
 
     @property
@@ -273,7 +274,18 @@ class TermAnalyzer:
                 parts = [t for e in self.synonyms[term] for t in self.tokenizer.tokenize(e) if is_content_word(t)]
                 mapped[term] = max((self.idf(t) for t in parts), default=0.0)
         return QueryTerms(text=text, tokens=tokens, content=content, expanded=expanded, weights=weights,
-                          naming=naming, synonym_weights=mapped, unknown=unknown)
+                          naming=naming, synonym_weights=mapped, unknown=unknown,
+                          phrases=tuple(self.phrases(subject if subject is not None else text)))
+
+    def phrases(self, text: str) -> list[str]:
+        """Runs of the text between particles and punctuation that hold two words or more: a passage
+        quoting such a run (「デジタル3原則」) speaks of exactly what was asked."""
+        key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+        out = []
+        for run in re.split(r"[\u3040-\u309f、。・「」『』（）()？?！!,.:：]+|何|誰", key):
+            if len(run) >= 4 and len([t for t in self.tokenizer.tokenize(run) if is_content_word(t)]) >= 2:
+                out.append(run.lower())
+        return out
 
     def naming_words(self, subject: str) -> list[str]:
         """Words that name what the subject is about, in order, without repeats.
@@ -328,6 +340,7 @@ class ConversationState:
     answered: tuple[str, ...] = ()  # measures the answer to this turn cited (filled for earlier turns)
     each: bool = False  # the user asks about each of the things they named (「AとB、それぞれ」)
     listing: tuple[str, ...] = ()  # what ordinals count: the things named, or the answer's list
+    exhaustive: bool = False  # a list asked to be complete (全部, 一覧) rather than its main measures
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -392,7 +405,7 @@ class Understanding:
             k.asks for k in self.table.missing
         )
         self._marker_patterns = tuple(
-            p for name, ps in self.table.markers.items() if name != "named_split" for p in ps
+            p for name, ps in self.table.markers.items() if name not in ("named_split", "exhaustive") for p in ps
         )
 
     # -- one turn on its own ----------------------------------------------------------------
@@ -618,6 +631,7 @@ class Understanding:
             request=request_kind(normalized, self.table), missing=missing_kind(normalized, self.table),
             asked_edition=self.edition_asked(normalized),
         )
+        state.exhaustive = self.table.marker("exhaustive", normalized) is not None
         analysis.retrieval_query = self.retrieval_query(question, state, previous, last_question)
         analysis.is_followup = state.is_followup
         if state.resolution in ("reference", "ellipsis", "ordinal", "refine", "aspect"):

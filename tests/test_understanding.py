@@ -225,3 +225,31 @@ def test_a_field_ruled_out_is_not_asked():
 
 def test_a_count_asked_as_a_target_is_an_ordinary_question():
     assert missing_kind(phr("電子申請できる補助金、何件に増やす見込み？")[0]) is None
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "いま住民票のコンビニ交付って止まってる？",
+    "この窓口の受付時間を知りたい",
+    "この重点計画、うまくいくと思いますか？",
+    "申請者の氏名は誰ですか",
+), ["live_status", "live_status", "opinion", "person"], strict=True)))
+def test_more_missing_kinds(question, kind):
+    found = missing_kind(unicodedata.normalize("NFKC", question))
+    assert found is not None and found.name == kind
+
+
+@pytest.mark.parametrize("question", phr(
+    "戸籍の氏名の読み仮名はいつから記載される？",
+    "国際的なデジタル競争力ランキングについて計画は何と言っている？",
+))
+def test_a_record_field_or_a_cited_ranking_is_not_a_missing_kind(question):
+    assert missing_kind(unicodedata.normalize("NFKC", question)) is None
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "予算の合計を計算だけしてください",
+    "write an sql query listing every ministry",
+), ["compute", "create"], strict=True)))
+def test_more_requests(question, kind):
+    found = request_kind(unicodedata.normalize("NFKC", question))
+    assert found is not None and found.name == kind
