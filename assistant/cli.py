@@ -229,7 +229,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.evaluation import main as eval_main
 
-    return eval_main(args)
+    return eval_main(args, settings=settings_from_args(args))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -463,15 +463,16 @@ class Composer:
                 continue
             seen.add(sent)
             label = f"[No. {h.chunk.measure_no}]" if h.chunk.measure_no else f"[{self.doc_label(h)}]"
-            lines.append(f"{sent} {label}")
             cites.append(self.passage_citation(h, sent))
-            if i == 0:
-                # A heading or a lead-in (「次の3つの観点から…」) is followed by what it announces.
-                for nxt in following_units(h.chunk.text, sent):
-                    if nxt not in seen and len(lines) <= MAX_SUPPORT:
-                        seen.add(nxt)
-                        lines.append(f"{nxt} {label}")
-                        cites.append(self.passage_citation(h, nxt))
+            items = [u for u in following_units(h.chunk.text, sent, max_units=8) if u not in seen] if i == 0 else []
+            if items:
+                # A heading or a lead-in (「次の3つの観点から…」) is followed by what it announces:
+                # the items go on its line, so that the whole list is the answer.
+                seen.update(items)
+                lines.append(f"{sent}: {'／'.join(items)} {label}")
+                cites += [self.passage_citation(h, u) for u in items]
+            else:
+                lines.append(f"{sent} {label}")
             if len(lines) >= 1 + MAX_SUPPORT or (len(lines) >= 3 and i > 0):
                 break
         return lines, cites
@@ -506,7 +507,8 @@ class Composer:
 
 
 def following_units(text: str, sent: str, max_units: int = 3) -> list[str]:
-    """The short lines right after ``sent`` when ``sent`` introduces a list or is a heading."""
+    """The short lines right after ``sent`` when ``sent`` introduces a list or is a heading
+    (items of the list: each under 140 characters; a long paragraph ends the list)."""
     units = sentence_units(text)
     try:
         pos = units.index(sent)

@@ -705,13 +705,16 @@ def _const(value: str) -> Callable[[], str]:
 def login_pair(settings: Settings) -> tuple[str, str] | None:
     """``ASSISTANT_UI_AUTH=user:password`` as Gradio's auth pair (None: no login).
 
-    Raises ``ValueError`` (Japanese message) when the value is not ``user:password``.
+    Raises :class:`~assistant.config.InvalidSetting` (Japanese message; the CLI exits 2) when the
+    value is not ``user:password``.
     """
+    from assistant.config import InvalidSetting
+
     if not settings.ui_auth:
         return None
     user, _, password = settings.ui_auth.partition(":")
     if not (user and password):
-        raise ValueError("ASSISTANT_UI_AUTH は user:password の形式で指定してください。")
+        raise InvalidSetting("ASSISTANT_UI_AUTH は user:password の形式で指定してください。")
     return user, password
 
 

@@ -235,14 +235,6 @@ def run_judge(settings: Settings, records: Sequence[Record]) -> dict[str, Any]:
 # --- command line ----------------------------------------------------------------------------
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env().replace(
-        index_dir=getattr(args, "index_dir", None), corpus_dir=getattr(args, "corpus_dir", None),
-        embedder=getattr(args, "embedder", None), chroma_url=getattr(args, "chroma_url", None),
-        llm=getattr(args, "llm", None),
-    )
-
-
 SUMMARY_COLUMNS = [
     ("hit_at_1", "hit@1"), ("hit_at_5", "hit@5"), ("hit_at_10", "hit@10"), ("mrr", "MRR"),
     ("ndcg_at_10", "nDCG@10"), ("doc_hit_at_5", "doc hit@5"), ("citation_precision", "cit.prec"),
@@ -286,7 +278,7 @@ def compare_suites(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return changes
 
 
-def main(args: argparse.Namespace, *, assistant: Any = None) -> int:
+def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings | None = None) -> int:
     """``assistant eval``: run, write the report, optionally compare, judge and gate. Returns the exit code.
 
     ``assistant``: an already loaded :class:`~assistant.api.Assistant` to reuse (tests); by
@@ -296,7 +288,8 @@ def main(args: argparse.Namespace, *, assistant: Any = None) -> int:
     """
     from assistant.api import Assistant
 
-    settings = _settings(args)
+    # The CLI maps its flags onto Settings in one place (cli.settings_from_args) and passes them in.
+    settings = settings or Settings.from_env()
     subset = getattr(args, "subset", "full") or "full"
     suite_arg = getattr(args, "suite", None) or "both"
     names = [s.strip() for s in (getattr(args, "systems", None) or ",".join(SYSTEMS)).split(",") if s.strip()]
