@@ -178,7 +178,8 @@ def _print_answer(ans) -> None:
             seen.add(key)
             label = f"No. {c.measure_no} {c.title}" if c.measure_no else f"{c.title} > {c.section}"
             lead = f"（主担当: {'、'.join(c.lead_ministries)}）" if c.lead_ministries else ""
-            print(f"  - {label}{lead}\n    「{c.quote[:160]}」")
+            page = getattr(c, "page_label", "")
+            print(f"  - {label}{lead}{'  ' + page if page else ''}\n    「{c.quote[:160]}」")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -377,6 +377,13 @@ class QuestionAnalysis:
         return self.intents or [self.intent]
 
 
+# How a request is phrased (「…を挙げて」「教えてください」): not what it is about.
+_REQUEST_VERB_RE = re.compile(
+    r"(を|について)?(挙げ|教え|まとめ|見せ|出し|調べ|探し|知り|示し|列挙し|紹介し)(て|たい|たく)"
+    r"(ください|下さい|ほしい|欲しい|もらえ(ます|る)?か?|くれ(ます|る)?か?|います|です)?"
+)
+
+
 def _is_english(text: str) -> bool:
     """Mostly Latin letters: an English question (a Japanese one may contain a few Latin names)."""
     japanese = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", text))
@@ -414,9 +421,14 @@ class Understanding:
         """The question with field words and conversation markers removed: what it is about."""
         text = _remove(normalized, self._marker_patterns)
         text = _remove(text, self._field_patterns)
-        text = re.sub(r"[？?！!。]+", " ", text)
+        text = _REQUEST_VERB_RE.sub(" ", text)
+        text = re.sub(r"[？?！!。]+|ください|下さい", " ", text)
+        text = re.sub(r"(は|には|で|に)?(どんな|どのような|どういう|何か)(もの|こと)?(が|は)?(ある|あります|あるの)(か|でしょうか)?", " ", text)
+        # Particles and relative phrases left dangling where a field word was removed
+        # (「医療情報の共有の」, 「医療DXに関わる で」).
+        text = re.sub(r"(?:^|\s)[のはをがにでともへや](?=\s|$)", " ", text)
         text = re.sub(r"\s+", " ", text).strip(" 、,")
-        # Particles left dangling where a field word was removed (「医療情報の共有の」).
+        text = re.sub(r"(に|へ)?(関わる|関係する|関連する|関する|まつわる)$", "", text).strip(" 、,")
         return re.sub(r"(\s*[のはをがにでともへや]){1,2}$", "", text).strip(" 、,")
 
     def subject_terms(self, subject: str) -> tuple[str, ...]:
