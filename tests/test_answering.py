@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -174,3 +175,28 @@ def test_thread_safety(assistant):
         results = [f.result(timeout=300) for f in futures]
     assert [len(r) for r in results] == [5] * 6
     assert [(q, got) for r in results for q, got in r if got != expected[q]] == []
+
+
+def _toc_pages(plan_doc) -> dict[str, int]:
+    """Measure → printed page, read from the plan's table of contents with a regex of its own."""
+    pages: dict[str, int] = {}
+    for m in re.finditer(r"○\[No\.\s*(\d+-\d+)\]\s*[^\t\n]+\t\s*(\d+)", plan_doc.raw):
+        pages.setdefault(m.group(1), int(m.group(2)))
+    return pages
+
+
+@pytest.mark.parametrize("measure_no", ["1-7", "1-57", "2-14", "3-43", "3-80", "4-8", "5-6"])
+def test_citations_carry_the_printed_page_of_the_table_of_contents(assistant, plan_doc, measure_no):
+    toc = _toc_pages(plan_doc)
+    a = assistant.answer(f"No. {measure_no} の主担当は？")
+    c = a.citations[0]
+    assert c.measure_no == measure_no and c.page == toc[measure_no], (c.page, toc.get(measure_no))
+    assert c.page_label == f"p.{toc[measure_no]}" and c.slide is None
+    assert a.to_dict()["citations"][0]["page"] == toc[measure_no]
+
+
+def test_slides_have_slide_numbers_not_pages(assistant):
+    a = assistant.answer("2021年のCIOフォーラムの資料で、デジタル庁の発足はいつと説明されていますか")
+    slides = [c for c in a.citations if c.doc_id == "cio-forum-2021"]
+    assert slides and all(c.page is None and c.slide is not None for c in slides)
+    assert slides[0].page_label.startswith("スライド")
