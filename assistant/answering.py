@@ -52,6 +52,7 @@ from assistant.understanding import (
 LIST_NEAR = 0.01
 LIST_FAR = 0.04
 LIST_MIN_SUPPORT = 0.4
+RELATED_MIN_SUPPORT = 0.5  # 「関連する施策」 names only measures holding half the subject's words
 LIST_MAIN = 5  # a list not asked to be complete names its closest measures, at most this many
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」
@@ -264,7 +265,7 @@ class ExtractiveAnswerer:
             top = next(h for h in hits[:3] if h.chunk.measure_no)
             m = self.catalog.measures[top.chunk.measure_no]
             lines, cites = composer.answer_measure(m, analysis.fields, terms, top.score, numeric=numeric)
-            related = composer.related_line(measure_hits[1:3], m.measure_no)
+            related = composer.related_line(self.related_hits(analysis, measure_hits[1:4]), m.measure_no)
             if related:
                 lines.append(related)
         else:
@@ -276,7 +277,7 @@ class ExtractiveAnswerer:
                 m = self.catalog.measures[anchor.chunk.measure_no]
                 fields = ["roadmap"] if anchor.chunk.kind == "roadmap" and analysis.intent == "roadmap" else ["what"]
                 lines, cites = composer.answer_measure(m, fields, terms, anchor.score, numeric=numeric)
-                related = composer.related_line(measure_hits[:3], m.measure_no)
+                related = composer.related_line(self.related_hits(analysis, measure_hits[:4]), m.measure_no)
                 if related:
                     lines.append(related)
             elif anchor.chunk.kind == "procedure":
@@ -306,6 +307,12 @@ class ExtractiveAnswerer:
             expansions = {t for e in self.retriever.synonyms.get(term, []) for t in self.tokenizer.tokenize(e)}
             held += weight if expansions & toks else 0.0
         return held / total if total > 0 else 0.0
+
+    def related_hits(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> list[Hit]:
+        """Measures worth naming after the answer: those holding most of what names the subject."""
+        if analysis.terms is None or not (analysis.terms.naming or analysis.terms.synonym_weights):
+            return list(hits)
+        return [h for h in hits if self.list_support(analysis, h) >= RELATED_MIN_SUPPORT]
 
     def list_hits(self, analysis: QuestionAnalysis, result: RetrievalResult, filters: dict | None) -> list[Hit]:
         """The measures a list question asks for: every one that clears the relevance bar, best first.

@@ -315,7 +315,7 @@ class Composer:
             lines.insert(0, f"{head}{lead}: {body[0][1].text} {ref}")
             lines[1] = f"・目標: {self._with_figures(best, targets)} {ref}"
             cites.insert(0, self.measure_citation(m, body[0][1].text, score))
-        shown = {best.text}
+        shown = {best.text} | {c.text for c in targets if c.text in lines[0]}
         for _s, c in ranked_targets[1:]:
             if c.text not in shown and len(lines) <= 2 and not re.match(r"^[（(]", c.text):
                 lines.append(f"・{c.text} {ref}")
@@ -325,10 +325,16 @@ class Composer:
 
     @staticmethod
     def _with_figures(best: Candidate, targets: Sequence[Candidate]) -> str:
-        """A target split over lines keeps its figure: 「…DMO」 then 「（2027年度末：90法人）」."""
+        """A target split over lines is shown whole: its label before a bare figure
+        (「基盤経費削減額（各府省庁のシステム）」 then 「2025年度末 29.7億円」) and a figure in
+        brackets after it (「…DMO」 then 「（2027年度末：90法人）」)."""
         text = best.text
         i = next((k for k, c in enumerate(targets) if c.text == best.text), None)
-        if i is not None and i + 1 < len(targets) and re.match(r"^[（(]", targets[i + 1].text) and len(targets[i + 1].text) < 40:
+        if i is None:
+            return text
+        if i > 0 and len(text) < 25 and _FIGURE_RE.search(text) and not re.match(r"^[（(※]", targets[i - 1].text):
+            text = f"{targets[i - 1].text} {text}"
+        if i + 1 < len(targets) and re.match(r"^[（(]", targets[i + 1].text) and len(targets[i + 1].text) < 40:
             text += targets[i + 1].text
         return text
 
