@@ -53,7 +53,7 @@ LIST_NEAR = 0.01
 LIST_FAR = 0.04
 LIST_MIN_SUPPORT = 0.4
 RELATED_MIN_SUPPORT = 0.5  # 「関連する施策」 names only measures holding half the subject's words
-LIST_MAIN = 5  # a list not asked to be complete names its closest measures, at most this many
+LIST_MAIN = 3  # a list not asked to be complete names its closest measures, at most this many
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」
 _MINISTRY_LIST_RE = re.compile(

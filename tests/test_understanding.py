@@ -253,3 +253,13 @@ def test_a_record_field_or_a_cited_ranking_is_not_a_missing_kind(question):
 def test_more_requests(question, kind):
     found = request_kind(unicodedata.normalize("NFKC", question))
     assert found is not None and found.name == kind
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "区役所の窓口って日曜もやっていますか",
+    "年金の受取額はどうやって計算したらいいの",
+    "マイナンバーカードの電子証明書の更新はどうすれば良いですか、自分でやるには",
+), ["live_status", "personal_help", "personal_help"], strict=True)))
+def test_personal_and_opening_questions(question, kind):
+    found = missing_kind(unicodedata.normalize("NFKC", question))
+    assert found is not None and found.name == kind
