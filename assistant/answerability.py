@@ -74,11 +74,17 @@ def edition_refusal(analysis: QuestionAnalysis, editions: Sequence[int]) -> Refu
 
 def unsupported_words(terms: QueryTerms, top_tokens: set[str], analyzer: TermAnalyzer, max_df: int = 2) -> list[str]:
     """Subject words no document uses, or so rare that the passages retrieved do not hold them
-    (「韓国」 occurs once in the corpus, in a list of countries: not in a passage about its plans)."""
+    (「韓国」 occurs once in the corpus, in a list of countries: not in a passage about its plans).
+    An abbreviation of a corpus word (スパコン) is supported when the passages hold that word."""
     out = list(terms.unknown)
     for w in terms.naming:
-        if w not in out and w not in top_tokens and analyzer.document_frequency is not None \
-                and analyzer.document_frequency(w) <= max_df:
+        if w in out or w in top_tokens or analyzer.document_frequency is None:
+            continue
+        expansion = analyzer.abbreviation_of(w)
+        if expansion is not None:
+            if expansion not in top_tokens:
+                out.append(w)
+        elif analyzer.document_frequency(w) <= max_df:
             out.append(w)
     return out
 

@@ -46,7 +46,8 @@ class Assistant:
         )
         # Question words are weighed by the indexed corpus: rare words identify passages, and words
         # no chunk contains mean the documents do not mention the subject.
-        self.analyzer = TermAnalyzer(self.tokenizer, self.synonyms, self.index.document_frequency, len(self.index.chunks))
+        self.analyzer = TermAnalyzer(self.tokenizer, self.synonyms, self.index.document_frequency,
+                                     len(self.index.chunks), vocabulary=self.index.vocabulary())
         self.understanding = Understanding(
             self.analyzer, self.catalog, editions=[d.info.edition for d in self.documents]
         )

@@ -611,6 +611,10 @@ class PlanIndex:
         ids, distances = result["ids"][0], result["distances"][0]
         return [(self._pos[i], 1.0 - float(d)) for i, d in zip(ids, distances, strict=True) if i in self._pos]
 
+    def vocabulary(self) -> list[str]:
+        """Every token the BM25 index knows (unigrams and noun bigrams of the chunks)."""
+        return list(self._bm25.vocab_dict)
+
     def document_frequency(self, token: str) -> int:
         """In how many chunks a token occurs (read from the BM25 matrix; used for IDF weights)."""
         tid = self._bm25.vocab_dict.get(token)

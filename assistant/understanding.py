@@ -237,11 +237,31 @@ class TermAnalyzer:
     """Tokenises a text once and weighs its words by how rare they are in the indexed corpus."""
 
     def __init__(self, tokenizer: JapaneseTokenizer, synonyms: dict[str, list[str]],
-                 document_frequency: DocumentFrequency | None = None, n_docs: int = 0) -> None:
+                 document_frequency: DocumentFrequency | None = None, n_docs: int = 0,
+                 vocabulary: Sequence[str] = ()) -> None:
         self.tokenizer = tokenizer
         self.synonyms = synonyms
         self.document_frequency = document_frequency
         self.n_docs = n_docs
+        # Katakana words of the corpus by their first two characters, for abbreviations (スパコン).
+        self._katakana: dict[str, list[str]] = {}
+        for tok in vocabulary:
+            if len(tok) >= 5 and _KATAKANA_WORD_RE.fullmatch(tok):
+                self._katakana.setdefault(tok[:1], []).append(tok)
+
+    def abbreviation_of(self, word: str) -> str | None:
+        """The corpus word a katakana abbreviation stands for (スパコン → スーパーコンピュータ): the
+        most frequent katakana word of the corpus that starts like it (same first character, the
+        second within its first few), is longer by at least two, and holds its characters in order."""
+        if not (3 <= len(word) <= 6 and _KATAKANA_WORD_RE.fullmatch(word)) or self.known(word):
+            return None
+        best, best_df = None, 0
+        for cand in self._katakana.get(word[:1], ()):
+            if len(cand) >= len(word) + 2 and 0 < cand.find(word[1], 1) <= 3 and _in_order(word[1:], cand[1:]):
+                df = self.document_frequency(cand) if self.document_frequency else 1
+                if df > best_df:
+                    best, best_df = cand, df
+        return best
 
     def idf(self, token: str) -> float:
         """Inverse document frequency over the indexed chunks (rare words weigh more)."""
@@ -268,7 +288,7 @@ class TermAnalyzer:
         mapped: dict[str, float] = {}
         if subject is not None and self.document_frequency is not None:
             naming = tuple(self.naming_words(subject))
-            unknown = tuple(w for w in naming if not self.known(w))
+            unknown = tuple(w for w in naming if not self.known(w) and self.abbreviation_of(w) is None)
             # A staff term such as マイナカード names the subject as firmly as the plan's own word.
             for term in synonym_terms(subject, self.synonyms):
                 parts = [t for e in self.synonyms[term] for t in self.tokenizer.tokenize(e) if is_content_word(t)]
@@ -309,8 +329,8 @@ class TermAnalyzer:
         return out
 
     def unknown_words(self, subject: str) -> list[str]:
-        """Naming words of the subject that occur in no indexed chunk."""
-        return [w for w in self.naming_words(subject) if not self.known(w)]
+        """Naming words of the subject that occur in no indexed chunk (abbreviations of corpus words aside)."""
+        return [w for w in self.naming_words(subject) if not self.known(w) and self.abbreviation_of(w) is None]
 
 
 # --- conversation state --------------------------------------------------------------------------
@@ -382,6 +402,12 @@ _REQUEST_VERB_RE = re.compile(
     r"(を|について)?(挙げ|教え|まとめ|見せ|出し|調べ|探し|知り|示し|列挙し|紹介し)(て|たい|たく)"
     r"(ください|下さい|ほしい|欲しい|もらえ(ます|る)?か?|くれ(ます|る)?か?|います|です)?"
 )
+
+
+def _in_order(chars: str, word: str) -> bool:
+    """Whether ``chars`` occur in ``word`` in this order (not necessarily adjacent)."""
+    it = iter(word)
+    return all(c in it for c in chars)
 
 
 def _is_english(text: str) -> bool:
@@ -645,6 +671,10 @@ class Understanding:
         )
         state.exhaustive = self.table.marker("exhaustive", normalized) is not None
         analysis.retrieval_query = self.retrieval_query(question, state, previous, last_question)
+        # Abbreviations the synonym table does not know (スパコン) search with the word they stand for.
+        expansions = [e for w in self.analyzer.naming_words(state.subject) if (e := self.analyzer.abbreviation_of(w))]
+        if expansions:
+            analysis.retrieval_query = f"{analysis.retrieval_query} {' '.join(expansions)}"[: MAX_QUERY_CHARS + 60]
         analysis.is_followup = state.is_followup
         if state.resolution in ("reference", "ellipsis", "ordinal", "refine", "aspect"):
             analysis.referenced_measures = list(state.focus[:3] if state.resolution != "refine" else [])

@@ -77,3 +77,12 @@ def test_live_conversation_topic_shift_and_user_order(assistant):
 def test_phrasings_here_are_in_neither_suite():
     assert len(PHRASINGS) > 10
     understanding_tests.assert_in_neither_suite(PHRASINGS)
+
+
+def test_katakana_abbreviations_stand_for_corpus_words(assistant):
+    analyzer = assistant.analyzer
+    assert analyzer.abbreviation_of("マイナポ") == "マイナポータル"
+    assert "コンピュータ" in (analyzer.abbreviation_of("スパコン") or "")
+    assert analyzer.abbreviation_of("ニュージーランド") is None and analyzer.abbreviation_of("ウクライナ") is None
+    a = assistant.answer(phr("スパコンの整備の施策はどれ？")[0])
+    assert not a.abstained and a.measure_nos, a.text
