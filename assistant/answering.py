@@ -35,15 +35,10 @@ from assistant.catalog import Catalog, canonical_ministry
 from assistant.chunking import measure_text
 from assistant.composition import NUMERIC_ASK_RE, Citation, Composer
 from assistant.corpus import Document
+from assistant.intents import load_intents
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
 from assistant.tokenizer import JapaneseTokenizer
-from assistant.understanding import (
-    QUESTION_WORDS,
-    ConversationState,
-    QuestionAnalysis,
-    TermAnalyzer,
-    load_intents,
-)
+from assistant.understanding import QUESTION_WORDS, ConversationState, QuestionAnalysis, TermAnalyzer
 
 # A list names every measure about as close to the question as the closest one (dense similarity
 # within LIST_NEAR of the best), and those a little further (within LIST_FAR) that hold at least

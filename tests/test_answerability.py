@@ -84,5 +84,6 @@ def test_katakana_abbreviations_stand_for_corpus_words(assistant):
     assert analyzer.abbreviation_of("マイナポ") == "マイナポータル"
     assert "コンピュータ" in (analyzer.abbreviation_of("スパコン") or "")
     assert analyzer.abbreviation_of("ニュージーランド") is None and analyzer.abbreviation_of("ウクライナ") is None
+    assert analyzer.abbreviation_of("カレー") is None  # a word of its own, not a clipping of カレンダー
     a = assistant.answer(phr("スパコンの整備の施策はどれ？")[0])
     assert not a.abstained and a.measure_nos, a.text

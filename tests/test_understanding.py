@@ -13,16 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.intents import detect_fields, load_intents, missing_kind, request_kind
 from assistant.tokenizer import JapaneseTokenizer, load_synonyms
-from assistant.understanding import (
-    ConversationState,
-    TermAnalyzer,
-    Understanding,
-    detect_fields,
-    load_intents,
-    missing_kind,
-    request_kind,
-)
+from assistant.understanding import ConversationState, TermAnalyzer, Understanding
 
 ROOT = Path(__file__).resolve().parent.parent
 PHRASINGS: list[str] = []

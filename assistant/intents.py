@@ -1,0 +1,141 @@
+"""The intents table: what a question can ask, as data (``data/intents.toml``), compiled.
+
+Fields a question asks for (主担当, 目標, 工程表, 一覧 …) and their renderers, the markers a
+follow-up points back with, requests that are tasks rather than questions, and the kinds of fact a
+policy plan does not hold. Adding an intent is one row in the TOML file, one renderer in
+:mod:`assistant.composition` and one test with phrasings that are in neither eval suite.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+INTENTS_PATH = Path(__file__).resolve().parent / "data" / "intents.toml"
+
+
+
+@dataclass(frozen=True)
+class FieldIntent:
+    """A field a question can ask for (主担当, 目標 …) and how it is answered."""
+
+    name: str
+    label: str
+    renderer: str
+    query: str  # words a follow-up inheriting this field adds to its retrieval query
+    patterns: tuple[re.Pattern[str], ...]
+
+    def matches(self, normalized: str) -> bool:
+        return any(p.search(normalized) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class RequestKind:
+    """A request that is not a question about the documents (write code, translate …)."""
+
+    name: str
+    label: str
+    patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class MissingKind:
+    """A kind of fact a policy plan does not hold unless a passage shows one (a budget, a name)."""
+
+    name: str
+    label: str
+    asks: re.Pattern[str]
+    evidence: re.Pattern[str] | None
+    probe: str = ""  # words added to a second search for passages holding such a fact
+    unless_fields: tuple[str, ...] = ()  # asked together with these fields, it is an ordinary question
+
+
+@dataclass(frozen=True)
+class IntentTable:
+    """Everything ``data/intents.toml`` holds, compiled."""
+
+    fields: tuple[FieldIntent, ...]
+    requests: tuple[RequestKind, ...]
+    missing: tuple[MissingKind, ...]
+    markers: dict[str, tuple[re.Pattern[str], ...]]
+
+    def field(self, name: str) -> FieldIntent | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def marker(self, name: str, text: str) -> re.Match[str] | None:
+        for p in self.markers.get(name, ()):
+            m = p.search(text)
+            if m:
+                return m
+        return None
+
+
+def _compile(patterns: str | Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    return tuple(re.compile(p, re.I) for p in patterns)
+
+
+@lru_cache(maxsize=4)
+def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
+    """Read and compile the intents table (cached: it is read once per process)."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    fields = tuple(
+        FieldIntent(r["name"], r["label"], r.get("renderer", r["name"]), r.get("query", ""), _compile(r["patterns"]))
+        for r in data.get("field", [])
+    )
+    requests = tuple(RequestKind(r["name"], r["label"], _compile(r["patterns"])) for r in data.get("request", []))
+    missing = tuple(
+        MissingKind(r["name"], r["label"], re.compile(r["asks"], re.I),
+                    re.compile(r["evidence"], re.I) if r.get("evidence") else None, r.get("probe", ""),
+                    tuple(r.get("unless_fields", ())))
+        for r in data.get("missing", [])
+    )
+    markers = {k: _compile(v) for k, v in data.get("conversation", {}).items()}
+    return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers)
+
+
+# 「目標じゃなくて現状の数字で」: a field named only to be ruled out is not asked for.
+_NEGATED_RE = re.compile(r"[^\s、。？?]{1,10}?(?:ではなく|じゃなくて|じゃなく|でなく|ではなくて)")
+
+
+def detect_fields(normalized: str, table: IntentTable | None = None) -> list[str]:
+    """Every field asked for, in priority order (「担当と目標は？」 asks for two); ``["general"]`` if none."""
+    table = table or load_intents()
+    normalized = _NEGATED_RE.sub(" ", normalized)
+    found = [f.name for f in table.fields if f.matches(normalized)]
+    # "related" asks about ministries too, so it replaces "lead" rather than adding to it.
+    if "related" in found and "lead" in found:
+        found.remove("lead")
+    return found or ["general"]
+
+
+def detect_intent(normalized: str) -> str:
+    """The main field asked for."""
+    return detect_fields(normalized)[0]
+
+
+def request_kind(normalized: str, table: IntentTable | None = None) -> RequestKind | None:
+    """The kind of task the turn asks the assistant to do, when it is not a question about the plan."""
+    table = table or load_intents()
+    for kind in table.requests:
+        if any(p.search(normalized) for p in kind.patterns):
+            return kind
+    return None
+
+
+def missing_kind(normalized: str, table: IntentTable | None = None) -> MissingKind | None:
+    """The kind of fact asked for that plans usually do not hold (a budget, a current rate, a name)."""
+    table = table or load_intents()
+    fields = set(detect_fields(normalized, table))
+    return next((k for k in table.missing if k.asks.search(normalized) and not fields & set(k.unless_fields)), None)
+
+
+__all__ = [
+    "INTENTS_PATH", "FieldIntent", "IntentTable", "MissingKind", "RequestKind", "detect_fields", "detect_intent",
+    "load_intents", "missing_kind", "request_kind",
+]
