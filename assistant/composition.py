@@ -439,17 +439,24 @@ class Composer:
             return self.answer_sections([hit], terms, numeric)
         head = f"第4「{proc.number}. {proc.title}」（主担当: {ministries(proc.lead_ministries)}）"
         kpis = [Candidate(re.sub(r"^[-・\s]+", "", k), "kpi", i) for i, k in enumerate(proc.kpi.splitlines()) if re.search(r"\w", k)]
-        cands = kpis + self.text_candidates(proc.actions, "actions")
-        ranked = self.rank(terms, cands, fields=("kpi",) if numeric or "targets" in fields else (), numeric=numeric)
-        if not ranked:
-            ranked = [(1.0, c) for c in cands[:1]]
-        if not ranked:
-            return [f"{head} {label}"], [self.passage_citation(hit, proc.title)]
-        lines, cites = [], []
-        for i, (_s, c) in enumerate(ranked[: 1 + 2]):
-            prefix = ("KPI: " if c.field == "kpi" else "") if i else f"{head}の{'KPI' if c.field == 'kpi' else '取組'}: "
-            lines.append(f"{prefix}{c.text} {label}" if i == 0 else f"・{prefix}{c.text} {label}")
+        actions = self.text_candidates(proc.actions, "actions")
+        ranked_actions = self.rank(terms, actions, numeric=numeric) or [(1.0, c) for c in actions[:1]]
+        kpi_asked = bool(kpis) and (numeric or "targets" in fields)
+        lines: list[str] = []
+        cites: list[Citation] = []
+        if kpi_asked:
+            # The KPI is the procedure group's target: it answers 「目標は？」「KPIは？」 first.
+            kpi = "、".join(k.text for k in kpis[:3])
+            lines.append(f"{head}のKPI: {kpi} {label}")
+            cites += [self.passage_citation(hit, k.text) for k in kpis[:3]]
+        for _s, c in ranked_actions[: 3 - len(lines)]:
+            lines.append(f"{head}の取組: {c.text} {label}" if not lines else f"・{c.text} {label}")
             cites.append(self.passage_citation(hit, c.text))
+        if kpis and not kpi_asked and len(lines) < 1 + MAX_SUPPORT:
+            lines.append(f"・KPI: {kpis[0].text} {label}")
+            cites.append(self.passage_citation(hit, kpis[0].text))
+        if not lines:
+            return [f"{head} {label}"], [self.passage_citation(hit, proc.title)]
         return lines, cites
 
     def answer_sections(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool) -> Lines:
