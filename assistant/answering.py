@@ -458,6 +458,10 @@ class ExtractiveAnswerer:
                     and (not rare or len(rare & self.chunk_tokens(h)) * 2 >= len(rare))]
             if near:
                 result.hits = near[:1] + [h for h in result.hits if h is not near[0]]
+        if analysis.preferred_part and not result.exact_measures and result.hits:
+            # 「第3の工程表は何を示したもの？」 is about that part of the plan: its passages first.
+            part = analysis.preferred_part
+            result.hits = sorted(result.hits, key=lambda h: -h.score * (2.0 if h.chunk.section.startswith(part) else 1.0))
         if not prefer and not eff_filters and not result.exact_measures and result.hits:
             # Without a word pointing at an older edition, 「重点計画」 means the current one.
             newest = max(h.chunk.edition for h in result.hits)

@@ -66,6 +66,8 @@ _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _EDITION_ASK_RE = re.compile(r"(20\d\d)年(?:度)?(?:版|度版)?の(?:重点)?計画|(20\d\d)年に改定|(次期|来年|再来年)の?(?:重点)?計画")
 
 _MEASURE_NO_RE = re.compile(r"\d+-\d+")
+# 「第3の工程表」「第4に載っている手続」: the plan's five parts (not 第2回, 第1段階, 第3者).
+_PART_RE = re.compile(r"第([1-5一二三四五])(?![0-9回段次期者弾号条項章節])")
 _HIRAGANA_RE = re.compile(r"[\u3040-\u309f]+")
 _KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff々]{2,}")
 _KATAKANA_WORD_RE = re.compile(r"[\u30a0-\u30ffー]{3,}")
@@ -271,6 +273,7 @@ class QuestionAnalysis:
     retrieval_query: str = ""  # the resolved query (question + what it inherits)
     preferred_doc: str | None = None  # when the wording points at an older document
     preferred_edition: int | None = None  # 「2021年の計画では…」 without naming the document
+    preferred_part: str | None = None  # 「第3の工程表は…」: a part of the plan named (第1 … 第5)
     asked_edition: int | None = None  # an edition asked for by year or as 次期/来年 (may not be held)
     english: bool = False
     context_measures: list[str] = field(default_factory=list)  # measures still in the conversation
@@ -577,6 +580,9 @@ class Understanding:
                 break
         if analysis.preferred_doc is None:
             analysis.preferred_edition = self.preferred_edition(normalized)
+        part = _PART_RE.search(normalized)
+        if part:
+            analysis.preferred_part = "第" + str("12345一二三四五".index(part.group(1)) % 5 + 1)
         analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if not state.is_followup
                                              or state.resolution in ("shift", "similar") else None)
         return analysis

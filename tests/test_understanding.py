@@ -256,3 +256,9 @@ def test_more_requests(question, kind):
 def test_personal_and_opening_questions(question, kind):
     found = missing_kind(unicodedata.normalize("NFKC", question))
     assert found is not None and found.name == kind
+
+
+def test_a_part_of_the_plan_named(understanding):
+    assert understanding.analyse(phr("第4に並んでいる手続で税関係のものは？")[0]).preferred_part == "第4"
+    assert understanding.analyse(phr("第三の工程表ってどう読むの")[0]).preferred_part == "第3"
+    assert understanding.analyse(phr("第2回の検討会で決まったことは？")[0]).preferred_part is None
