@@ -47,7 +47,7 @@ from assistant.understanding import QUESTION_WORDS, ConversationState, QuestionA
 LIST_NEAR = 0.01
 LIST_FAR = 0.04
 LIST_MIN_SUPPORT = 0.4
-RELATED_MIN_SUPPORT = 0.5  # 「関連する施策」 names only measures holding half the subject's words
+RELATED_MIN_SUPPORT = 0.5  # Answer.related names only measures holding half the subject's words
 LIST_MAIN = 3  # a list not asked to be complete names its closest measures, at most this many
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」
@@ -68,6 +68,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     notices: list[str] = field(default_factory=list)  # e.g. LLM fallback, removed citations
     state: ConversationState | None = None  # what the turn was taken to mean (follow-ups resolved)
+    related: list[str] = field(default_factory=list)  # other measures on the subject, not in the text
     refusal: str | None = None  # why it was not answered: "task", "unknown_terms", "missing_fact" …
 
     def to_dict(self) -> dict[str, Any]:
@@ -243,7 +244,6 @@ class ExtractiveAnswerer:
         older = analysis.preferred_doc not in (None, self.catalog.doc_id) or (
             analysis.preferred_edition is not None and analysis.preferred_edition != max(self.editions)
         )
-        measure_hits = [h for h in hits if h.chunk.measure_no]
         listed = self.list_hits(analysis, result, filters) if analysis.intent == "list" and not older else []
         if listed:
             topic = analysis.state.subject if analysis.state and len(analysis.state.subject) <= 20 else ""
@@ -260,9 +260,6 @@ class ExtractiveAnswerer:
             top = next(h for h in hits[:3] if h.chunk.measure_no)
             m = self.catalog.measures[top.chunk.measure_no]
             lines, cites = composer.answer_measure(m, analysis.fields, terms, top.score, numeric=numeric)
-            related = composer.related_line(self.related_hits(analysis, measure_hits[1:4]), m.measure_no)
-            if related:
-                lines.append(related)
         else:
             # The passage holding the sentence that best answers the question decides the form
             # of the answer, not just the fused rank: a 第1 paragraph with the figure asked for
@@ -272,9 +269,6 @@ class ExtractiveAnswerer:
                 m = self.catalog.measures[anchor.chunk.measure_no]
                 fields = ["roadmap"] if anchor.chunk.kind == "roadmap" and analysis.intent == "roadmap" else ["what"]
                 lines, cites = composer.answer_measure(m, fields, terms, anchor.score, numeric=numeric)
-                related = composer.related_line(self.related_hits(analysis, measure_hits[:4]), m.measure_no)
-                if related:
-                    lines.append(related)
             elif anchor.chunk.kind == "procedure":
                 lines, cites = composer.answer_procedure(anchor, terms, analysis.fields, numeric)
             else:
@@ -485,9 +479,16 @@ class ExtractiveAnswerer:
             t1 = time.perf_counter()
             text, cites, refusal = self.compose(analysis, result, filters)
             timings["compose_ms"] = (time.perf_counter() - t1) * 1000
+        # The answer stays short; measures on the same subject that it does not cite are named apart
+        # (the page and the API show them), not as another line.
+        cited = {c.measure_no for c in cites}
+        related = [] if refusal is not None else [
+            h.chunk.measure_no for h in self.related_hits(analysis, [h for h in result.hits[:4] if h.chunk.measure_no])
+            if h.chunk.measure_no not in cited
+        ][:3]
         answer = Answer(
             question=analysis.text, text=text, citations=cites, abstained=refusal is not None, timings=timings,
-            state=analysis.state, refusal=refusal.kind if refusal else None,
+            state=analysis.state, refusal=refusal.kind if refusal else None, related=list(dict.fromkeys(related)),
         )
         return answer, result
 

@@ -180,6 +180,9 @@ def _print_answer(ans) -> None:
             lead = f"（主担当: {'、'.join(c.lead_ministries)}）" if c.lead_ministries else ""
             page = getattr(c, "page_label", "")
             print(f"  - {label}{lead}{'  ' + page if page else ''}\n    「{c.quote[:160]}」")
+    related = getattr(ans, "related", None)
+    if related:
+        print("\n関連する施策: " + "、".join(f"No. {no}" for no in related))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

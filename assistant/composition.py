@@ -511,13 +511,6 @@ class Composer:
             cites.append(self.passage_citation(h, sent))
         return lines, cites
 
-    def related_line(self, hits: Sequence[Hit], shown: str, n: int = 2) -> str | None:
-        """「関連する施策: …」 for the next measures after the one answered."""
-        others = [h for h in hits if h.chunk.measure_no and h.chunk.measure_no != shown][:n]
-        if not others:
-            return None
-        return "関連する施策: " + "、".join(f"No. {h.chunk.measure_no}「{h.chunk.measure_title}」" for h in others)
-
 
 def following_units(text: str, sent: str, max_units: int = 3) -> list[str]:
     """The short lines right after ``sent`` when ``sent`` introduces a list or is a heading
