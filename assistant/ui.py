@@ -345,6 +345,11 @@ def sources_html(answer: Any, question: str, catalog: Catalog | None, doc_titles
     cards = [measure_card(catalog.measures[n], with_title=True) for n in others if catalog and n in catalog.measures]
     if cards:
         parts.append('<div class="jp-sub">会話で言及された施策</div>' + "".join(cards))
+    # Measures on the same subject that the answer does not cite (Answer.related): their cards.
+    related = [n for n in getattr(answer, "related", None) or [] if n not in shown and n not in others]
+    rel_cards = [measure_card(catalog.measures[n], with_title=True) for n in related if catalog and n in catalog.measures]
+    if rel_cards:
+        parts.append('<div class="jp-sub">関連する施策</div>' + "".join(rel_cards))
     return '<div class="jp-sources">' + "".join(parts) + "</div>"
 
 

@@ -111,3 +111,16 @@ def test_page_attribute_of_the_citation_is_shown(assistant, documents_given):
                         {}, documents=assistant.documents if documents_given else ())
     assert _pages(html) == ["p.52"]
     assert ("特定できませんでした" in html) is not documents_given
+
+
+def test_related_measures_get_their_own_cards(assistant):
+    import dataclasses
+
+    from assistant.ui import sources_html
+
+    answer = assistant.answer("No. 3-80 の担当は？")
+    titles = {d.info.doc_id: d.info.title for d in assistant.documents}
+    plain = sources_html(dataclasses.replace(answer, related=[]), "担当", assistant.catalog, titles)
+    html = sources_html(dataclasses.replace(answer, related=["3-83"]), "担当", assistant.catalog, titles)
+    assert "関連する施策" not in plain
+    assert "関連する施策" in html and 'id="measure-3-83"' in html and "measure-3-83" not in plain
