@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.retrieval import Hit, RetrievalResult
+from assistant.intents import MissingKind
+from assistant.retrieval import RetrievalResult
 from assistant.understanding import QueryTerms, QuestionAnalysis, TermAnalyzer
 
 # Calibrated on the dev suite (evals/items.jsonl) with evals/tools/calibrate_abstention.py.
@@ -121,30 +122,17 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     return Refusal("unknown_terms", f"計画には『{shown}』に関する記載がありません。", detail=",".join(unsupported))
 
 
-def missing_fact_refusal(analysis: QuestionAnalysis, texts: Sequence[str], holds_evidence, *,
-                         subject_words: set[str] | None) -> Refusal | None:
-    """(3) The kind of fact asked for is not where the answer would be.
-
-    ``texts`` are the measures the turn is about (any sentence with the evidence counts) or the
-    retrieved passages (the sentence must also hold a distinctive word of the subject:
-    ``subject_words``).
-    """
-    kind = analysis.missing
-    if kind is None:
-        return None
-    if kind.evidence is not None and holds_evidence(texts, kind.evidence, subject_words):
-        return None
+def missing_fact_refusal(kind: MissingKind) -> Refusal:
+    """(3) The kind of fact asked for is not where the answer would be (the answerer looks: in the
+    measures the turn is about, or in the passages found for such a fact)."""
     return Refusal("missing_fact", f"ご質問の{kind.label}は、重点計画と関連資料には記載がありません。", detail=kind.name)
 
 
-def coverage(terms: QueryTerms, hits: Sequence[Hit], tokens_of) -> float:
-    """Share of the question's content words found in the top passages (synonyms included)."""
+def coverage(terms: QueryTerms, top: set[str]) -> float:
+    """Share of the question's content words found in the top passages' tokens (synonyms included)."""
     words = terms.content
     if not words:
         return 0.0
-    top: set[str] = set()
-    for h in hits[:3]:
-        top |= tokens_of(h)
     found = sum(1 for w in words if w in top)
     # A synonym found in the passages stands in for the word the user typed.
     extra = len(terms.expanded & top)

@@ -13,7 +13,6 @@ This module wires them around retrieval and defines the result types, :class:`An
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -119,26 +118,25 @@ class ExtractiveAnswerer:
         self.max_unknown_share = max_unknown_share
         self.top_k = top_k
         self.editions = sorted({d.info.edition for d in documents})
-        self.understanding_fields = {f.name: f for f in load_intents().fields}
-        self._chunk_tokens: dict[str, frozenset[str]] = {}
-        self._lock = threading.Lock()
+        self.intents = load_intents()
 
     # -- evidence -----------------------------------------------------------------------------
 
     def chunk_tokens(self, hit: Hit) -> frozenset[str]:
-        """Tokens of a chunk, computed once per chunk and kept (chunks never change while loaded)."""
-        key = hit.chunk.chunk_id
-        toks = self._chunk_tokens.get(key)
-        if toks is None:
-            toks = frozenset(self.tokenizer.tokenize(hit.chunk.embed_text))
-            with self._lock:
-                self._chunk_tokens[key] = toks
-        return toks
+        """Tokens of a chunk as retrieval saw it (with its header), from the composer's token cache."""
+        return self.composer.tokens_of(hit.chunk.embed_text)
+
+    def top_tokens(self, hits: Sequence[Hit], n: int = 3) -> set[str]:
+        """Every token of the top ``n`` passages: what the question's words are looked for in."""
+        out: set[str] = set()
+        for h in hits[:n]:
+            out |= self.chunk_tokens(h)
+        return out
 
     def coverage(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> float:
         """Share of the question's content words found in the top passages (synonyms included)."""
         assert analysis.terms is not None
-        return coverage(analysis.terms, hits, self.chunk_tokens)
+        return coverage(analysis.terms, self.top_tokens(hits))
 
     def ministry_constraint(self, analysis: QuestionAnalysis) -> str | None:
         """A lead ministry the question restricts a list to (「Xが主担当の施策」), if any."""
@@ -195,10 +193,8 @@ class ExtractiveAnswerer:
             return self.refused(Refusal("unknown_measure", f"No. {missing} という施策は計画にありません。近い番号: {near}。"))
 
         targets = list(result.exact_measures) or list(analysis.referenced_measures)
+        top_tokens = self.top_tokens(result.hits)
         if not targets:
-            top_tokens: set[str] = set()
-            for h in result.hits[:3]:
-                top_tokens |= self.chunk_tokens(h)
             refusal = unknown_terms_refusal(analysis, self.analyzer, top_tokens, self.max_unknown_share)
             if refusal is not None:
                 return self.refused(refusal)
@@ -235,7 +231,7 @@ class ExtractiveAnswerer:
                 cites += c
             return "\n".join(lines), cites, None
 
-        if weak_evidence(analysis, result, self.coverage(analysis, result.hits),
+        if weak_evidence(analysis, result, coverage(terms, top_tokens),
                          min_dense=self.min_dense, min_coverage=self.min_coverage):
             return self.refused(Refusal("weak_evidence", "ご質問の内容は、重点計画と関連資料には記載が見つかりませんでした（計画には記載がありません）。"))
 
@@ -293,8 +289,7 @@ class ExtractiveAnswerer:
             held += weight if w in toks else 0.0
         for term, weight in terms.synonym_weights.items():
             total += weight
-            expansions = {t for e in self.retriever.synonyms.get(term, []) for t in self.tokenizer.tokenize(e)}
-            held += weight if expansions & toks else 0.0
+            held += weight if terms.synonym_words.get(term, frozenset()) & toks else 0.0
         return held / total if total > 0 else 0.0
 
     def related_hits(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> list[Hit]:
@@ -332,8 +327,7 @@ class ExtractiveAnswerer:
         """「AとB、それぞれ教えて」: one search and one answer per thing named, in the user's order."""
         state = analysis.state
         assert state is not None and analysis.terms is not None
-        field_words = " ".join(f.query for name in analysis.fields
-                               if (f := self.understanding_fields.get(name)) and f.query)
+        field_words = self.intents.field_query(analysis.fields)
         lines: list[str] = []
         cites: list[Citation] = []
         used: set[str] = set()
@@ -384,11 +378,13 @@ class ExtractiveAnswerer:
         assert kind is not None and terms is not None
         if targets:
             texts = [measure_text(self.catalog.measures[n]) for n in targets]
-            return missing_fact_refusal(analysis, texts, self.composer.holds_evidence, subject_words=None), []
+            if kind.evidence is not None and self.composer.holds_evidence(texts, kind.evidence):
+                return None, []
+            return missing_fact_refusal(kind), []
         subject = analysis.state.subject if analysis.state else analysis.retrieval_query
         words = (set(analysis.state.subject_terms) if analysis.state else set(terms.content)) & terms.rare()
         if kind.evidence is None:
-            return missing_fact_refusal(analysis, [], self.composer.holds_evidence, subject_words=words), []
+            return missing_fact_refusal(kind), []
         pool = list(result.hits[:8])
         if kind.probe:
             seen = {h.chunk.chunk_id for h in pool}
@@ -396,7 +392,7 @@ class ExtractiveAnswerer:
             pool += [h for h in probe.hits if h.chunk.chunk_id not in seen]
         holding = [h for h in pool if self.composer.holds_evidence([h.chunk.text], kind.evidence, words)]
         if not holding:
-            return missing_fact_refusal(analysis, [], self.composer.holds_evidence, subject_words=words), []
+            return missing_fact_refusal(kind), []
         return None, holding
 
     def fitting_measure(self, analysis: QuestionAnalysis, result: RetrievalResult) -> str | None:

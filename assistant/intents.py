@@ -66,6 +66,10 @@ class IntentTable:
     def field(self, name: str) -> FieldIntent | None:
         return next((f for f in self.fields if f.name == name), None)
 
+    def field_query(self, names: Sequence[str]) -> str:
+        """The words the given fields add to a retrieval query (「主担当府省庁 目標」)."""
+        return " ".join(f.query for name in names if (f := self.field(name)) is not None and f.query)
+
     def marker(self, name: str, text: str) -> re.Match[str] | None:
         for p in self.markers.get(name, ()):
             m = p.search(text)

@@ -90,6 +90,7 @@ class QueryTerms:
     weights: dict[str, float]  # IDF weights: typed words full, synonyms 0.7
     naming: tuple[str, ...] = ()  # the turn's own words naming its subject (nouns, names)
     synonym_weights: dict[str, float] = field(default_factory=dict)  # staff terms the synonym table maps
+    synonym_words: dict[str, frozenset[str]] = field(default_factory=dict)  # the plan's words for each
     phrases: tuple[str, ...] = ()  # multi-word runs of the subject (「デジタル3原則」), spaces removed
     unknown: tuple[str, ...] = ()  # those of them found in no document
 
@@ -132,6 +133,7 @@ class TermAnalyzer:
         self.n_docs = n_docs
         # Katakana words of the corpus by their first two characters, for abbreviations (スパコン).
         self._katakana: dict[str, list[str]] = {}
+        self._abbreviations: dict[str, str | None] = {}
         for tok in vocabulary:
             if len(tok) >= 5 and _KATAKANA_WORD_RE.fullmatch(tok):
                 self._katakana.setdefault(tok[:1], []).append(tok)
@@ -144,12 +146,15 @@ class TermAnalyzer:
         # vowel — a short word such as カレー is a word of its own, not a clipping of カレンダー.
         if not (4 <= len(word) <= 6 and _KATAKANA_WORD_RE.fullmatch(word)) or word.endswith("ー") or self.known(word):
             return None
+        if word in self._abbreviations:  # asked for several times per turn (terms, refusals)
+            return self._abbreviations[word]
         best, best_df = None, 0
         for cand in self._katakana.get(word[:1], ()):
             if len(cand) >= len(word) + 2 and 0 < cand.find(word[1], 1) <= 3 and _in_order(word[1:], cand[1:]):
                 df = self.document_frequency(cand) if self.document_frequency else 1
                 if df > best_df:
                     best, best_df = cand, df
+        self._abbreviations[word] = best
         return best
 
     def idf(self, token: str) -> float:
@@ -161,8 +166,11 @@ class TermAnalyzer:
     def known(self, token: str) -> bool:
         return self.document_frequency is None or self.document_frequency(token) > 0
 
-    def terms(self, text: str, *, subject: str | None = None) -> QueryTerms:
-        """Terms of ``text``; ``subject`` (the turn's own words) is checked for unknown words."""
+    def terms(self, text: str, *, subject: str | None = None, naming: Sequence[str] | None = None) -> QueryTerms:
+        """Terms of ``text``; ``subject`` (the turn's own words) is checked for unknown words.
+
+        ``naming``: the subject's naming words when the caller has them already.
+        """
         tokens = tuple(self.tokenizer.tokenize(text))
         content = frozenset(t for t in tokens if is_content_word(t))
         expanded_text = expand_query(text, self.synonyms)
@@ -172,18 +180,20 @@ class TermAnalyzer:
             expanded = frozenset(t for t in extra if is_content_word(t)) - content
         weights = {w: self.idf(w) for w in content}
         weights.update({w: 0.7 * self.idf(w) for w in expanded})
-        naming: tuple[str, ...] = ()
         unknown: tuple[str, ...] = ()
         mapped: dict[str, float] = {}
+        mapped_words: dict[str, frozenset[str]] = {}
+        named: tuple[str, ...] = ()
         if subject is not None and self.document_frequency is not None:
-            naming = tuple(self.naming_words(subject))
-            unknown = tuple(w for w in naming if not self.known(w) and self.abbreviation_of(w) is None)
+            named = tuple(naming) if naming is not None else tuple(self.naming_words(subject))
+            unknown = tuple(w for w in named if not self.known(w) and self.abbreviation_of(w) is None)
             # A staff term such as マイナカード names the subject as firmly as the plan's own word.
             for term in synonym_terms(subject, self.synonyms):
-                parts = [t for e in self.synonyms[term] for t in self.tokenizer.tokenize(e) if is_content_word(t)]
-                mapped[term] = max((self.idf(t) for t in parts), default=0.0)
+                words = frozenset(t for e in self.synonyms[term] for t in self.tokenizer.tokenize(e))
+                mapped[term] = max((self.idf(t) for t in words if is_content_word(t)), default=0.0)
+                mapped_words[term] = words
         return QueryTerms(text=text, tokens=tokens, content=content, expanded=expanded, weights=weights,
-                          naming=naming, synonym_weights=mapped, unknown=unknown,
+                          naming=named, synonym_weights=mapped, synonym_words=mapped_words, unknown=unknown,
                           phrases=tuple(self.phrases(subject if subject is not None else text)))
 
     def phrases(self, text: str) -> list[str]:
@@ -216,11 +226,6 @@ class TermAnalyzer:
             if _KANJI_WORD_RE.fullmatch(tok) or _KATAKANA_WORD_RE.fullmatch(tok) or _LATIN_WORD_RE.fullmatch(tok):
                 out.append(tok)
         return out
-
-    def unknown_words(self, subject: str) -> list[str]:
-        """Naming words of the subject that occur in no indexed chunk (abbreviations of corpus words aside)."""
-        return [w for w in self.naming_words(subject) if not self.known(w) and self.abbreviation_of(w) is None]
-
 
 # --- conversation state --------------------------------------------------------------------------
 
@@ -562,7 +567,8 @@ class Understanding:
         state.exhaustive = self.table.marker("exhaustive", normalized) is not None
         analysis.retrieval_query = self.retrieval_query(question, state, previous, last_question)
         # Abbreviations the synonym table does not know (スパコン) search with the word they stand for.
-        expansions = [e for w in self.analyzer.naming_words(state.subject) if (e := self.analyzer.abbreviation_of(w))]
+        naming = self.analyzer.naming_words(state.subject)
+        expansions = [e for w in naming if (e := self.analyzer.abbreviation_of(w))]
         if expansions:
             analysis.retrieval_query = f"{analysis.retrieval_query} {' '.join(expansions)}"[: MAX_QUERY_CHARS + 60]
         analysis.is_followup = state.is_followup
@@ -583,8 +589,9 @@ class Understanding:
         part = _PART_RE.search(normalized)
         if part:
             analysis.preferred_part = "第" + str("12345一二三四五".index(part.group(1)) % 5 + 1)
-        analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if not state.is_followup
-                                             or state.resolution in ("shift", "similar") else None)
+        own_subject = not state.is_followup or state.resolution in ("shift", "similar")
+        analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if own_subject else None,
+                                             naming=naming)
         return analysis
 
     def retrieval_query(self, question: str, state: ConversationState, previous: ConversationState | None,
@@ -592,9 +599,7 @@ class Understanding:
         """The text retrieval sees: the question, plus what a follow-up inherits."""
         if state.resolution in ("new", "measure_no") or previous is None:
             return question[:MAX_QUERY_CHARS]
-        field_words = " ".join(
-            f.query for name in state.fields if (f := self.table.field(name)) is not None and f.query
-        )
+        field_words = self.table.field_query(state.fields)
         if state.resolution == "shift":
             return f"{state.subject} {field_words}".strip()[:MAX_QUERY_CHARS]
         if state.resolution in ("similar", "refine"):
