@@ -8,10 +8,8 @@ describes the schema; ``evals/tools/check_items.py`` runs the same rules without
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +17,8 @@ import pytest
 
 from assistant.catalog import build_catalog
 from assistant.corpus import load_corpus, search_key
+from tests import suite_checks
+from tests.suite_checks import evidence_key, fail, load_items, mentioned_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS_PATH = ROOT / "evals" / "items.jsonl"
@@ -46,26 +46,7 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "fast": bool,
 }
 MEASURE_NO_RE = re.compile(r"^\d-\d{1,3}$")
-# Measure numbers as staff write them: "No. 1-57", "No1-57", "１－５７", "施策1-57", "[No. 1-57]".
-MENTION_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[-‐−–―ー－]\s*(\d{1,3})(?!\d)")
 
-
-def _evidence_key(text: str) -> str:
-    """search_key with the PDF bullet markers (``- ・``) dropped, for evidence passages."""
-    text = re.sub(r"(?m)^\s*-\s*・\s*", "", text)
-    return search_key(text).replace("-・", "")
-
-
-def _mentioned_numbers(text: str) -> list[str]:
-    norm = unicodedata.normalize("NFKC", text)
-    return [f"{int(a)}-{int(b)}" for a, b in MENTION_RE.findall(norm)]
-
-
-def _fail(errors: list[str], what: str) -> None:
-    if errors:
-        shown = "\n  ".join(errors[:30])
-        more = f"\n  … and {len(errors) - 30} more" if len(errors) > 30 else ""
-        pytest.fail(f"{len(errors)} {what}:\n  {shown}{more}")
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -73,14 +54,7 @@ def _fail(errors: list[str], what: str) -> None:
 
 @pytest.fixture(scope="module")
 def items() -> list[dict]:
-    out = []
-    for n, line in enumerate(ITEMS_PATH.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:  # pragma: no cover - reported as a failure
-                pytest.fail(f"{ITEMS_PATH.name}:{n}: invalid JSON: {exc}")
-    return out
+    return load_items(ITEMS_PATH)
 
 
 @pytest.fixture(scope="module")
@@ -100,19 +74,12 @@ def doc_keys(docs) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def doc_evidence_keys(docs) -> dict[str, str]:
-    return {doc_id: _evidence_key(d.raw) for doc_id, d in docs.items()}
+    return {doc_id: evidence_key(d.raw) for doc_id, d in docs.items()}
 
 
 @pytest.fixture(scope="module")
 def measure_texts(docs, catalog) -> dict[str, tuple[str, str]]:
-    """measure number -> (evidence key of its body, search key of its 工程表 rows)."""
-    raw = docs[catalog.doc_id].raw if hasattr(catalog, "doc_id") else docs["plan2025"].raw
-    out = {}
-    for no, m in catalog.measures.items():
-        rows = getattr(m, "roadmap", ()) or ()
-        roadmap = "\n".join(raw[r.start : r.end] for r in rows if hasattr(r, "start"))
-        out[no] = (_evidence_key(raw[m.start : m.end]), search_key(roadmap))
-    return out
+    return suite_checks.measure_texts(docs, catalog)
 
 
 # --- structure --------------------------------------------------------------------------------
@@ -139,7 +106,7 @@ def test_fields_present_with_types(items):
             errors.append(f"{it.get('id')}: turn must be an int")
         if not it.get("question", "").strip():
             errors.append(f"{it.get('id')}: empty question")
-    _fail(errors, "items with bad fields")
+    fail(errors, "items with bad fields")
 
 
 def test_categories_sources_and_doc_ids(items):
@@ -170,7 +137,7 @@ def test_categories_sources_and_doc_ids(items):
             errors.append(f"{it['id']}: {cat} items need expected_measures")
         if cat in NO_MEASURE_CATEGORIES and it["expected_measures"]:
             errors.append(f"{it['id']}: {cat} items cite no measure")
-    _fail(errors, "items with bad category/source/doc")
+    fail(errors, "items with bad category/source/doc")
 
 
 def test_facts_and_evidence_shape(items):
@@ -184,7 +151,7 @@ def test_facts_and_evidence_shape(items):
         errors += [f"{it['id']}: fact {f!r} not 2-20 chars" for f in facts if not 2 <= len(f) <= 20]
         if not isinstance(ev, str) or not 20 <= len(ev) <= 300:
             errors.append(f"{it['id']}: evidence must be 20-300 chars")
-    _fail(errors, "items with badly shaped facts/evidence")
+    fail(errors, "items with badly shaped facts/evidence")
 
 
 def test_history_only_on_followups_and_well_formed(items):
@@ -208,13 +175,13 @@ def test_history_only_on_followups_and_well_formed(items):
             errors.append(f"{it['id']}: history must alternate user/assistant, starting with user")
         if any(not isinstance(h["content"], str) or not h["content"].strip() for h in hist):
             errors.append(f"{it['id']}: empty history turn")
-        cited = {no for h in hist if h["role"] == "assistant" for no in _mentioned_numbers(h["content"])}
+        cited = {no for h in hist if h["role"] == "assistant" for no in mentioned_numbers(h["content"])}
         missing = [no for no in it["expected_measures"] if no not in cited]
         if missing:
             errors.append(f"{it['id']}: expected {missing} never cited in the assistant turns")
         if "turn" in it and it["turn"] != len(hist) // 2 + 1:
             errors.append(f"{it['id']}: turn {it['turn']} does not match a history of {len(hist)} turns")
-    _fail(errors, "followups with a bad history")
+    fail(errors, "followups with a bad history")
 
 
 def test_prior_turns_only_on_conversations_and_well_formed(items):
@@ -234,7 +201,7 @@ def test_prior_turns_only_on_conversations_and_well_formed(items):
             errors.append(f"{it['id']}: prior_turns must be a list of 1-2 non-empty questions")
         elif any(p.strip() == it["question"].strip() for p in prior):
             errors.append(f"{it['id']}: a prior turn repeats the final question")
-    _fail(errors, "items with bad prior_turns")
+    fail(errors, "items with bad prior_turns")
 
 
 # --- grounding --------------------------------------------------------------------------------
@@ -252,26 +219,26 @@ def test_measure_numbers_exist(items, catalog):
             errors.append(f"{it['id']}: acceptable_measures must include expected_measures")
         if len(set(acc)) != len(acc):
             errors.append(f"{it['id']}: duplicate acceptable_measures")
-    _fail(errors, "items naming unknown measures")
+    fail(errors, "items naming unknown measures")
 
 
 def test_lookup_questions_name_their_measure(items):
     errors = []
     for it in items:
-        if it["category"] == "lookup" and it["expected_measures"][0] not in _mentioned_numbers(it["question"]):
+        if it["category"] == "lookup" and it["expected_measures"][0] not in mentioned_numbers(it["question"]):
             errors.append(f"{it['id']}: question does not mention No. {it['expected_measures'][0]}")
-    _fail(errors, "lookup items without the measure number in the question")
+    fail(errors, "lookup items without the measure number in the question")
 
 
 def test_nonexistent_numbers_really_do_not_exist(items, catalog):
     errors = []
     for it in items:
         if it["category"] == "out_of_scope" and it["source"] == "template":
-            nos = _mentioned_numbers(it["question"])
+            nos = mentioned_numbers(it["question"])
             if not nos:
                 errors.append(f"{it['id']}: template out_of_scope item names no measure number")
             errors += [f"{it['id']}: No. {no} exists in the plan" for no in nos if no in catalog.measures]
-    _fail(errors, "out_of_scope items about measures that exist")
+    fail(errors, "out_of_scope items about measures that exist")
 
 
 def test_evidence_and_facts_occur_in_document(items, doc_keys, doc_evidence_keys):
@@ -280,12 +247,12 @@ def test_evidence_and_facts_occur_in_document(items, doc_keys, doc_evidence_keys
         doc = it.get("expected_doc")
         if it["category"] in NO_ANSWER or doc not in doc_keys:
             continue
-        if _evidence_key(it["evidence"]) not in doc_evidence_keys[doc]:
+        if evidence_key(it["evidence"]) not in doc_evidence_keys[doc]:
             errors.append(f"{it['id']}: evidence not found in {doc}: {it['evidence'][:30]}…")
         for fact in it["answer_facts"]:
             if search_key(fact) not in doc_keys[doc]:
                 errors.append(f"{it['id']}: fact {fact!r} not found in {doc}")
-    _fail(errors, "ungrounded evidence/facts")
+    fail(errors, "ungrounded evidence/facts")
 
 
 def test_measure_evidence_and_facts_inside_the_measure(items, measure_texts):
@@ -294,14 +261,14 @@ def test_measure_evidence_and_facts_inside_the_measure(items, measure_texts):
         exp = [no for no in it["expected_measures"] if no in measure_texts]
         if not exp or not it.get("evidence"):
             continue
-        ev = _evidence_key(it["evidence"])
+        ev = evidence_key(it["evidence"])
         if not any(ev in measure_texts[no][0] for no in exp):
             errors.append(f"{it['id']}: evidence is not inside the text of {exp}")
         for fact in it["answer_facts"]:
             key = search_key(fact)
             if not any(key in body or key in roadmap for body, roadmap in (measure_texts[no] for no in exp)):
                 errors.append(f"{it['id']}: fact {fact!r} is not in the text or 工程表 rows of {exp}")
-    _fail(errors, "measure items grounded outside their measure")
+    fail(errors, "measure items grounded outside their measure")
 
 
 # --- coverage ---------------------------------------------------------------------------------

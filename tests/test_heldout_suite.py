@@ -11,10 +11,8 @@ evals/heldout.jsonl`` runs the same rules without the package.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +20,8 @@ import pytest
 
 from assistant.catalog import build_catalog
 from assistant.corpus import load_corpus, search_key
+from tests import suite_checks
+from tests.suite_checks import evidence_key, fail, load_items, mentioned_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT_PATH = ROOT / "evals" / "heldout.jsonl"
@@ -51,39 +51,12 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "source": str,
     "fast": bool,
 }
-MENTION_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[-‐−–―ー－]\s*(\d{1,3})(?!\d)")
 
-
-def _evidence_key(text: str) -> str:
-    text = re.sub(r"(?m)^\s*-\s*・\s*", "", text)
-    return search_key(text).replace("-・", "")
-
-
-def _mentioned(text: str) -> list[str]:
-    return [f"{int(a)}-{int(b)}" for a, b in MENTION_RE.findall(unicodedata.normalize("NFKC", text))]
-
-
-def _fail(errors: list[str], what: str) -> None:
-    if errors:
-        shown = "\n  ".join(errors[:30])
-        more = f"\n  … and {len(errors) - 30} more" if len(errors) > 30 else ""
-        pytest.fail(f"{len(errors)} {what}:\n  {shown}{more}")
-
-
-def _load(path: Path) -> list[dict]:
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:  # pragma: no cover - reported as a failure
-                pytest.fail(f"{path.name}:{n}: invalid JSON: {exc}")
-    return out
 
 
 @pytest.fixture(scope="module")
 def items() -> list[dict]:
-    return _load(HELDOUT_PATH)
+    return load_items(HELDOUT_PATH)
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +71,7 @@ def catalog(docs):
 
 @pytest.fixture(scope="module")
 def measure_texts(docs, catalog) -> dict[str, tuple[str, str]]:
-    raw = docs["plan2025"].raw
-    out = {}
-    for no, m in catalog.measures.items():
-        rows = getattr(m, "roadmap", ()) or ()
-        roadmap = "\n".join(raw[r.start : r.end] for r in rows if hasattr(r, "start"))
-        out[no] = (_evidence_key(raw[m.start : m.end]), search_key(roadmap))
-    return out
+    return suite_checks.measure_texts(docs, catalog)
 
 
 # --- structure --------------------------------------------------------------------------------
@@ -133,7 +100,7 @@ def test_fields_categories_and_ids(items):
             errors.append(f"{it['id']}: the held-out suite is handwritten only")
         if not it["question"].strip():
             errors.append(f"{it['id']}: empty question")
-    _fail(errors, "items with bad fields")
+    fail(errors, "items with bad fields")
 
 
 def test_category_counts(items):
@@ -158,10 +125,10 @@ def test_no_answer_items(items, catalog):
         if it["acceptable_measures"] and cls != "unstated":
             errors.append(f"{it['id']}: only 'unstated' items may name the real measure")
         if cls == "nonexistent":
-            nos = _mentioned(it["question"])
+            nos = mentioned_numbers(it["question"])
             if not nos or any(no in catalog.measures for no in nos):
                 errors.append(f"{it['id']}: must name only nonexistent numbers, names {nos}")
-    _fail(errors, "bad out_of_scope/task_request items")
+    fail(errors, "bad out_of_scope/task_request items")
     classes = Counter(it.get("oos_class") for it in items if it["category"] == "out_of_scope")
     assert set(classes) == OOS_CLASSES, f"out_of_scope classes: {dict(classes)}"
 
@@ -178,7 +145,7 @@ def test_absent_terms_really_absent(items, docs):
             if tk not in search_key(it["question"]).lower():
                 errors.append(f"{it['id']}: absent term {t!r} is not in the question")
             errors += [f"{it['id']}: {t!r} occurs in {d}" for d, k in keys.items() if tk in k]
-    _fail(errors, "absent_terms that occur in the corpus")
+    fail(errors, "absent_terms that occur in the corpus")
 
 
 def test_prior_turns_and_histories(items):
@@ -203,14 +170,14 @@ def test_prior_turns_and_histories(items):
             roles = [h["role"] for h in hist]
             if roles[0] != "user" or roles[-1] != "assistant" or any(a == b for a, b in zip(roles, roles[1:], strict=False)):
                 errors.append(f"{it['id']}: history must alternate user/assistant")
-            cited = {no for h in hist if h["role"] == "assistant" for no in _mentioned(h["content"])}
+            cited = {no for h in hist if h["role"] == "assistant" for no in mentioned_numbers(h["content"])}
             if any(no not in cited for no in it["expected_measures"]):
                 errors.append(f"{it['id']}: expected measure never cited in the history")
             if it.get("turn") != len(hist) // 2 + 1:
                 errors.append(f"{it['id']}: turn does not match the history")
         elif hist:
             errors.append(f"{it['id']}: only followup items carry a history")
-    _fail(errors, "bad prior_turns/histories")
+    fail(errors, "bad prior_turns/histories")
 
 
 def test_list_topic_questions(items):
@@ -237,14 +204,14 @@ def test_measures_exist(items, catalog):
             errors.append(f"{it['id']}: {cat} items need expected_measures")
         if cat in NO_MEASURE_CATEGORIES and exp:
             errors.append(f"{it['id']}: {cat} items cite no measure")
-        if cat == "lookup" and exp and exp[0] not in _mentioned(it["question"]):
+        if cat == "lookup" and exp and exp[0] not in mentioned_numbers(it["question"]):
             errors.append(f"{it['id']}: lookup question does not name No. {exp[0]}")
-    _fail(errors, "items naming unknown measures")
+    fail(errors, "items naming unknown measures")
 
 
 def test_evidence_and_facts_in_document(items, docs):
     doc_keys = {d: search_key(x.raw) for d, x in docs.items()}
-    ev_keys = {d: _evidence_key(x.raw) for d, x in docs.items()}
+    ev_keys = {d: evidence_key(x.raw) for d, x in docs.items()}
     errors = []
     for it in items:
         if it["category"] in NO_ANSWER:
@@ -263,10 +230,10 @@ def test_evidence_and_facts_in_document(items, docs):
         if not isinstance(ev, str) or not 20 <= len(ev) <= 300:
             errors.append(f"{it['id']}: evidence must be 20-300 chars")
             continue
-        if _evidence_key(ev) not in ev_keys[doc]:
+        if evidence_key(ev) not in ev_keys[doc]:
             errors.append(f"{it['id']}: evidence not found in {doc}: {ev[:30]}…")
         errors += [f"{it['id']}: fact {f!r} not in {doc}" for f in facts if search_key(f) not in doc_keys[doc]]
-    _fail(errors, "ungrounded evidence/facts")
+    fail(errors, "ungrounded evidence/facts")
 
 
 def test_measure_evidence_inside_the_measure(items, measure_texts):
@@ -275,13 +242,13 @@ def test_measure_evidence_inside_the_measure(items, measure_texts):
         exp = [no for no in it["expected_measures"] if no in measure_texts]
         if not exp or not it.get("evidence"):
             continue
-        if not any(_evidence_key(it["evidence"]) in measure_texts[no][0] for no in exp):
+        if not any(evidence_key(it["evidence"]) in measure_texts[no][0] for no in exp):
             errors.append(f"{it['id']}: evidence is not inside the text of {exp}")
         for fact in it["answer_facts"]:
             key = search_key(fact)
             if not any(key in body or key in road for body, road in (measure_texts[no] for no in exp)):
                 errors.append(f"{it['id']}: fact {fact!r} is not in the text or 工程表 rows of {exp}")
-    _fail(errors, "measure items grounded outside their measure")
+    fail(errors, "measure items grounded outside their measure")
 
 
 # --- coverage and independence ----------------------------------------------------------------
@@ -303,7 +270,7 @@ def test_every_document_and_chapter(items):
 
 def test_no_question_duplicates_the_dev_suite(items):
     """No held-out question (final or prior turn) equals or nearly equals a development question."""
-    _fail(check_items.near_duplicates(items, _load(DEV_PATH)), "held-out questions that repeat the dev suite")
+    fail(check_items.near_duplicates(items, load_items(DEV_PATH)), "held-out questions that repeat the dev suite")
 
 
 def test_heldout_questions_not_duplicated_within(items):
@@ -314,4 +281,4 @@ def test_heldout_questions_not_duplicated_within(items):
 
 def test_independent_checker_agrees(items):
     errors = check_items.check(items) + check_items.global_checks(items, suite="heldout")
-    _fail(errors, "errors from evals/tools/check_items.py")
+    fail(errors, "errors from evals/tools/check_items.py")
