@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -280,10 +281,14 @@ def main(args: argparse.Namespace, settings: Settings | None = None) -> int:
         from assistant.http_bench import main as http_main
 
         return http_main(args, settings)
-    results = run(settings, getattr(args, "queries", 200))
-    if getattr(args, "json", False):
+    return emit(run(settings, getattr(args, "queries", 200)), print_table, as_json=getattr(args, "json", False))
+
+
+def emit(results: dict[str, Any], table: Callable[[dict[str, Any]], None], *, as_json: bool) -> int:
+    """Print benchmark results: indented JSON, or the table followed by one line of JSON."""
+    if as_json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
-        print_table(results)
+        table(results)
         print(json.dumps(results, ensure_ascii=False))
     return 0

@@ -204,10 +204,6 @@ def print_table(results: dict[str, Any]) -> None:
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     """CLI entry for ``bench --http``."""
-    results = run(settings, getattr(args, "queries", 200))
-    if getattr(args, "json", False):
-        print(json.dumps(results, ensure_ascii=False, indent=2))
-    else:
-        print_table(results)
-        print(json.dumps(results, ensure_ascii=False))
-    return 0
+    from assistant.bench import emit
+
+    return emit(run(settings, getattr(args, "queries", 200)), print_table, as_json=getattr(args, "json", False))
