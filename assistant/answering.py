@@ -32,7 +32,7 @@ from assistant.answerability import (
 )
 from assistant.catalog import Catalog, canonical_ministry
 from assistant.chunking import measure_text
-from assistant.composition import NUMERIC_ASK_RE, Citation, Composer
+from assistant.composition import NUMERIC_ASK_RE, Citation, Composer, era_note
 from assistant.corpus import Document
 from assistant.intents import load_intents
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
@@ -242,7 +242,7 @@ class ExtractiveAnswerer:
         )
         listed = self.list_hits(analysis, result, filters) if analysis.intent == "list" and not older else []
         if listed:
-            topic = analysis.state.subject if analysis.state and len(analysis.state.subject) <= 20 else ""
+            topic = analysis.state.subject if analysis.state else ""
             lines, cites = composer.render_list(listed, terms, topic)
         elif analysis.intent in ("lead", "targets") and hits[0].chunk.kind == "procedure" and not older \
                 and composer.best_score(hits[0], terms, numeric) > max(
@@ -474,6 +474,8 @@ class ExtractiveAnswerer:
             timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
             t1 = time.perf_counter()
             text, cites, refusal = self.compose(analysis, result, filters)
+            if refusal is None:
+                text = "\n".join(era_note(line) for line in text.splitlines())
             timings["compose_ms"] = (time.perf_counter() - t1) * 1000
         # The answer stays short; measures on the same subject that it does not cite are named apart
         # (the page and the API show them), not as another line.

@@ -125,12 +125,33 @@ def clause(text: str, limit: int = 60) -> str:
     return (text[:cut] if cut >= limit // 2 else text[: limit - 1]) + "…"
 
 
+def short_title(title: str, limit: int = 40) -> str:
+    """A measure title short enough to name several on one line (the cards show it whole)."""
+    title = title.strip()
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+def topic_label_ok(topic: str) -> bool:
+    """Whether the user's subject reads as a phrase worth quoting back (「教育データの利活用」).
+
+    What is left after removing question words can be a fragment (「ドローン を一通り」,
+    「自動運転の社会実装に はどれ」): a gap or a trailing kana particle means it is not one.
+    """
+    return bool(topic) and len(topic) <= 20 and not re.search(r"\s", topic) and not re.search(r"[ぁ-ゖ]$", topic)
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 def _bullet(text: str) -> str:
     return text.strip().lstrip("・- ").strip()
+
+
+# Openers that refer back to the previous sentence (「このように」「こうした取組」「その上で」).
+_BACK_REFERENCE_RE = re.compile(r"^[・\-\s]*(このように|このため|こうした|こうして|これら|これに|そうした|その上で|それら|その(?=[^\s]))")
+# The topic of a sentence: what comes before its first は (「マイナンバーカードは…である」).
+_TOPIC_RE = re.compile(r"^[・\-\s]*([^、。は]{2,40}?)(?:とは|は)")
 
 
 class Composer:
@@ -222,6 +243,13 @@ class Composer:
             score *= 1.3 if _FIGURE_RE.search(cand.text) else 0.7
         if is_heading(cand.text):
             score *= 0.4
+        if _BACK_REFERENCE_RE.match(cand.text):
+            # 「このように、…」「こうした…」 lean on the sentence before: a poor quote on its own.
+            score *= 0.8
+        topic = _TOPIC_RE.match(cand.text)
+        if topic and terms.rare() & self.tokens_of(topic.group(1)):
+            # A sentence whose topic (before は) is what the question names speaks about it.
+            score *= 1.25
         return score
 
     def rank(self, terms: QueryTerms, candidates: Sequence[Candidate], *, fields: Sequence[str] = (),
@@ -392,20 +420,24 @@ class Composer:
         return lines, cites
 
     def render_list(self, hits: Sequence[Hit], terms: QueryTerms, topic: str = "") -> Lines:
-        """Every measure given (already filtered by relevance, best first), one line each, up to 10;
-        the next ones are named in 「ほかに関連」."""
+        """Every measure given (already filtered by relevance, best first), up to 10.
+
+        The first line is the answer itself: the measures' numbers and titles. Then one line per
+        measure (lead ministry and a one-clause gist, cited); the next ones are named in 「ほかに関連」.
+        """
         measures = [h for h in hits if h.chunk.measure_no]
         shown, rest = measures[:MAX_LIST], measures[MAX_LIST : MAX_LIST + 6]
-        about = f"「{topic}」に関わる" if topic else "関連する"
-        lines = [f"{about}施策は次の{len(shown)}件です（関連の強い順）。"]
+        about = f"「{topic}」に関わる" if topic_label_ok(topic) else "関連する"
+        names = "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」" for h in shown)
+        lines = [f"{about}施策は次の{len(shown)}件です（関連の強い順）: {names}"]
         cites: list[Citation] = []
         for h in shown:
             m = self.catalog.measures[h.chunk.measure_no]
             sent = self.key_sentence(m, terms)
-            lines.append(f"・No. {m.measure_no}「{m.title}」（{ministries(m.lead_ministries)}）: {clause(sent)} [No. {m.measure_no}]")
+            lines.append(f"・No. {m.measure_no}（{ministries(m.lead_ministries)}）: {clause(sent)} [No. {m.measure_no}]")
             cites.append(self.measure_citation(m, sent, h.score))
         if rest:
-            lines.append("ほかに関連: " + "、".join(f"No. {h.chunk.measure_no}「{h.chunk.measure_title}」" for h in rest))
+            lines.append("ほかに関連: " + "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」" for h in rest))
         return lines, cites
 
     def best_score(self, hit: Hit, terms: QueryTerms, numeric: bool) -> float:
@@ -462,7 +494,9 @@ class Composer:
     def answer_sections(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool) -> Lines:
         """The best sentence across the top passages first, then up to three supporting ones."""
         pool: list[tuple[float, str, Hit]] = []
-        for rank, h in enumerate(hits[:3]):
+        # Five passages, not three: a sentence that states what is asked can sit in a passage that
+        # fused retrieval ranked fourth or fifth; the rank penalty keeps close calls with the first.
+        for rank, h in enumerate(hits[:5]):
             headings = {_norm(p) for p in h.chunk.section.split(" > ")}
             for score, c in self.rank(terms, self.text_candidates(h.chunk.text), numeric=numeric)[:4]:
                 # A heading repeated as the first line of its section says little by itself.
@@ -512,6 +546,33 @@ class Composer:
         return lines, cites
 
 
+# A sentence that announces what follows (「次の3つの観点から」「以下の取組を進める」).
+_ANNOUNCES_RE = re.compile(r"(次の|以下の|下記の)[^。]{0,30}|[0-9０-９二三四五六七八九十]つの[^。]{0,12}(観点|柱|分野|取組|方針|事項|原則|視点)|次のとおり")
+# A measure's record lines end its body, they are not items of a list in it.
+_RECORD_FIELD_RE = re.compile(r"^[・\-\s]*(主担当府省庁|関係府省庁)")
+
+
+_ERA_RE = re.compile(r"令和\s*([0-9０-９]{1,2}|元)\s*年(度)?")
+
+
+def era_note(line: str) -> str:
+    """The line with the Western year of each 令和 date it quotes noted before its citation
+    (「令和8年度に実施」 → 「…（令和8年度＝2026年度） [No. 3-65]」): staff write memos in one
+    calendar, the plan mixes both. The quote itself stays verbatim."""
+    notes: list[str] = []
+    for m in _ERA_RE.finditer(line):
+        n = 1 if m.group(1) == "元" else int(unicodedata.normalize("NFKC", m.group(1)))
+        western = f"{2018 + n}年{m.group(2) or ''}"
+        note = f"{m.group(0)}＝{western}"
+        if western not in line and note not in notes:
+            notes.append(note)
+    if not notes:
+        return line
+    body, sep, label = line.rpartition(" [")
+    text = f"（{'、'.join(notes[:3])}）"
+    return f"{body}{text}{sep}{label}" if sep else f"{line}{text}"
+
+
 def following_units(text: str, sent: str, max_units: int = 3) -> list[str]:
     """The short lines right after ``sent`` when ``sent`` introduces a list or is a heading
     (items of the list: each under 140 characters; a long paragraph ends the list)."""
@@ -520,17 +581,18 @@ def following_units(text: str, sent: str, max_units: int = 3) -> list[str]:
         pos = units.index(sent)
     except ValueError:
         return []
-    if not (len(sent) < 50 or sent.endswith(("：", ":", "。次のとおり", "観点から", "進める。"))):
+    label = len(sent) < 50 and not sent.endswith("。")
+    if not (label or sent.endswith(("：", ":")) or _ANNOUNCES_RE.search(sent)):
         return []
     out = []
     for nxt in units[pos + 1 : pos + 1 + max_units]:
-        if len(nxt) > 140:
+        if len(nxt) > 140 or _RECORD_FIELD_RE.match(nxt):
             break
         out.append(nxt)
     return out
 
 
 __all__ = [
-    "MAX_LIST", "NUMERIC_ASK_RE", "Candidate", "Citation", "Composer", "clause", "doc_short_title", "ministries",
+    "MAX_LIST", "NUMERIC_ASK_RE", "Candidate", "Citation", "Composer", "clause", "doc_short_title", "era_note", "ministries",
     "sentence_units",
 ]

@@ -117,7 +117,14 @@ def _unigrams(tokens: Sequence[str]) -> list[str]:
     return out
 
 
+# Interrogatives the tokenizer joins with a counter (何人, 何本, 何年度, いくつ) and words that
+# only place the question in time (今回, 今年度): they say what is asked, not what about.
+_INTERROGATIVE_RE = re.compile(r"^(何|いく[つら]|幾)|^(今回|今年|今年度|今度)$")
+
+
 def is_content_word(token: str) -> bool:
+    if _INTERROGATIVE_RE.search(token):
+        return False
     return (token not in QUESTION_WORDS and len(token) > 1) or token.isdigit()
 
 
