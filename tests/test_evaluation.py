@@ -595,6 +595,10 @@ def test_compare_suites_labels_heldout_changes():
 
     changes = compare_suites(m(0.8, 0.5), m(0.8, 0.6))
     assert [c.line() for c in changes] == ["assistant [heldout] hit_at_5: 0.500 → 0.600 (+0.100, improved)"]
+    old, new = m(0.8, 0.5), m(0.8, 0.5)
+    old["suites"]["heldout2"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.4}}}}
+    new["suites"]["heldout2"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.3}}}}
+    assert [c.system for c in compare_suites(old, new)] == ["assistant [heldout2]"]
     # an old single-suite metrics.json compares on the dev suite only
     assert compare_suites({"systems": {"assistant": {"overall": {"hit_at_5": 0.7}}}}, m(0.8, 0.6))[0].system == "assistant"
 
@@ -608,17 +612,76 @@ def test_main_rejects_inconsistent_suite_flags(capsys):
     assert main(argparse.Namespace(**base, suite="dev", gate=False, gate_heldout=True)) == 2
     assert main(argparse.Namespace(**base, suite="heldout", gate=True, gate_heldout=False)) == 2
     assert main(argparse.Namespace(**base, suite="weird", gate=False, gate_heldout=False)) == 2
+    assert main(argparse.Namespace(**base, suite="heldout2", gate=True, gate_heldout=False)) == 2
     base["systems"] = "bm25"
     assert main(argparse.Namespace(**base, suite="heldout", gate=False, gate_heldout=True)) == 2
+    assert main(argparse.Namespace(**base, suite="all", gate=False, gate_heldout=True)) == 2
     err = capsys.readouterr().err
     assert "--gate-heldout" in err and "スイート" in err
 
 
-def test_load_heldout_items():
-    from assistant.evaluation import HELDOUT_PATH, load_items
+@pytest.mark.parametrize("suite", ["heldout", "heldout2"])
+def test_load_heldout_items(suite):
+    from assistant.evaluation import SUITE_PATHS, load_items
 
-    items = load_items(HELDOUT_PATH)
+    items = load_items(SUITE_PATHS[suite])
     cats = {i["category"] for i in items}
     assert len(items) >= 160 and {"conversation", "task_request"} <= cats
     assert all(i["prior_turns"] for i in items if i["category"] == "conversation")
-    assert {i["category"] for i in load_items(HELDOUT_PATH, subset="fast")} == cats
+    assert {i["category"] for i in load_items(SUITE_PATHS[suite], subset="fast")} == cats
+
+
+def test_suite_choices():
+    from assistant.cli import build_parser
+    from assistant.evaluation import HELDOUT2_PATH, HELDOUT_SUITES, SUITE_CHOICES, SUITE_GROUPS, SUITE_PATHS
+
+    assert SUITE_CHOICES == ("dev", "heldout", "heldout2", "both", "all")
+    assert SUITE_GROUPS == {"both": ("dev", "heldout"), "all": ("dev", "heldout", "heldout2")}
+    assert SUITE_PATHS["heldout2"] == HELDOUT2_PATH and HELDOUT2_PATH.exists()
+    assert HELDOUT_SUITES == ("heldout", "heldout2")
+    parser = build_parser()
+    assert parser.parse_args(["eval"]).suite == "both"
+    assert [parser.parse_args(["eval", "--suite", c]).suite for c in SUITE_CHOICES] == list(SUITE_CHOICES)
+
+
+def test_main_suite_all_runs_every_suite_and_gates_each_heldout_suite(tmp_path, monkeypatch, capsys):
+    import argparse
+
+    import assistant.evaluation as ev
+
+    rows = _records()
+    seen = []
+
+    def fake_evaluate(assistant, items, names, *, suite, **kw):
+        seen.append(suite)
+        return ev.EvalRun(items=list(items), records={"assistant": rows},
+                          metrics=_suite_metrics(rows, suite, len(items)))
+
+    monkeypatch.setattr(ev, "evaluate", fake_evaluate)
+    monkeypatch.setattr(ev, "build_systems", lambda names, assistant, progress=True: {})
+    base = {"systems": "assistant", "subset": "fast", "json": False, "compare": None, "judge": False, "gate": False}
+
+    assert ev.main(argparse.Namespace(**base, suite="all", gate_heldout=False, out=str(tmp_path / "all")),
+                   assistant=object()) == 0  # the held-out gates are report-only
+    assert seen == ["dev", "heldout", "heldout2"]
+    data = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))
+    assert list(data["suites"]) == ["dev", "heldout", "heldout2"] and data["run"]["suite"] == "all"
+    assert data["gate_heldout"]["suite"] == "heldout"
+    gate2 = data["suites"]["heldout2"]["gate"]
+    assert gate2["suite"] == "heldout2" and gate2["enforced"] is False
+    assert gate2["thresholds"] == data["suites"]["heldout"]["gate"]["thresholds"]  # the [heldout] table
+    assert (tmp_path / "all" / "chart-heldout.png").exists() and (tmp_path / "all" / "chart-heldout2.png").exists()
+    md = (tmp_path / "all" / "report.md").read_text(encoding="utf-8")
+    assert md.index("# Held-out suite —") < md.index("# Held-out suite 2 —")
+    assert "| assistant | heldout2 |" in md.split("## Headline — dev vs held-out")[1].split("Definitions:")[0]
+    assert "Held-out gate (heldout2)" in capsys.readouterr().out
+
+    seen.clear()
+    code = ev.main(argparse.Namespace(**base, suite="heldout2", gate_heldout=True, out=str(tmp_path / "h2")),
+                   assistant=object())
+    assert seen == ["heldout2"]
+    data = json.loads((tmp_path / "h2" / "metrics.json").read_text(encoding="utf-8"))
+    assert data["run"]["suite"] == "heldout2" and data["gate_heldout"]["suite"] == "heldout2"
+    assert code == (1 if data["gate_heldout"]["missed"] else 0)
+    assert (tmp_path / "h2" / "report.md").read_text(encoding="utf-8").startswith(
+        "# Evaluation report — 2026-01-01 — heldout2 suite")

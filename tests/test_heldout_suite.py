@@ -1,4 +1,4 @@
-"""Self-check of the held-out evaluation suite ``evals/heldout.jsonl``.
+"""Self-check of the held-out evaluation suites ``evals/heldout.jsonl`` and ``evals/heldout2.jsonl``.
 
 The held-out suite measures the assistant on questions nobody tuned for (``evals/README.md``,
 "Held-out suite"). These tests do not run the assistant; like ``tests/test_eval_suite.py`` they make
@@ -7,6 +7,10 @@ modules, plus the rules specific to the held-out suite: the ``conversation`` and
 categories, ``prior_turns``, ``oos_class``/``absent_terms``, LIST topic questions, and no question
 equal or nearly equal to a development question. ``evals/tools/check_items.py --file
 evals/heldout.jsonl`` runs the same rules without the package.
+
+Every test runs on both held-out suites (the ``items`` fixture is parametrized over ``HELDOUT_PATHS``);
+``heldout2.jsonl`` (``evals/tools/heldout2_items.py``) was written after the first one had partly
+leaked into tuning.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from tests.suite_checks import evidence_key, fail, load_items, mentioned_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT_PATH = ROOT / "evals" / "heldout.jsonl"
+HELDOUT2_PATH = ROOT / "evals" / "heldout2.jsonl"
+HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH]
 DEV_PATH = ROOT / "evals" / "items.jsonl"
 sys.path.insert(0, str(ROOT / "evals" / "tools"))
 
@@ -54,9 +60,9 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
 
 
 
-@pytest.fixture(scope="module")
-def items() -> list[dict]:
-    return load_items(HELDOUT_PATH)
+@pytest.fixture(scope="module", params=HELDOUT_PATHS, ids=lambda p: p.stem)
+def items(request) -> list[dict]:
+    return load_items(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +87,7 @@ def test_size_ids_and_file_order(items):
     assert len(items) >= 160, f"only {len(items)} items"
     dups = [i for i, n in Counter(it.get("id") for it in items).items() if n > 1]
     assert not dups, f"duplicate ids: {dups}"
-    assert [it["id"] for it in items] == sorted(it["id"] for it in items), "heldout.jsonl is sorted by id"
+    assert [it["id"] for it in items] == sorted(it["id"] for it in items), "the held-out suite is sorted by id"
 
 
 def test_fields_categories_and_ids(items):
@@ -282,3 +288,13 @@ def test_heldout_questions_not_duplicated_within(items):
 def test_independent_checker_agrees(items):
     errors = check_items.check(items) + check_items.global_checks(items, suite="heldout")
     fail(errors, "errors from evals/tools/check_items.py")
+
+
+def test_heldout2_independent_of_the_other_suites():
+    """heldout2.jsonl: no question (final, prior turn or history turn) has a character-bigram Jaccard
+    similarity >= 0.5 with a question of items.jsonl or heldout.jsonl (the builder's rule)."""
+    import heldout2_items
+
+    others = load_items(DEV_PATH) + load_items(HELDOUT_PATH)
+    errors, _ = heldout2_items.similarity_check(load_items(HELDOUT2_PATH), others)
+    fail(errors, "heldout2 questions too similar to another suite")

@@ -1,19 +1,21 @@
-"""The evaluation runner: ``python -m assistant eval`` over ``evals/items.jsonl`` and ``evals/heldout.jsonl``.
+"""The evaluation runner: ``python -m assistant eval`` over ``evals/items.jsonl`` and the held-out suites.
 
 ``--suite dev`` runs the development suite (``items.jsonl``), ``--suite heldout`` the held-out
-suite (``heldout.jsonl``, never used for tuning), ``--suite both`` (the default) both, reported
-side by side. Runs several systems on the same items — a textbook RAG baseline (``naive``), the project's
+suite (``heldout.jsonl``, never used for tuning), ``--suite heldout2`` the second held-out suite
+(``heldout2.jsonl``, written after the first had partly leaked into tuning), ``--suite both`` (the
+default) dev and heldout, ``--suite all`` all three, reported side by side. Runs several systems on
+the same items — a textbook RAG baseline (``naive``), the project's
 ``bm25``, ``dense`` and ``hybrid`` retrievers, and the full ``assistant`` — and measures
 retrieval (hit@k, MRR, nDCG@10), citations (precision/recall), facts, abstention and latency,
 overall, per category and per follow-up turn. Writes ``metrics.json``, ``report.md``,
 ``chart.png`` and ``results.jsonl``; ``--compare`` diffs against an older ``metrics.json``;
 ``--gate`` applies ``evals/thresholds.toml`` (``[fast]``/``[full]``) to the assistant on the dev
-suite; the ``[heldout]`` thresholds are checked and reported for the held-out suite but only fail
-the run with ``--gate-heldout``.
+suite; the ``[heldout]`` thresholds are checked and reported for each held-out suite (``heldout``,
+``heldout2``) but only fail the run with ``--gate-heldout``.
 
 ``metrics.json`` keeps the single-suite shape at its top level (``run``, ``systems``, ``gate``: the
-dev suite when it ran, else the held-out suite) and adds ``suites: {dev: {run, systems, gate?},
-heldout: {run, systems, gate}}`` and ``gate_heldout``.
+first suite that ran) and adds ``suites: {dev: {run, systems, gate?}, heldout: {run, systems, gate},
+heldout2: …}`` and ``gate_heldout`` (the gate of the first held-out suite that ran).
 
 In-process use (what the quality-gate test does)::
 
@@ -50,13 +52,16 @@ from assistant.evaluation.metrics import (
     score_item,
     summarize,
 )
-from assistant.evaluation.report import fmt, table, write_report
+from assistant.evaluation.report import HELDOUT_SUITES, fmt, table, write_report
 from assistant.evaluation.systems import AssistantSystem, NaiveRAG, Output, RetrieverSystem, System
 
 ITEMS_PATH = PROJECT_ROOT / "evals" / "items.jsonl"
 HELDOUT_PATH = PROJECT_ROOT / "evals" / "heldout.jsonl"
-SUITE_PATHS = {"dev": ITEMS_PATH, "heldout": HELDOUT_PATH}
-SUITE_CHOICES = ("dev", "heldout", "both")
+HELDOUT2_PATH = PROJECT_ROOT / "evals" / "heldout2.jsonl"
+SUITE_PATHS = {"dev": ITEMS_PATH, "heldout": HELDOUT_PATH, "heldout2": HELDOUT2_PATH}
+# --suite values that run several suites, in report order.
+SUITE_GROUPS = {"both": ("dev", "heldout"), "all": ("dev", "heldout", "heldout2")}
+SUITE_CHOICES = (*SUITE_PATHS, *SUITE_GROUPS)
 THRESHOLDS_PATH = PROJECT_ROOT / "evals" / "thresholds.toml"
 REPORTS_DIR = PROJECT_ROOT / "evals" / "reports"
 SYSTEMS = ("naive", "bm25", "dense", "hybrid", "assistant")
@@ -170,7 +175,7 @@ def evaluate(
     """Run each system on every item and compute the metrics (no files are written).
 
     ``built``: systems already built (reused across suites); ``close=False`` leaves them open.
-    ``suite``: ``dev`` or ``heldout``, recorded in ``metrics["run"]``.
+    ``suite``: ``dev``, ``heldout`` or ``heldout2``, recorded in ``metrics["run"]``.
     """
     from tqdm import tqdm
 
@@ -265,16 +270,17 @@ def summary_text(metrics: dict[str, Any]) -> str:
 
 
 def compare_suites(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """:func:`compare` on the top-level (primary suite) metrics, plus the held-out suite when both
-    runs have it (its changes are labelled ``system [heldout]``)."""
+    """:func:`compare` on the top-level (primary suite) metrics, plus each held-out suite that both
+    runs have (its changes are labelled ``system [heldout]``, ``system [heldout2]``)."""
     changes = compare(old, new)
     primary = (new.get("run") or {}).get("suite")
-    old_h = (old.get("suites") or {}).get("heldout")
-    new_h = (new.get("suites") or {}).get("heldout")
-    if old_h and new_h and primary != "heldout":
-        changes += [
-            Change(f"{c.system} [heldout]", c.metric, c.old, c.new, c.improved) for c in compare(old_h, new_h)
-        ]
+    for suite in HELDOUT_SUITES:
+        old_h = (old.get("suites") or {}).get(suite)
+        new_h = (new.get("suites") or {}).get(suite)
+        if old_h and new_h and primary != suite:
+            changes += [
+                Change(f"{c.system} [{suite}]", c.metric, c.old, c.new, c.improved) for c in compare(old_h, new_h)
+            ]
     return changes
 
 
@@ -283,8 +289,8 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
 
     ``assistant``: an already loaded :class:`~assistant.api.Assistant` to reuse (tests); by
     default one is built from the settings the flags describe. ``args.suite``: ``dev``,
-    ``heldout`` or ``both`` (default). ``args.gate``: gate the dev suite; ``args.gate_heldout``:
-    make the (otherwise report-only) held-out gate fail the run.
+    ``heldout``, ``heldout2``, ``both`` (default: dev + heldout) or ``all``. ``args.gate``: gate the
+    dev suite; ``args.gate_heldout``: make the (otherwise report-only) held-out gates fail the run.
     """
     from assistant.api import Assistant
 
@@ -301,7 +307,7 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
     if suite_arg not in SUITE_CHOICES:
         print(f"エラー: 不明なスイート: {suite_arg}（使えるもの: {', '.join(SUITE_CHOICES)}）", file=sys.stderr)
         return 2
-    suites = ["dev", "heldout"] if suite_arg == "both" else [suite_arg]
+    suites = list(SUITE_GROUPS.get(suite_arg, (suite_arg,)))
     unknown = [n for n in names if n not in SYSTEMS]
     if unknown:
         print(f"エラー: 不明なシステム: {', '.join(unknown)}（使えるもの: {', '.join(SYSTEMS)}）", file=sys.stderr)
@@ -310,10 +316,10 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
         print("エラー: --gate には assistant システムが必要です (--systems に assistant を含めてください)", file=sys.stderr)
         return 2
     if want_gate and "dev" not in suites:
-        print("エラー: --gate は dev スイートのしきい値です (--suite dev|both、held-out は --gate-heldout)", file=sys.stderr)
+        print("エラー: --gate は dev スイートのしきい値です (--suite dev|both|all、held-out は --gate-heldout)", file=sys.stderr)
         return 2
-    if want_gate_heldout and "heldout" not in suites:
-        print("エラー: --gate-heldout には held-out スイートが必要です (--suite heldout|both)", file=sys.stderr)
+    if want_gate_heldout and not any(s in HELDOUT_SUITES for s in suites):
+        print("エラー: --gate-heldout には held-out スイートが必要です (--suite heldout|heldout2|both|all)", file=sys.stderr)
         return 2
     old = None
     if getattr(args, "compare", None):
@@ -354,18 +360,20 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
         gate = check_gate(runs["dev"].metrics["systems"]["assistant"]["overall"], thresholds)
         metrics["gate"] = {"suite": "dev", "subset": subset, "thresholds": thresholds, "missed": gate, "passed": not gate}
         metrics["suites"]["dev"]["gate"] = metrics["gate"]
-    gate_heldout: list[str] | None = None
-    if "heldout" in runs and "assistant" in names:
+    # The [heldout] thresholds apply to every held-out suite that ran (report-only unless --gate-heldout).
+    heldout_gates: dict[str, list[str]] = {}
+    for suite in (s for s in suites if s in HELDOUT_SUITES and "assistant" in names):
         thresholds = load_thresholds(THRESHOLDS_PATH, "heldout")
-        gate_heldout = check_gate(runs["heldout"].metrics["systems"]["assistant"]["overall"], thresholds)
-        metrics["gate_heldout"] = {
-            "suite": "heldout", "subset": subset, "thresholds": thresholds, "missed": gate_heldout,
-            "passed": not gate_heldout, "enforced": want_gate_heldout,
+        missed = check_gate(runs[suite].metrics["systems"]["assistant"]["overall"], thresholds)
+        metrics["suites"][suite]["gate"] = {
+            "suite": suite, "subset": subset, "thresholds": thresholds, "missed": missed,
+            "passed": not missed, "enforced": want_gate_heldout,
         }
-        metrics["suites"]["heldout"]["gate"] = metrics["gate_heldout"]
+        metrics.setdefault("gate_heldout", metrics["suites"][suite]["gate"])
+        heldout_gates[suite] = missed
 
     out_dir = Path(args.out) if getattr(args, "out", None) else REPORTS_DIR / metrics["run"]["date"]
-    report_gate = gate if primary == "dev" else gate_heldout
+    report_gate = gate if primary == "dev" else heldout_gates.get(primary)
     paths = write_report(out_dir, metrics, runs[primary].records, changes, report_gate,
                          suite_records={s: r.records for s, r in runs.items()})
 
@@ -389,21 +397,23 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
             code = 1
         else:
             print(f"\nGate passed ([{subset}] thresholds).", file=human)
-    if gate_heldout is not None:
-        mode = "enforced" if want_gate_heldout else "report-only"
-        if gate_heldout:
-            print(f"\nHeld-out gate missed ([heldout] thresholds, {mode}):", file=human)
-            for miss in gate_heldout:
+    mode = "enforced" if want_gate_heldout else "report-only"
+    for suite, missed in heldout_gates.items():
+        label = "Held-out gate" if suite == "heldout" else f"Held-out gate ({suite})"
+        if missed:
+            print(f"\n{label} missed ([heldout] thresholds, {mode}):", file=human)
+            for miss in missed:
                 print(f"  - {miss}", file=human)
             if want_gate_heldout:
                 code = 1
         else:
-            print(f"\nHeld-out gate passed ([heldout] thresholds, {mode}).", file=human)
+            print(f"\n{label} passed ([heldout] thresholds, {mode}).", file=human)
     return code
 
 
 __all__ = [
-    "HELDOUT_PATH", "ITEMS_PATH", "SUITE_PATHS", "SYSTEMS", "THRESHOLDS_PATH", "EvalRun", "build_systems",
+    "HELDOUT2_PATH", "HELDOUT_PATH", "HELDOUT_SUITES", "ITEMS_PATH", "SUITE_CHOICES", "SUITE_GROUPS", "SUITE_PATHS",
+    "SYSTEMS", "THRESHOLDS_PATH", "EvalRun", "build_systems",
     "check_gate", "close_systems", "compare", "compare_suites", "evaluate", "fmt", "load_items", "load_metrics",
     "load_thresholds", "main", "run_judge", "summary_table", "summary_text", "write_report",
 ]

@@ -1,9 +1,10 @@
 """Writing a run: ``metrics.json``, ``report.md``, ``chart.png`` and ``results.jsonl``.
 
-A run over one suite (``evals/items.jsonl`` = dev, or ``evals/heldout.jsonl`` = held-out) writes
-the single-suite report. A run over both (``metrics["suites"]`` with two entries) writes one
-``report.md`` with a compact dev-vs-held-out headline table and then one section per suite,
-``chart.png`` for the dev suite and ``chart-heldout.png`` for the held-out suite, and
+A run over one suite (``evals/items.jsonl`` = dev, ``evals/heldout.jsonl`` = held-out or
+``evals/heldout2.jsonl`` = held-out 2) writes the single-suite report. A run over several
+(``metrics["suites"]`` with two or more entries) writes one ``report.md`` with a compact
+dev-vs-held-out headline table and then one section per suite, ``chart.png`` for the first suite
+and ``chart-<suite>.png`` for each other one (``chart-heldout.png``, ``chart-heldout2.png``), and
 ``results.jsonl`` rows tagged with their ``suite``.
 """
 
@@ -41,7 +42,7 @@ CATEGORY_COLUMNS = [
     ("abstention_accuracy", "abst. acc."), ("false_abstention_rate", "false abst."),
     ("task_declined", "task decl."), ("conversation_hit", "conv. hit@5"), ("list_recall", "list rec."),
 ]
-# The compact dev-vs-held-out table of a two-suite report: (key, header).
+# The compact dev-vs-held-out table of a multi-suite report: (key, header).
 HEADLINE_COLUMNS = [
     ("n", "n"), ("hit_at_5", "hit@5"), ("citation_precision", "cit. prec."), ("fact_recall", "fact rec."),
     ("first_line_fact", "first-line fact"), ("abstention_accuracy", "abst. acc."),
@@ -52,7 +53,10 @@ HEADLINE_COLUMNS = [
 SUITE_TITLES = {
     "dev": "Dev suite — `evals/items.jsonl`",
     "heldout": "Held-out suite — `evals/heldout.jsonl` (never tuned on)",
+    "heldout2": "Held-out suite 2 — `evals/heldout2.jsonl` (never tuned on)",
 }
+# Suites never tuned on: the `[heldout]` thresholds apply to each (report-only unless --gate-heldout).
+HELDOUT_SUITES = ("heldout", "heldout2")
 CHART_SYSTEM_METRICS = [
     ("hit_at_5", "hit@5"), ("mrr", "MRR"), ("citation_precision", "citation precision"),
     ("fact_recall", "fact recall"), ("abstention_accuracy", "abstention acc."),
@@ -242,7 +246,7 @@ def _tail_sections(metrics: dict[str, Any], changes: Sequence[Change] | None) ->
 
 
 def headline_table(suites: dict[str, dict[str, Any]]) -> str:
-    """Systems × suites on the headline metrics: the compact side-by-side table of a two-suite run."""
+    """Systems × suites on the headline metrics: the compact side-by-side table of a multi-suite run."""
     names: list[str] = []
     for data in suites.values():
         names += [n for n in data["systems"] if n not in names]
@@ -265,7 +269,7 @@ def render_markdown(
 ) -> str:
     """The whole ``report.md``: one suite, or dev and held-out side by side.
 
-    With ``metrics["suites"]`` holding two suites, ``suite_records`` maps each suite to the
+    With ``metrics["suites"]`` holding two or more suites, ``suite_records`` maps each suite to the
     assistant's records (for its worst-failure table); ``assistant_records`` is then unused.
     """
     suites = metrics.get("suites") or {}
@@ -275,7 +279,7 @@ def render_markdown(
         suite = run.get("suite")
         title = f"# Evaluation report — {run['date']}" + (f" — {suite} suite" if suite in SUITE_TITLES else "")
         gate_note = ""
-        if suite == "heldout" and gate is not None:
+        if suite in HELDOUT_SUITES and gate is not None:
             gate_note = _heldout_gate_note(metrics)
         out = [title, "", *_run_lines(run, list(systems)), "", DEFINITIONS, ""]
         out += _suite_sections(systems, assistant_records, gate, gate_note)
@@ -303,7 +307,7 @@ def render_markdown(
     ]
     for suite, data in suites.items():
         sgate = (data.get("gate") or {}).get("missed")
-        note = _heldout_gate_note({"suites": {suite: data}, "gate_heldout": data.get("gate")}) if suite == "heldout" else ""
+        note = _heldout_gate_note({"gate_heldout": data.get("gate")}) if suite in HELDOUT_SUITES else ""
         out += [f"# {SUITE_TITLES.get(suite, suite)}", "", *_run_lines(data["run"], list(data["systems"])), ""]
         out += _suite_sections(data["systems"], suite_records.get(suite, ()), sgate if data.get("gate") else None, note)
     out += _tail_sections(metrics, changes)
@@ -406,8 +410,11 @@ def write_report(
     )
     paths["report"].write_text(md + "\n", encoding="utf-8")
     write_chart(metrics, paths["chart"])
-    if multi and "heldout" in metrics["suites"]:
-        paths["chart_heldout"] = write_chart(metrics["suites"]["heldout"], out_dir / "chart-heldout.png")
+    if multi:
+        first_suite = next(iter(metrics["suites"]))
+        for suite, data in metrics["suites"].items():
+            if suite != first_suite:
+                paths[f"chart_{suite}"] = write_chart(data, out_dir / f"chart-{suite}.png")
     with paths["results"].open("w", encoding="utf-8") as fh:
         for suite, by_system in suite_records.items():
             for system, rows in by_system.items():
