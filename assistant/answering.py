@@ -214,8 +214,7 @@ class ExtractiveAnswerer:
         numeric = bool(NUMERIC_ASK_RE.search(analysis.normalized))
         if evidence_hits and analysis.missing is not None and analysis.missing.evidence is not None:
             # The passages that state the kind of fact asked for (a figure as of a date) answer it.
-            words = set(analysis.state.subject_terms if analysis.state else terms.content) & terms.rare()
-            lines, cites = composer.answer_evidence(evidence_hits, terms, analysis.missing.evidence, words)
+            lines, cites = composer.answer_evidence(evidence_hits, terms, analysis.missing, self.subject_weights(analysis))
             if lines:
                 return "\n".join(lines), cites, None
         if not targets and analysis.state is not None and analysis.state.each:
@@ -378,11 +377,11 @@ class ExtractiveAnswerer:
         assert kind is not None and terms is not None
         if targets:
             texts = [measure_text(self.catalog.measures[n]) for n in targets]
-            if kind.evidence is not None and self.composer.holds_evidence(texts, kind.evidence):
+            if kind.evidence is not None and self.composer.holds_evidence(texts, kind):
                 return None, []
             return missing_fact_refusal(kind), []
         subject = analysis.state.subject if analysis.state else analysis.retrieval_query
-        words = (set(analysis.state.subject_terms) if analysis.state else set(terms.content)) & terms.rare()
+        words = self.subject_weights(analysis)
         if kind.evidence is None:
             return missing_fact_refusal(kind), []
         pool = list(result.hits[:8])
@@ -390,10 +389,18 @@ class ExtractiveAnswerer:
             seen = {h.chunk.chunk_id for h in pool}
             probe = self.retriever.retrieve(f"{subject} {kind.probe}", k=10)
             pool += [h for h in probe.hits if h.chunk.chunk_id not in seen]
-        holding = [h for h in pool if self.composer.holds_evidence([h.chunk.text], kind.evidence, words)]
+        holding = [h for h in pool if self.composer.holds_evidence([h.chunk.text], kind, words)]
         if not holding:
             return missing_fact_refusal(kind), []
         return None, holding
+
+    def subject_weights(self, analysis: QuestionAnalysis) -> dict[str, float]:
+        """The subject's distinctive words with their weights: what a sentence stating the asked-for
+        fact must be about."""
+        terms = analysis.terms
+        assert terms is not None
+        words = (set(analysis.state.subject_terms) if analysis.state else set(terms.content)) & terms.rare()
+        return {w: terms.weights.get(w, 1.0) for w in words}
 
     def fitting_measure(self, analysis: QuestionAnalysis, result: RetrievalResult) -> str | None:
         """The top measure when the evidence for it is strong (used to say what the plan does state)."""

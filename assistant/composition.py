@@ -20,12 +20,13 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.catalog import Catalog, Measure
 from assistant.chunking import split_sentences
 from assistant.corpus import Document
+from assistant.intents import MissingKind
 from assistant.retrieval import Hit
 from assistant.tokenizer import JapaneseTokenizer
 from assistant.understanding import QueryTerms
@@ -285,18 +286,33 @@ class Composer:
         ranked = self.rank(terms, [c for c in self.measure_candidates(m) if c.field == "body"])
         return ranked[0][1].text if ranked else (_bullet(m.bullets[0]) if m.bullets else m.title)
 
-    def holds_evidence(self, texts: Sequence[str], evidence: re.Pattern[str], words: set[str] | None = None) -> bool:
-        """Whether a sentence of the passages holds the kind of fact asked for (an amount in 円 …),
-        and, when ``words`` are given, at least half of them too: a fee of 1,900 円 for passports
-        does not answer a question about マイナポイント."""
-        need = (len(words) + 1) // 2 if words else 0
-        for text in texts:
-            for sent in sentence_units(text):
-                if not evidence.search(unicodedata.normalize("NFKC", sent)):
-                    continue
-                if words is None or len(words & self.tokens_of(sent)) >= need:
-                    return True
-        return False
+    def holds_evidence(self, texts: Sequence[str], kind: MissingKind, words: Mapping[str, float] | None = None) -> bool:
+        """Whether a sentence of the passages states the kind of fact asked for (an amount in 円 …).
+
+        With ``words`` (the subject's distinctive words and their weights), the sentence must hold
+        one of them and, read with the one before it, at least half of their weight: a fee of 1,900 円 for passports does not answer a question
+        about マイナポイント, but 「現在、約500万人分の医療データが活用されている」 answers one
+        about the law the sentence before names.
+        """
+        return any(self.evidence_sentences(text, kind, words) for text in texts)
+
+    def evidence_sentences(self, text: str, kind: MissingKind, words: Mapping[str, float] | None = None) -> list[str]:
+        """The sentences of a passage that state the kind of fact asked for (see holds_evidence)."""
+        need = sum(words.values()) / 2 if words else 0.0
+        out = []
+        units = sentence_units(text)
+        for i, sent in enumerate(units):
+            if not kind.stated_in(unicodedata.normalize("NFKC", sent)):
+                continue
+            if not words:
+                out.append(sent)
+                continue
+            own = self.tokens_of(sent)
+            held = own | (self.tokens_of(units[i - 1]) if i else frozenset())
+            # The sentence itself names part of the subject; the one before may name the rest.
+            if own & words.keys() and sum(w for t, w in words.items() if t in held) >= need:
+                out.append(sent)
+        return out
 
     # -- one renderer per field: (first lines, supporting lines) as one list, first line first ----
 
@@ -524,16 +540,14 @@ class Composer:
                 break
         return lines, cites
 
-    def answer_evidence(self, hits: Sequence[Hit], terms: QueryTerms, evidence: re.Pattern[str],
-                        words: set[str]) -> Lines:
+    def answer_evidence(self, hits: Sequence[Hit], terms: QueryTerms, kind: MissingKind,
+                        words: Mapping[str, float]) -> Lines:
         """The sentence that states the kind of fact asked for (「2025年3月末時点で約78.3%」) first,
-        then up to two more such sentences or the best supporting ones."""
-        need = (len(words) + 1) // 2 if words else 0
+        then up to two more such sentences."""
         pool: list[tuple[float, str, Hit]] = []
         for rank, h in enumerate(hits[:5]):
-            for c in self.text_candidates(h.chunk.text):
-                if evidence.search(unicodedata.normalize("NFKC", c.text)) and len(words & self.tokens_of(c.text)) >= need:
-                    pool.append((self.score(terms, c, numeric=True) - 0.05 * rank, c.text, h))
+            for sent in self.evidence_sentences(h.chunk.text, kind, words):
+                pool.append((self.score(terms, Candidate(sent, "body", 0), numeric=True) - 0.05 * rank, sent, h))
         pool.sort(key=lambda x: -x[0])
         lines: list[str] = []
         cites: list[Citation] = []

@@ -52,6 +52,22 @@ class MissingKind:
     evidence: re.Pattern[str] | None
     probe: str = ""  # words added to a second search for passages holding such a fact
     unless_fields: tuple[str, ...] = ()  # asked together with these fields, it is an ordinary question
+    # …unless the question says plainly it wants this kind (「今何％？」 asks for today's rate, not a target)
+    plainly: re.Pattern[str] | None = None
+    # sentences that match ``evidence`` but state something else (a target: 「1,800件にする」)
+    not_evidence: re.Pattern[str] | None = None
+
+    def stated_in(self, sentence: str) -> bool:
+        """Whether a sentence (NFKC-normalised) states this kind of fact."""
+        if self.evidence is None or not self.evidence.search(sentence):
+            return False
+        return self.not_evidence is None or not self.not_evidence.search(sentence)
+
+    def asked_in(self, normalized: str, fields: set[str]) -> bool:
+        """Whether a question asks for this kind of fact (given the fields it asks for)."""
+        if not self.asks.search(normalized):
+            return False
+        return not fields & set(self.unless_fields) or bool(self.plainly and self.plainly.search(normalized))
 
 
 @dataclass(frozen=True)
@@ -96,7 +112,9 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
     missing = tuple(
         MissingKind(r["name"], r["label"], re.compile(r["asks"], re.I),
                     re.compile(r["evidence"], re.I) if r.get("evidence") else None, r.get("probe", ""),
-                    tuple(r.get("unless_fields", ())))
+                    tuple(r.get("unless_fields", ())),
+                    re.compile(r["plainly"], re.I) if r.get("plainly") else None,
+                    re.compile(r["not_evidence"], re.I) if r.get("not_evidence") else None)
         for r in data.get("missing", [])
     )
     markers = {k: _compile(v) for k, v in data.get("conversation", {}).items()}
@@ -136,7 +154,7 @@ def missing_kind(normalized: str, table: IntentTable | None = None) -> MissingKi
     """The kind of fact asked for that plans usually do not hold (a budget, a current rate, a name)."""
     table = table or load_intents()
     fields = set(detect_fields(normalized, table))
-    return next((k for k in table.missing if k.asks.search(normalized) and not fields & set(k.unless_fields)), None)
+    return next((k for k in table.missing if k.asked_in(normalized, fields)), None)
 
 
 __all__ = [
