@@ -290,7 +290,7 @@ class Composer:
         """Whether a sentence of the passages states the kind of fact asked for (an amount in 円 …).
 
         With ``words`` (the subject's distinctive words and their weights), the sentence must hold
-        one of them and, read with the one before it, at least half of their weight: a fee of 1,900 円 for passports does not answer a question
+        one of them and, read with the one before it, at least half of them (by number or weight): a fee of 1,900 円 for passports does not answer a question
         about マイナポイント, but 「現在、約500万人分の医療データが活用されている」 answers one
         about the law the sentence before names.
         """
@@ -310,7 +310,10 @@ class Composer:
             own = self.tokens_of(sent)
             held = own | (self.tokens_of(units[i - 1]) if i else frozenset())
             # The sentence itself names part of the subject; the one before may name the rest.
-            if own & words.keys() and sum(w for t, w in words.items() if t in held) >= need:
+            shared = [t for t in words if t in held]
+            # Half of the words, by number or by weight: rare compounds weigh most, but the
+            # tokenizer also gives their parts.
+            if own & words.keys() and (2 * len(shared) >= len(words) or sum(words[t] for t in shared) >= need):
                 out.append(sent)
         return out
 

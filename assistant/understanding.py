@@ -63,7 +63,11 @@ _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("plan2024-summary", re.compile(r"2024|令和6|令和６|昨年の|前年の|去年の|ウェブページ|webページ|ホームページの要約")),
 ]
 # A plan edition asked for by year (「2030年版の計画」「次期計画」): compared with the editions held.
-_EDITION_ASK_RE = re.compile(r"(20\d\d)年(?:度)?(?:版|度版)?の(?:重点)?計画|(20\d\d)年に改定|(次期|来年|再来年)の?(?:重点)?計画")
+_EDITION_ASK_RE = re.compile(
+    r"(20\d\d)年(?:度)?(?:版|度版)?の(?:重点)?計画|(20\d\d)年に改定|(次期|来年|再来年)の?(?:重点)?計画"
+    # 「2023年6月に閣議決定された重点計画」「2022年に策定の計画」
+    r"|(20\d\d)年[^。？?、]{0,8}?(?:閣議決定|策定|決定|改定)(?:された|の|した)[^。？?]{0,4}?(?:重点)?計画"
+)
 
 _MEASURE_NO_RE = re.compile(r"\d+-\d+")
 # 「第3の工程表」「第4に載っている手続」: the plan's five parts (not 第2回, 第1段階, 第3者).
@@ -382,7 +386,7 @@ class Understanding:
             return None
         if m.group(3):
             return (max(self.editions) if self.editions else 2025) + (2 if m.group(3) == "再来年" else 1)
-        return int(m.group(1) or m.group(2))
+        return int(m.group(1) or m.group(2) or m.group(4))
 
     def preferred_edition(self, normalized: str) -> int | None:
         year = _YEAR_RE.search(normalized)

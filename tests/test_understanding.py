@@ -258,6 +258,32 @@ def test_personal_and_opening_questions(question, kind):
     assert found is not None and found.name == kind
 
 
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "電子処方箋のシステムを作った会社はどこ？",
+    "ベース・レジストリを運営している企業を教えて",
+    "次回のデジタル推進委員の説明会はいつ開催されますか",
+    "データ戦略の会合、次はいつ開かれるの",
+), ["company", "company", "event_date", "event_date"], strict=True)))
+def test_vendors_and_meeting_dates(question, kind):
+    found = missing_kind(unicodedata.normalize("NFKC", question))
+    assert found is not None and found.name == kind
+
+
+@pytest.mark.parametrize("question", phr(
+    "クラウドのベンダーロックインを避ける方針とは",
+    "工程表はいつ改定される予定？",
+    "自治体の基幹業務システムはいつまでに移行する？",
+))
+def test_lock_in_and_plan_dates_are_not_missing_kinds(question):
+    assert missing_kind(unicodedata.normalize("NFKC", question)) is None
+
+
+def test_an_edition_named_by_its_cabinet_decision(understanding):
+    for q in phr("2022年6月に閣議決定された重点計画の柱は？", "2019年に策定された計画ではどうなっていた？"):
+        assert understanding.edition_asked(unicodedata.normalize("NFKC", q)) in (2022, 2019)
+    assert understanding.edition_asked(phr("2025年6月に閣議決定された重点計画のAIの施策")[0]) == 2025
+
+
 def test_a_part_of_the_plan_named(understanding):
     assert understanding.analyse(phr("第4に並んでいる手続で税関係のものは？")[0]).preferred_part == "第4"
     assert understanding.analyse(phr("第三の工程表ってどう読むの")[0]).preferred_part == "第3"
