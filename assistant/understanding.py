@@ -121,6 +121,9 @@ def _unigrams(tokens: Sequence[str]) -> list[str]:
     return out
 
 
+# Nouns that say "a field of" in 「Xの分野」「X領域のもの」「X関係」: the field is X.
+_FIELD_NOUNS = frozenset({"分野", "領域", "方面", "部門", "業界", "関係", "関連", "系", "面"})
+
 # Interrogatives the tokenizer joins with a counter (何人, 何本, 何年度, いくつ) and words that
 # only place the question in time (今回, 今年度): they say what is asked, not what about.
 _INTERROGATIVE_RE = re.compile(r"^(何|いく[つら]|幾)|^(今回|今年|今年度|今度)$")
@@ -465,6 +468,9 @@ class Understanding:
         if previous is None:
             return ConversationState(subject, terms, fields or ("general",), named=named, each=each)
 
+        shift = self.table.marker("shift", normalized) is not None
+        if shift and fields == ("what",):
+            fields = ()  # 「…についても教えて」 asks the earlier question again: 教えて names no field
         own_fields = bool(fields)
         inherit_fields = fields or tuple(f for f in previous.fields if f != "list") or previous.fields
         previous_words = set(previous.subject_terms)
@@ -474,7 +480,6 @@ class Understanding:
         reference = self.table.marker("reference", normalized) is not None
         all_of = self.table.marker("all_of", normalized) is not None
         similar = self.table.marker("similar", normalized) is not None
-        shift = self.table.marker("shift", normalized) is not None
 
         def state(resolution: str, focus: Sequence[str] = (), *, subject_: str = subject,
                   terms_: Sequence[str] = terms, inherited: Sequence[str] = (), exclude: Sequence[str] = (),
@@ -498,9 +503,12 @@ class Understanding:
         if similar and new_terms:
             # 「似た施策で、学校関係のものは？」: the earlier kind of measure, in the new field (the
             # answer must hold the new words: retrieval keeps only passages that do).
+            # The field is named by its own words (医療 in 「医療分野のもの」), not by the noun that
+            # says it is a field (分野, 領域) — nearly every passage holds those.
+            field_words = tuple(t for t in new_terms if t not in _FIELD_NOUNS) or new_terms
             return state("similar", subject_=f"{subject} {previous.subject}".strip(),
                          terms_=new_terms + tuple(previous.subject_terms), inherited=("subject",),
-                         exclude=prior_focus, fields_=fields or ("list",), require=new_terms)
+                         exclude=prior_focus, fields_=fields or ("list",), require=field_words)
         if new_terms and shift:
             # A new subject in a turn that keeps the earlier question's shape: 「では物流では？」
             return state("shift", subject_=subject, terms_=terms)

@@ -155,6 +155,21 @@ def test_similar_in_another_field_searches_anew_without_the_earlier_measure(unde
     assert a.referenced_measures == [] and "農業" in a.retrieval_query
 
 
+def test_the_same_question_about_a_new_subject(understanding):
+    hist = turns(*phr("電子契約の普及の目標は？"), "No. 1-80「…」の目標: … [No. 1-80]")
+    for q in phr("公共調達のほうについても同じことを教えて", "電子インボイスも？", "デジタル地域通貨についても"):
+        a = understanding.analyse(q, hist)
+        assert a.state.resolution == "shift" and a.state.fields == ("targets",), q
+        assert a.referenced_measures == []
+
+
+def test_similar_names_its_field_by_the_distinctive_words(assistant):
+    # Needs the index's word frequencies: 分野 is everywhere, 福祉 is not.
+    hist = turns(*phr("学校の端末更新の取組は？"), "… [No. 3-69]")
+    a = assistant.understanding.analyse(phr("似たような施策で、福祉分野のものは？")[0], hist)
+    assert a.state.resolution == "similar" and "福祉" in a.state.require and "分野" not in a.state.require
+
+
 def test_ellipsis_and_pronouns_point_at_the_focus(understanding):
     hist = turns(*phr("マイナ救急について知りたい"), "… [No. 1-59] … [No. 1-38]")
     kpi = understanding.analyse(phr("KPIは？")[0], hist)
