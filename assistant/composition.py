@@ -39,6 +39,7 @@ _FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千万億]+(件|�
 _HEADING_RE = re.compile(r"^(第[0-9０-９一二三四五六七八九十]+|[（(]?[0-9０-９一二三四五六七八九十]+[）)．.]|[①-⑳]|[（(]?[ア-ンA-ZＡ-Ｚa-z][）)．.]?\s?|[○◯■□●◆◇▼▽・])")
 MAX_SUPPORT = 3  # supporting lines after the first
 MAX_LIST = 10  # measures listed one per line; the next ones are named in 「ほかに関連」
+LIST_GIST_CHARS = 90  # a listed measure's gist: its key sentence up to a clause break near this length
 
 Lines = tuple[list[str], list["Citation"]]
 
@@ -453,7 +454,7 @@ class Composer:
         for h in shown:
             m = self.catalog.measures[h.chunk.measure_no]
             sent = self.key_sentence(m, terms)
-            lines.append(f"・No. {m.measure_no}（{ministries(m.lead_ministries)}）: {clause(sent)} [No. {m.measure_no}]")
+            lines.append(f"・No. {m.measure_no}（{ministries(m.lead_ministries)}）: {clause(sent, LIST_GIST_CHARS)} [No. {m.measure_no}]")
             cites.append(self.measure_citation(m, sent, h.score))
         if rest:
             lines.append("ほかに関連: " + "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」" for h in rest))
