@@ -658,14 +658,9 @@ def _load_chunks(path: Path) -> list[Chunk]:
     if not path.is_file():
         raise IndexCorrupt(f"{path} がありません")
     try:
-        chunks = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                d = json.loads(line)
-                d["lead_ministries"] = tuple(d.get("lead_ministries", ()))
-                chunks.append(Chunk(**d))
-        return chunks
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        return [Chunk.from_dict(json.loads(line))
+                for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
         raise IndexCorrupt(f"{path} を読めません（{exc}）") from exc
 
 

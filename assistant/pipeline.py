@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from assistant.chunking import Chunk
     from assistant.corpus import Document
     from assistant.index import BuildReport
+    from assistant.tokenizer import JapaneseTokenizer
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -36,11 +37,17 @@ def load_catalog(settings: Settings) -> tuple[list[Document], Catalog]:
     return docs, build_catalog(docs)
 
 
-def chunk_documents(settings: Settings, docs: Sequence[Document], catalog: Catalog) -> list[Chunk]:
-    """The chunks the index holds, sized in fugashi tokens (``settings.chunk_tokens``)."""
+def chunk_documents(settings: Settings, docs: Sequence[Document], catalog: Catalog,
+                    tokenizer: JapaneseTokenizer | None = None) -> list[Chunk]:
+    """The chunks the index holds, sized in fugashi tokens (``settings.chunk_tokens``), each with
+    its quotable sentences tokenised by ``tokenizer`` (a default ``JapaneseTokenizer`` if None):
+    pass the one the index is built with, whose version the manifest records."""
     from assistant.chunking import chunk_corpus, fugashi_token_counter
+    from assistant.tokenizer import JapaneseTokenizer
 
-    return chunk_corpus(list(docs), catalog, fugashi_token_counter(), settings.chunk_tokens)
+    tokenizer = tokenizer or JapaneseTokenizer()
+    return chunk_corpus(list(docs), catalog, fugashi_token_counter(), settings.chunk_tokens,
+                        tokenize=tokenizer.tokenize)
 
 
 def build_index_from_settings(
@@ -63,11 +70,13 @@ def build_index_from_settings(
     report(0.05, "文書を読み込んでいます")
     docs, catalog = load_catalog(settings)
     report(0.15, "チャンクに分割しています")
-    chunks = chunk_documents(settings, docs, catalog)
+    # One tokenizer for the chunks' sentence tokens and for BM25: the manifest records its version.
+    tokenizer = JapaneseTokenizer()
+    chunks = chunk_documents(settings, docs, catalog, tokenizer)
     hashes = {d.info.doc_id: d.info.sha256 for d in docs}
     embeddings = make_embeddings(settings.embedder, settings.index_dir / "cache")
     report(0.25, "埋め込みを計算しています")
-    return build_index(settings, chunks, hashes, embeddings, JapaneseTokenizer(), rebuild=rebuild, progress=progress)
+    return build_index(settings, chunks, hashes, embeddings, tokenizer, rebuild=rebuild, progress=progress)
 
 
 __all__ = ["build_index_from_settings", "chunk_documents", "load_catalog", "load_documents"]
