@@ -57,9 +57,16 @@ class Chunk:
     # The sentences answers may quote from this chunk, with their tokens (see chunk_corpus).
     sentences: tuple[Sentence, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as ``dataclasses.asdict`` gives them (what the index stores as JSON), without
+        its deep copy of every token: building the index's chunk file stays fast."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["sentences"] = [{"text": s.text, "tokens": list(s.tokens)} for s in self.sentences]
+        return d
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Chunk:
-        """The chunk ``dataclasses.asdict`` gave ``d`` (read back from JSON: lists become tuples).
+        """The chunk :meth:`to_dict` gave ``d`` (read back from JSON: lists become tuples).
 
         Tokens are interned: the same few thousand words recur across every sentence, and one
         string object per word keeps a loaded index small.

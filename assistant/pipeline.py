@@ -7,7 +7,7 @@ in two places. Imports are local: ``python -m assistant catalog`` stays light.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from assistant.config import Settings
@@ -38,16 +38,26 @@ def load_catalog(settings: Settings) -> tuple[list[Document], Catalog]:
 
 
 def chunk_documents(settings: Settings, docs: Sequence[Document], catalog: Catalog,
-                    tokenizer: JapaneseTokenizer | None = None) -> list[Chunk]:
+                    tokenizer: JapaneseTokenizer | None = None, *,
+                    known_tokens: Mapping[str, Sequence[str]] | None = None) -> list[Chunk]:
     """The chunks the index holds, sized in fugashi tokens (``settings.chunk_tokens``), each with
     its quotable sentences tokenised by ``tokenizer`` (a default ``JapaneseTokenizer`` if None):
-    pass the one the index is built with, whose version the manifest records."""
+    pass the one the index is built with, whose version the manifest records.
+
+    ``known_tokens`` (sentence → tokens by that same tokenizer, e.g. from
+    :func:`assistant.index.stored_sentence_tokens`) are taken instead of tokenising again.
+    """
     from assistant.chunking import chunk_corpus, fugashi_token_counter
     from assistant.tokenizer import JapaneseTokenizer
 
-    tokenizer = tokenizer or JapaneseTokenizer()
-    return chunk_corpus(list(docs), catalog, fugashi_token_counter(), settings.chunk_tokens,
-                        tokenize=tokenizer.tokenize)
+    tok = tokenizer or JapaneseTokenizer()
+    known = known_tokens or {}
+
+    def tokenize(text: str) -> Sequence[str]:
+        found = known.get(text)
+        return found if found is not None else tok.tokenize(text)
+
+    return chunk_corpus(list(docs), catalog, fugashi_token_counter(), settings.chunk_tokens, tokenize=tokenize)
 
 
 def build_index_from_settings(
@@ -60,7 +70,7 @@ def build_index_from_settings(
     the stage to a page (its messages are Japanese because staff read them).
     """
     from assistant.embeddings import make_embeddings
-    from assistant.index import build_index
+    from assistant.index import build_index, stored_sentence_tokens
     from assistant.tokenizer import JapaneseTokenizer
 
     def report(fraction: float, message: str) -> None:
@@ -71,8 +81,10 @@ def build_index_from_settings(
     docs, catalog = load_catalog(settings)
     report(0.15, "チャンクに分割しています")
     # One tokenizer for the chunks' sentence tokens and for BM25: the manifest records its version.
+    # Sentences the current build already holds keep their tokens; --rebuild tokenises them all anew.
     tokenizer = JapaneseTokenizer()
-    chunks = chunk_documents(settings, docs, catalog, tokenizer)
+    known = {} if rebuild else stored_sentence_tokens(settings, tokenizer.version)
+    chunks = chunk_documents(settings, docs, catalog, tokenizer, known_tokens=known)
     hashes = {d.info.doc_id: d.info.sha256 for d in docs}
     embeddings = make_embeddings(settings.embedder, settings.index_dir / "cache")
     report(0.25, "埋め込みを計算しています")

