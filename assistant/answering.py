@@ -111,8 +111,9 @@ class ExtractiveAnswerer:
             len(retriever.index.chunks),
         )
         self.composer = Composer(catalog, documents, tokenizer)
-        # Sentence tokens once, at load: no question pays for tokenising the passages it quotes.
-        self.composer.warm([c.text for c in retriever.index.chunks])
+        # Sentence tokens come with the index (computed when it was built): neither loading nor a
+        # question pays for tokenising the passages it quotes.
+        self.composer.seed_tokens(retriever.index.chunks, retriever.index.manifest.get("tokenizer_version"))
         self.min_dense = min_dense
         self.min_coverage = min_coverage
         self.max_unknown_share = max_unknown_share

@@ -4,19 +4,37 @@ One measure = one chunk when it fits (split at sentence/bullet boundaries when i
 roadmap rows and 第4 procedures are chunked per measure/procedure; other sections by heading
 path and sentence boundaries. Sizes are counted in tokens (fugashi), overlap is whole sentences.
 Tables of contents and boilerplate are never chunked.
+
+Each chunk also carries the sentences answers may quote from it, with their tokens
+(:class:`Sentence`), so that a loaded index never tokenises them again. The sentence split for
+quoting (:func:`sentence_units`) lives here for that reason; composition imports it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.catalog import Catalog, Measure, Procedure
 from assistant.corpus import Document, DocumentInfo, Section
 
-CHUNKER_VERSION = "1"
+# Bump when chunks change (text, fields, stored sentences): an index built with another
+# version is reported stale (IndexStale) and rebuilt. "2": chunks carry their quotable sentences.
+CHUNKER_VERSION = "2"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence answers may quote, with its tokens (``JapaneseTokenizer.tokenize``) computed at
+    index time."""
+
+    text: str
+    tokens: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,29 @@ class Chunk:
     measure_title: str = ""
     chapter: int | None = None
     lead_ministries: tuple[str, ...] = ()
+    # The sentences answers may quote from this chunk, with their tokens (see chunk_corpus).
+    sentences: tuple[Sentence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as ``dataclasses.asdict`` gives them (what the index stores as JSON), without
+        its deep copy of every token: building the index's chunk file stays fast."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["sentences"] = [{"text": s.text, "tokens": list(s.tokens)} for s in self.sentences]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
+        """The chunk :meth:`to_dict` gave ``d`` (read back from JSON: lists become tuples).
+
+        Tokens are interned: the same few thousand words recur across every sentence, and one
+        string object per word keeps a loaded index small.
+        """
+        d = dict(d)
+        d["lead_ministries"] = tuple(d.get("lead_ministries", ()))
+        d["sentences"] = tuple(
+            Sentence(s["text"], tuple(sys.intern(t) for t in s["tokens"])) for s in d.get("sentences", ())
+        )
+        return cls(**d)
 
     @property
     def content_hash(self) -> str:
@@ -64,6 +105,35 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?])|\n+")
 def split_sentences(text: str) -> list[str]:
     """Split Japanese text after 。！？ and at line breaks (bullets sit on their own lines)."""
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def sentence_units(text: str, max_len: int | None = None) -> list[str]:
+    """Sentences as answers quote them, with over-long ones (web pages and slides have no 。) cut
+    at spaces."""
+    if max_len is None:
+        # Prose keeps its sentences whole unless they are very long; 。-less page text is cut finer.
+        max_len = 260 if text.count("。") >= 2 else 120
+    out: list[str] = []
+    for sent in split_sentences(text):
+        if len(sent) <= max_len:
+            out.append(sent)
+            continue
+        current = ""
+        for piece in re.split(r"(?<=[。、])|\s+", sent):
+            if not piece:
+                continue
+            if current and len(current) + len(piece) > max_len:
+                out.append(current.strip())
+                current = ""
+            current += piece if current.endswith(("。", "、")) or not current else " " + piece
+        if current.strip():
+            out.append(current.strip())
+    return out
+
+
+def strip_bullet(text: str) -> str:
+    """A line without its bullet mark (・ or -) and surrounding spaces."""
+    return text.strip().lstrip("・- ").strip()
 
 
 def pack_sentences(sentences: Sequence[str], count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
@@ -129,6 +199,17 @@ def measure_text(m: Measure) -> str:
     lines.append(f"主担当府省庁：{_ministries(m.lead_ministries)}")
     lines.append(f"関係府省庁：{_ministries(m.related_ministries)}")
     return "\n".join(lines)
+
+
+def measure_body_sentences(m: Measure) -> list[str]:
+    """The sentences of a measure's bullets as answers quote them (bullet marks stripped)."""
+    return [strip_bullet(s) for s in sentence_units("\n".join(m.bullets))]
+
+
+def measure_target_lines(m: Measure) -> list[str]:
+    """A measure's 具体的な目標 lines as answers quote them: bullet marks stripped, one entry per
+    line ("" for a line that held only a mark, so that positions follow the plan's lines)."""
+    return [strip_bullet(t) for t in m.targets]
 
 
 def _measure_header(m: Measure) -> str:
@@ -231,24 +312,61 @@ def section_chunks(sec: Section, doc: DocumentInfo, count_tokens: Callable[[str]
     return out
 
 
+class _SentenceTokens:
+    """Attaches quotable sentences with their tokens to chunks, tokenising each distinct sentence
+    once (split measures and overlapping pieces repeat sentences)."""
+
+    def __init__(self, tokenize: Callable[[str], Sequence[str]] | None) -> None:
+        self.tokenize = tokenize
+        self._memo: dict[str, Sentence] = {}
+
+    def attach(self, chunks: Sequence[Chunk], extra: Sequence[str] = ()) -> list[Chunk]:
+        """``chunks``, each carrying the sentence units of its text and then ``extra`` (the
+        sentences answers take from the catalog record the chunk belongs to), each text once."""
+        if self.tokenize is None:
+            return list(chunks)
+        out = []
+        for chunk in chunks:
+            texts = dict.fromkeys([*sentence_units(chunk.text), *extra])  # ordered, no repeats
+            out.append(dataclasses.replace(chunk, sentences=tuple(self._sentence(t) for t in texts if t)))
+        return out
+
+    def _sentence(self, text: str) -> Sentence:
+        sent = self._memo.get(text)
+        if sent is None:
+            assert self.tokenize is not None
+            sent = self._memo[text] = Sentence(text, tuple(self.tokenize(text)))
+        return sent
+
+
 def chunk_corpus(
-    docs: Sequence[Document], catalog: Catalog, count_tokens: Callable[[str], int], max_tokens: int = 400
+    docs: Sequence[Document], catalog: Catalog, count_tokens: Callable[[str], int], max_tokens: int = 400,
+    *, tokenize: Callable[[str], Sequence[str]] | None = None,
 ) -> list[Chunk]:
     """All chunks of the corpus: catalog records for the plan, sections for everything else.
 
     In the plan document, the spans covered by measures, roadmap rows and procedures are chunked
     from the catalog (structured), so their raw sections are skipped to avoid duplicates.
+
+    With ``tokenize`` (the tokenizer the index is built with, ``JapaneseTokenizer.tokenize``),
+    every chunk carries the sentences answers may quote from it, with their tokens
+    (``Chunk.sentences``): the sentence units of its text and, for a measure, the sentences of
+    its bullets and targets; for a procedure group, those of its 取組内容. Without it, chunks
+    carry none and answers tokenise sentences when they first need them.
     """
+    sentences = _SentenceTokens(tokenize)
     chunks: list[Chunk] = []
     for doc in docs:
         covered: list[tuple[int, int]] = []
         if doc.info.doc_id == catalog.doc_id:
             for m in catalog.in_order():
-                chunks += measure_chunks(m, doc.info, count_tokens, max_tokens)
-                chunks += roadmap_chunks(m, doc.info)
+                quoted = measure_body_sentences(m) + measure_target_lines(m)
+                chunks += sentences.attach(measure_chunks(m, doc.info, count_tokens, max_tokens), quoted)
+                chunks += sentences.attach(roadmap_chunks(m, doc.info))
                 covered.append((m.start, m.end))
             for p in catalog.procedures:
-                chunks += procedure_chunks(p, doc.info, count_tokens, max_tokens)
+                actions = sentence_units(p.actions) if p.actions else []
+                chunks += sentences.attach(procedure_chunks(p, doc.info, count_tokens, max_tokens), actions)
                 covered.append((p.start, p.end))
             if catalog.roadmap:
                 covered.append((min(r.start for r in catalog.roadmap), max(r.end for r in catalog.roadmap)))
@@ -258,7 +376,7 @@ def chunk_corpus(
             and not (doc.info.doc_id == catalog.doc_id and sec.path and sec.path[0].startswith(("第2", "第3")))
         ]
         for group in group_small_sections(wanted, count_tokens, max_tokens):
-            chunks += section_chunks(group, doc.info, count_tokens, max_tokens)
+            chunks += sentences.attach(section_chunks(group, doc.info, count_tokens, max_tokens))
     return chunks
 
 

@@ -12,7 +12,8 @@ supporting lines, one sentence each, each cited. Everything else is in the sourc
 Sentences are chosen by one ranker with one scoring function (:meth:`Composer.rank`): the
 question's words weighted by rarity, the field asked, figures when a figure is asked, position.
 The question's words arrive analysed (:class:`~assistant.understanding.QueryTerms`); sentence
-tokens are computed once per sentence and kept.
+tokens come with the index (``Chunk.sentences``, computed when it was built), and any other
+sentence is tokenised once and kept.
 """
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.catalog import Catalog, Measure
-from assistant.chunking import split_sentences
+from assistant.chunking import (
+    Chunk,
+    measure_body_sentences,
+    measure_target_lines,
+    sentence_units,
+    strip_bullet,
+)
 from assistant.corpus import Document
 from assistant.intents import MissingKind
 from assistant.retrieval import Hit
@@ -85,29 +92,6 @@ def doc_short_title(title: str, edition: int) -> str:
     return f"{short[:28]}（{edition}）"
 
 
-def sentence_units(text: str, max_len: int | None = None) -> list[str]:
-    """Sentences, with over-long ones (web pages and slides have no 。) cut at spaces."""
-    if max_len is None:
-        # Prose keeps its sentences whole unless they are very long; 。-less page text is cut finer.
-        max_len = 260 if text.count("。") >= 2 else 120
-    out: list[str] = []
-    for sent in split_sentences(text):
-        if len(sent) <= max_len:
-            out.append(sent)
-            continue
-        current = ""
-        for piece in re.split(r"(?<=[。、])|\s+", sent):
-            if not piece:
-                continue
-            if current and len(current) + len(piece) > max_len:
-                out.append(current.strip())
-                current = ""
-            current += piece if current.endswith(("。", "、")) or not current else " " + piece
-        if current.strip():
-            out.append(current.strip())
-    return out
-
-
 def is_heading(text: str) -> bool:
     """A short line without a full stop that starts like a numbered or lettered heading."""
     text = text.strip()
@@ -144,10 +128,6 @@ def topic_label_ok(topic: str) -> bool:
 
 def _norm(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-
-
-def _bullet(text: str) -> str:
-    return text.strip().lstrip("・- ").strip()
 
 
 # Openers that refer back to the previous sentence (「このように」「こうした取組」「その上で」).
@@ -210,7 +190,8 @@ class Composer:
     # -- the sentence ranker ------------------------------------------------------------------
 
     def tokens_of(self, sentence: str) -> frozenset[str]:
-        """Tokens of a sentence, computed once and kept (the documents do not change while loaded)."""
+        """Tokens of a sentence: stored with the index, or computed once and kept (the documents do
+        not change while loaded)."""
         toks = self._sentence_tokens.get(sentence)
         if toks is None:
             toks = frozenset(self.tokenizer.tokenize(sentence))
@@ -218,15 +199,24 @@ class Composer:
                 self._sentence_tokens[sentence] = toks
         return toks
 
-    def warm(self, texts: Sequence[str]) -> None:
-        """Tokenise the sentences of ``texts`` and of every measure ahead of the first question
-        (done once at load)."""
-        for m in self.catalog.measures.values():
-            for c in self.measure_candidates(m):
-                self.tokens_of(c.text)
-        for text in texts:
-            for sent in sentence_units(text):
-                self.tokens_of(sent)
+    def seed_tokens(self, chunks: Iterable[Chunk], tokenizer_version: str | None) -> int:
+        """Take the sentence tokens stored with ``chunks`` at index time; returns how many distinct
+        sentences were taken.
+
+        ``tokenizer_version`` is the version of the tokenizer the index was built with: tokens of
+        another tokenizer are not taken (those sentences are then tokenised when first needed).
+        """
+        if tokenizer_version != self.tokenizer.version:
+            return 0
+        taken = 0
+        with self._lock:
+            cache = self._sentence_tokens
+            for chunk in chunks:
+                for sent in chunk.sentences:
+                    if sent.text not in cache:  # chunks share sentences (split measures, overlaps)
+                        cache[sent.text] = frozenset(sent.tokens)
+                        taken += 1
+        return taken
 
     def score(self, terms: QueryTerms, cand: Candidate, *, fields: Sequence[str] = (), numeric: bool = False) -> float:
         """The one scoring function: rare question words shared, the field asked, figures, position."""
@@ -271,8 +261,9 @@ class Composer:
         cached = self._measure_candidates.get(m.measure_no)
         if cached is not None:
             return cached
-        cands = [Candidate(_bullet(s), "body", i) for i, s in enumerate(sentence_units("\n".join(m.bullets)))]
-        cands += [Candidate(_bullet(t), "targets", i) for i, t in enumerate(m.targets) if _bullet(t)]
+        # The same sentences the chunking stage stores with the measure's chunks, with their tokens.
+        cands = [Candidate(s, "body", i) for i, s in enumerate(measure_body_sentences(m))]
+        cands += [Candidate(t, "targets", i) for i, t in enumerate(measure_target_lines(m)) if t]
         doc = self.documents.get(self.catalog.doc_id)
         if doc is not None:
             cands = [c for c in cands if doc.locate(c.text, m.start, m.end)] or cands
@@ -285,7 +276,7 @@ class Composer:
 
     def key_sentence(self, m: Measure, terms: QueryTerms) -> str:
         ranked = self.rank(terms, [c for c in self.measure_candidates(m) if c.field == "body"])
-        return ranked[0][1].text if ranked else (_bullet(m.bullets[0]) if m.bullets else m.title)
+        return ranked[0][1].text if ranked else (strip_bullet(m.bullets[0]) if m.bullets else m.title)
 
     def holds_evidence(self, texts: Sequence[str], kind: MissingKind, words: Mapping[str, float] | None = None) -> bool:
         """Whether a sentence of the passages states the kind of fact asked for (an amount in 円 …).
@@ -401,7 +392,7 @@ class Composer:
         ref = f"[No. {m.measure_no}]"
         ranked = self.rank(terms, self.measure_candidates(m), numeric=numeric)
         if not ranked:
-            first = _bullet(m.bullets[0]) if m.bullets else m.title
+            first = strip_bullet(m.bullets[0]) if m.bullets else m.title
             ranked = [(1.0, Candidate(first))]
         best = ranked[0][1]
         lines = [f"{head}（主担当: {ministries(m.lead_ministries)}）: {best.text} {ref}"]

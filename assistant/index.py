@@ -15,7 +15,6 @@ stays on local disk.
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import hashlib
 import json
@@ -355,7 +354,7 @@ def build_index(
         raise ValueError("chunk_id が重複しています")
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps(dataclasses.asdict(c), ensure_ascii=False, sort_keys=True) for c in chunks]
+    lines = [json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True) for c in chunks]
     url = _chroma_url(settings)
     embedder_id = str(getattr(embeddings, "embedder_id", None) or settings.embedder)
     expected: dict[str, Any] = {
@@ -658,15 +657,31 @@ def _load_chunks(path: Path) -> list[Chunk]:
     if not path.is_file():
         raise IndexCorrupt(f"{path} がありません")
     try:
-        chunks = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                d = json.loads(line)
-                d["lead_ministries"] = tuple(d.get("lead_ministries", ()))
-                chunks.append(Chunk(**d))
-        return chunks
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        return [Chunk.from_dict(json.loads(line))
+                for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
         raise IndexCorrupt(f"{path} を読めません（{exc}）") from exc
+
+
+def stored_sentence_tokens(settings: Settings, tokenizer_version: str | None) -> dict[str, tuple[str, ...]]:
+    """Tokens of every sentence the current build stores (``Chunk.sentences``), if it was built with
+    ``tokenizer_version``; ``{}`` otherwise, or when there is no readable build.
+
+    A sentence's tokens depend on its text and the tokenizer alone, so the next build takes them
+    from here and tokenises only new or changed sentences (as the embedding cache does for
+    vectors): an unchanged corpus costs no tokenising at all.
+    """
+    try:
+        current = _current_build_id(settings.index_dir)
+        if current is None:
+            return {}
+        build_dir = settings.index_dir / "builds" / current
+        if _read_manifest(build_dir).get("tokenizer_version") != tokenizer_version:
+            return {}
+        chunks = _load_chunks(build_dir / "chunks.jsonl")
+    except IndexUnavailable:  # missing, half-written or removed by a concurrent build: tokenise anew
+        return {}
+    return {s.text: s.tokens for c in chunks for s in c.sentences}
 
 
 def _fresh_manifest(settings: Settings, embeddings: Any, corpus_hashes: dict[str, str] | None,

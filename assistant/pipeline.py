@@ -7,7 +7,7 @@ in two places. Imports are local: ``python -m assistant catalog`` stays light.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from assistant.config import Settings
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from assistant.chunking import Chunk
     from assistant.corpus import Document
     from assistant.index import BuildReport
+    from assistant.tokenizer import JapaneseTokenizer
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -36,11 +37,27 @@ def load_catalog(settings: Settings) -> tuple[list[Document], Catalog]:
     return docs, build_catalog(docs)
 
 
-def chunk_documents(settings: Settings, docs: Sequence[Document], catalog: Catalog) -> list[Chunk]:
-    """The chunks the index holds, sized in fugashi tokens (``settings.chunk_tokens``)."""
-    from assistant.chunking import chunk_corpus, fugashi_token_counter
+def chunk_documents(settings: Settings, docs: Sequence[Document], catalog: Catalog,
+                    tokenizer: JapaneseTokenizer | None = None, *,
+                    known_tokens: Mapping[str, Sequence[str]] | None = None) -> list[Chunk]:
+    """The chunks the index holds, sized in fugashi tokens (``settings.chunk_tokens``), each with
+    its quotable sentences tokenised by ``tokenizer`` (a default ``JapaneseTokenizer`` if None):
+    pass the one the index is built with, whose version the manifest records.
 
-    return chunk_corpus(list(docs), catalog, fugashi_token_counter(), settings.chunk_tokens)
+    ``known_tokens`` (sentence → tokens by that same tokenizer, e.g. from
+    :func:`assistant.index.stored_sentence_tokens`) are taken instead of tokenising again.
+    """
+    from assistant.chunking import chunk_corpus, fugashi_token_counter
+    from assistant.tokenizer import JapaneseTokenizer
+
+    tok = tokenizer or JapaneseTokenizer()
+    known = known_tokens or {}
+
+    def tokenize(text: str) -> Sequence[str]:
+        found = known.get(text)
+        return found if found is not None else tok.tokenize(text)
+
+    return chunk_corpus(list(docs), catalog, fugashi_token_counter(), settings.chunk_tokens, tokenize=tokenize)
 
 
 def build_index_from_settings(
@@ -53,7 +70,7 @@ def build_index_from_settings(
     the stage to a page (its messages are Japanese because staff read them).
     """
     from assistant.embeddings import make_embeddings
-    from assistant.index import build_index
+    from assistant.index import build_index, stored_sentence_tokens
     from assistant.tokenizer import JapaneseTokenizer
 
     def report(fraction: float, message: str) -> None:
@@ -63,11 +80,15 @@ def build_index_from_settings(
     report(0.05, "文書を読み込んでいます")
     docs, catalog = load_catalog(settings)
     report(0.15, "チャンクに分割しています")
-    chunks = chunk_documents(settings, docs, catalog)
+    # One tokenizer for the chunks' sentence tokens and for BM25: the manifest records its version.
+    # Sentences the current build already holds keep their tokens; --rebuild tokenises them all anew.
+    tokenizer = JapaneseTokenizer()
+    known = {} if rebuild else stored_sentence_tokens(settings, tokenizer.version)
+    chunks = chunk_documents(settings, docs, catalog, tokenizer, known_tokens=known)
     hashes = {d.info.doc_id: d.info.sha256 for d in docs}
     embeddings = make_embeddings(settings.embedder, settings.index_dir / "cache")
     report(0.25, "埋め込みを計算しています")
-    return build_index(settings, chunks, hashes, embeddings, JapaneseTokenizer(), rebuild=rebuild, progress=progress)
+    return build_index(settings, chunks, hashes, embeddings, tokenizer, rebuild=rebuild, progress=progress)
 
 
 __all__ = ["build_index_from_settings", "chunk_documents", "load_catalog", "load_documents"]

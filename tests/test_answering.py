@@ -7,8 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from assistant.answering import Answer
+from assistant.answering import Answer, ExtractiveAnswerer
 from assistant.catalog import find_measure_nos
+from assistant.composition import Composer
+from assistant.tokenizer import JapaneseTokenizer
 
 
 def quotes_are_verbatim(ans: Answer, documents) -> None:
@@ -200,3 +202,60 @@ def test_slides_have_slide_numbers_not_pages(assistant):
     slides = [c for c in a.citations if c.doc_id == "cio-forum-2021"]
     assert slides and all(c.page is None and c.slide is not None for c in slides)
     assert slides[0].page_label.startswith("スライド")
+
+
+class CountingTokenizer(JapaneseTokenizer):
+    """A real tokenizer that records what it is asked to tokenise."""
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self.texts: list[str] = []
+
+    def tokenize(self, text: str) -> list[str]:
+        self.texts.append(text)
+        return super().tokenize(text)
+
+
+def test_stored_sentences_are_not_tokenised_again(assistant, catalog, documents):
+    """The sentence tokens come with the index: loading tokenises nothing, and neither does scoring
+    any sentence the index holds; only other text (a history turn) is tokenised, once."""
+    tok = CountingTokenizer()
+    answerer = ExtractiveAnswerer(catalog, assistant.retriever, documents, tok, analyzer=assistant.analyzer)
+    assert tok.texts == []
+    composer = answerer.composer
+    stored = {s.text for c in assistant.index.chunks for s in c.sentences}
+    assert stored
+    for m in catalog.measures.values():
+        for cand in composer.measure_candidates(m):
+            composer.tokens_of(cand.text)
+    for chunk in assistant.index.chunks:
+        for cand in composer.text_candidates(chunk.text):
+            composer.tokens_of(cand.text)
+    for p in catalog.procedures:
+        for cand in composer.text_candidates(p.actions, "actions"):
+            composer.tokens_of(cand.text)
+    assert tok.texts == []
+
+    # Answers are the same as the default answerer's; what they tokenise is never a stored sentence.
+    for question in ["No. 3-80 の目標は？", "防災に関する施策を教えて", "データ利活用制度の在り方に関する基本方針の考え方は？"]:
+        ans, _ = answerer.answer(assistant.understanding.analyse(question, []))
+        assert ans.text == assistant.answer(question).text
+    assert not stored & set(tok.texts)
+
+    turn = "前の回答で挙げられた施策について、もう少し詳しく知りたいです。"
+    before = len(tok.texts)
+    assert composer.tokens_of(turn) == frozenset(JapaneseTokenizer().tokenize(turn))
+    assert composer.tokens_of(turn) == frozenset(JapaneseTokenizer().tokenize(turn))
+    assert tok.texts[before:] == [turn]  # tokenised once, then kept
+
+
+def test_tokens_of_another_tokenizer_are_not_taken(assistant, catalog, documents):
+    index = assistant.index
+    other = Composer(catalog, documents, CountingTokenizer(bigrams=False))
+    assert other.seed_tokens(index.chunks, index.manifest["tokenizer_version"]) == 0
+    same = Composer(catalog, documents, CountingTokenizer())
+    assert same.seed_tokens(index.chunks, index.manifest["tokenizer_version"]) == len(
+        {s.text for c in index.chunks for s in c.sentences})
+    sent = index.chunks[0].sentences[0]
+    assert other.tokens_of(sent.text) == frozenset(JapaneseTokenizer(bigrams=False).tokenize(sent.text))
+    assert same.tokens_of(sent.text) == frozenset(sent.tokens)

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 
-from assistant.chunking import chunk_corpus, fugashi_token_counter, pack_sentences, split_sentences
+from assistant.chunking import (
+    CHUNKER_VERSION,
+    Chunk,
+    chunk_corpus,
+    fugashi_token_counter,
+    measure_body_sentences,
+    measure_target_lines,
+    pack_sentences,
+    sentence_units,
+    split_sentences,
+)
+from assistant.pipeline import chunk_documents
+from assistant.tokenizer import JapaneseTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -15,6 +30,17 @@ def counter():
 @pytest.fixture(scope="module")
 def chunks(documents, catalog, counter):
     return chunk_corpus(documents, catalog, counter, 400)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return JapaneseTokenizer()
+
+
+@pytest.fixture(scope="module")
+def tokenized(documents, catalog, counter, tokenizer):
+    """The chunks as the index is built from them: with their quotable sentences tokenised."""
+    return chunk_corpus(documents, catalog, counter, 400, tokenize=tokenizer.tokenize)
 
 
 def test_every_measure_is_indexed_and_none_crosses_two(chunks, catalog):
@@ -80,3 +106,84 @@ def test_pack_sentences_overlap_whole_sentences(counter):
 
 def test_split_sentences_japanese():
     assert split_sentences("一つ目。二つ目！三つ目？\n・箇条書き") == ["一つ目。", "二つ目！", "三つ目？", "・箇条書き"]
+
+
+# -- quotable sentences stored with the chunks --------------------------------------------------
+
+
+def test_sentences_do_not_change_the_chunks(chunks, tokenized):
+    # Same text, embedded text and metadata: the embedding cache and Chroma are not disturbed.
+    assert all(not c.sentences for c in chunks)
+    assert [dataclasses.replace(c, sentences=()) for c in tokenized] == chunks
+    assert all(c.sentences for c in tokenized)
+
+
+def test_stored_tokens_equal_tokenising_the_sentence(tokenized, tokenizer):
+    fresh = JapaneseTokenizer()  # another tagger: stored tokens depend on the text alone
+    for c in tokenized[::3]:
+        for s in c.sentences:
+            assert s.tokens == tuple(fresh.tokenize(s.text)), (c.chunk_id, s.text)
+        assert len({s.text for s in c.sentences}) == len(c.sentences)  # each sentence once
+
+
+def test_chunks_carry_every_sentence_answers_quote(tokenized, catalog):
+    """The sentences the composer scores: a chunk's sentence units, a measure's bullets and
+    targets, a procedure group's 取組内容."""
+    for c in tokenized:
+        stored = {s.text for s in c.sentences}
+        assert set(sentence_units(c.text)) <= stored, c.chunk_id
+        if c.kind == "measure":
+            m = catalog.measures[c.measure_no]
+            assert set(measure_body_sentences(m)) | {t for t in measure_target_lines(m) if t} <= stored
+    for p in catalog.procedures:
+        stored = {s.text for c in tokenized if c.kind == "procedure" and c.start == p.start for s in c.sentences}
+        assert set(sentence_units(p.actions)) <= stored, p.title
+
+
+def test_measure_sentences_lose_their_bullet_marks(catalog):
+    m = catalog.measures["1-57"]
+    assert measure_body_sentences(m) and not any(s.startswith(("・", "-", " ")) for s in measure_body_sentences(m))
+    assert len(measure_target_lines(m)) == len(m.targets)  # one entry per line: positions follow the plan
+
+
+def test_chunk_from_dict_round_trips(tokenized):
+    for c in tokenized[::7]:
+        assert Chunk.from_dict(c.to_dict()) == c
+        # to_dict is asdict without the deep copy: the same JSON, so the same index digest.
+        assert json.dumps(c.to_dict(), sort_keys=True) == json.dumps(dataclasses.asdict(c), sort_keys=True)
+    # A line written by chunker version 1 had no sentences: it still reads (as a chunk without any).
+    old = dataclasses.asdict(tokenized[0])
+    del old["sentences"]
+    assert Chunk.from_dict(old).sentences == () and CHUNKER_VERSION != "1"
+
+
+def test_sentence_units_cut_long_unpunctuated_text():
+    prose = "一つ目の文です。二つ目の文です。"
+    assert sentence_units(prose) == ["一つ目の文です。", "二つ目の文です。"]
+    page = " ".join(["デジタル庁の取組"] * 30)  # a web page line without 。
+    units = sentence_units(page)
+    assert len(units) > 1 and all(len(u) <= 120 for u in units)
+    assert " ".join(units) == page
+
+
+class CountingTokenizer(JapaneseTokenizer):
+    """A real tokenizer that counts its calls."""
+
+    calls = 0
+
+    def tokenize(self, text: str) -> list[str]:
+        self.calls += 1
+        return super().tokenize(text)
+
+
+def test_known_sentence_tokens_are_reused(settings, documents, catalog, tokenized):
+    """The pipeline hands a build the tokens the current index already stores: only new
+    sentences reach the tokenizer, and the chunks are the same."""
+    known = {s.text: s.tokens for c in tokenized for s in c.sentences}
+    tok = CountingTokenizer()
+    assert chunk_documents(settings, documents, catalog, tok, known_tokens=known) == tokenized
+    assert tok.calls == 0
+    missing = next(iter(known))
+    del known[missing]
+    assert chunk_documents(settings, documents, catalog, tok, known_tokens=known) == tokenized
+    assert tok.calls == 1

