@@ -38,7 +38,7 @@ test: $(VENV)/.dev
 	$(PY) -m pytest -q -m "not slow"
 
 eval: $(VENV)/.dev index
-	$(PY) -m assistant eval --out evals/reports/latest
+	$(PY) -m assistant eval --suite all --out evals/reports/latest
 
 bench: $(VENV)/.dev index
 	$(PY) -m assistant bench

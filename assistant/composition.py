@@ -440,7 +440,8 @@ class Composer:
         shown, rest = measures[:MAX_LIST], measures[MAX_LIST : MAX_LIST + 6]
         about = f"「{topic}」に関わる" if topic_label_ok(topic) else "関連する"
         names = "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」" for h in shown)
-        lines = [f"{about}施策は次の{len(shown)}件です（関連の強い順）: {names}"]
+        lines = [f"{about}施策は次の{len(shown)}件です（関連の強い順）: {names}" if len(shown) > 1
+                 else f"{about}施策は{names}の1件です。"]
         cites: list[Citation] = []
         for h in shown:
             m = self.catalog.measures[h.chunk.measure_no]

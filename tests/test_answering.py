@@ -22,7 +22,8 @@ def quotes_are_verbatim(ans: Answer, documents) -> None:
 def every_line_is_cited(ans: Answer) -> None:
     for line in ans.text.splitlines():
         # Framing lines name measures or say what follows; the lines they frame carry the citations.
-        if line.startswith(("※", "関連する施策", "ほかに関連")) or "件です（関連の強い順）" in line or not line.strip():
+        if line.startswith(("※", "関連する施策", "ほかに関連")) or re.search(r"の1件です。$|件です（関連の強い順）", line) \
+                or not line.strip():
             continue
         assert "[" in line and "]" in line, f"uncited line: {line!r}"
 
@@ -259,3 +260,27 @@ def test_tokens_of_another_tokenizer_are_not_taken(assistant, catalog, documents
     sent = index.chunks[0].sentences[0]
     assert other.tokens_of(sent.text) == frozenset(JapaneseTokenizer(bigrams=False).tokenize(sent.text))
     assert same.tokens_of(sent.text) == frozenset(sent.tokens)
+
+
+def test_a_list_answer_opens_with_the_measures_it_names(assistant):
+    from tests.test_understanding import assert_in_neither_suite
+
+    questions = ["港湾や海上輸送のDXに関わる施策を一覧で", "ヘルスケア分野のデジタル化の施策を全部教えて"]
+    assert_in_neither_suite(questions)
+    for q in questions:
+        a = assistant.answer(q)
+        first = a.text.splitlines()[0]
+        assert not a.abstained and len(a.measure_nos) >= 2, a.text
+        assert all(f"No. {n}" in first for n in a.measure_nos), first  # the first line is the answer
+        assert "施策は次の" in first and "（関連の強い順）" in first
+
+
+def test_topic_labels_and_era_notes():
+    from assistant.composition import era_note, topic_label_ok
+
+    assert topic_label_ok("教育データの利活用")
+    for fragment in ("ドローン を一通り", "自動運転の社会実装に はどれ", "物流のことを", ""):
+        assert not topic_label_ok(fragment), fragment
+    assert era_note("令和9年度に運用を開始する。 [No. 9-9]") == "令和9年度に運用を開始する。（令和9年度＝2027年度） [No. 9-9]"
+    assert era_note("令和元年から2019年に [x]") == "令和元年から2019年に [x]"  # the Western year is already there
+    assert era_note("2026年度に開始 [x]") == "2026年度に開始 [x]"

@@ -303,3 +303,24 @@ def test_a_part_of_the_plan_named(understanding):
     assert understanding.analyse(phr("第4に並んでいる手続で税関係のものは？")[0]).preferred_part == "第4"
     assert understanding.analyse(phr("第三の工程表ってどう読むの")[0]).preferred_part == "第3"
     assert understanding.analyse(phr("第2回の検討会で決まったことは？")[0]).preferred_part is None
+
+
+def test_a_target_is_not_a_value_reached():
+    table = load_intents()
+    current = next(k for k in table.missing if k.name == "current_value")
+    assert current.stated_in("2024年9月末時点で約6,200人が登録している。")
+    assert current.stated_in("令和４年度は 1,234件の申請にとどまった。")  # a figure of a past year
+    assert not current.stated_in("2024年9月末時点の登録者を2027年度までに1万人にする。")
+    assert not current.stated_in("掲載数を3,000件にする。")
+    found = missing_kind(unicodedata.normalize("NFKC", phr("電子申請の利用率は今何％なの？")[0]))
+    assert found is not None and found.name == "current_value"  # 「今」 says it plainly, 何％ or not
+    assert missing_kind(phr("電子申請の利用率を何％にする目標？")[0]) is None
+
+
+def test_a_sentence_states_a_fact_with_the_subject_named_just_before(assistant):
+    table = load_intents()
+    current = next(k for k in table.missing if k.name == "current_value")
+    text = "電子処方箋の仕組みが整った。現在、約300万件が発行されている。窓口の紙の受付は現在、約20か所である。"
+    words = {"電子処方箋": 5.0, "発行": 2.0}
+    got = assistant.extractive.composer.evidence_sentences(text, current, words)
+    assert got == ["現在、約300万件が発行されている。"]
