@@ -32,7 +32,7 @@ from assistant.answerability import (
 )
 from assistant.catalog import Catalog, canonical_ministry
 from assistant.chunking import measure_text
-from assistant.composition import NUMERIC_ASK_RE, Citation, Composer, era_note
+from assistant.composition import MAX_SUPPORT, NUMERIC_ASK_RE, Citation, Composer, defined_term, era_note
 from assistant.corpus import Document
 from assistant.intents import load_intents
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
@@ -195,6 +195,18 @@ class ExtractiveAnswerer:
 
         targets = list(result.exact_measures) or list(analysis.referenced_measures)
         top_tokens = self.top_tokens(result.hits)
+        term = defined_term(analysis.normalized) if not targets and analysis.request is None else None
+        definition = composer.definition(term) if term else None
+        if definition is not None:
+            # 「Xとは？」 answered by the documents' own definition (a footnote, a ※ note), then the
+            # best passages about it.
+            numeric = bool(NUMERIC_ASK_RE.search(analysis.normalized))
+            lines, cites = composer.answer_definition(definition, definition.term)
+            # (工程表 rows are table cells: their sentences are not quotable as they stand.)
+            prose = [h for h in result.hits if h.chunk.kind != "roadmap"]
+            more, more_cites = composer.answer_sections(prose, terms, numeric) if prose else ([], [])
+            lines += [x for x in more if definition.text not in x][:MAX_SUPPORT - 1]
+            return "\n".join(lines), cites + more_cites[: MAX_SUPPORT - 1], None
         if not targets:
             refusal = unknown_terms_refusal(analysis, self.analyzer, top_tokens, self.max_unknown_share)
             if refusal is not None:

@@ -136,6 +136,65 @@ _BACK_REFERENCE_RE = re.compile(r"^[・\-\s]*(このように|このため|こ�
 _TOPIC_RE = re.compile(r"^[・\-\s]*([^、。は]{2,40}?)(?:とは|は)")
 
 
+# A term's definition in the documents: a footnote its mention points to (「特定移行支援システム<sup>6</sup>」
+# … 「<sup>6</sup> 現行システムが…」) or a ※ note (「※GSSAMS（AccountManagementService）： GSSユーザー情報の…」).
+_FOOTNOTE_REF_RE = re.compile(r"<sup>(\d{1,3})</sup>")
+_FOOTNOTE_DEF_RE = re.compile(r"(?m)^<sup>(\d{1,3})</sup>[ \t]*(\S[^\n]{7,400})$")
+_NOTE_DEF_RE = re.compile(r"※\s*([^\s：:（()※]{2,40})(?:[（(][^）)]{1,60}[）)])?\s*[：:]\s*([^※\t\n]{8,300})")
+_SOURCE_NOTE_RE = re.compile(r"(より|参照|による|決定|法律第\s*\d+\s*号|号)[。.]?\s*$|^(平成|令和|昭和)\s*\d+\s*年")
+# 「ベンダーロックインとは？」「GSSAMSって何」「特定移行支援システムの意味」
+_DEFINITION_ASK_RE = re.compile(r"(.{2,40}?)\s*(?:とは|って)(?:何|なに|どういう|どんな|どのような|\s*[？?]|$)|(.{2,40}?)の(?:意味|定義)")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What a document says a term means, with where it says so."""
+
+    term: str
+    text: str
+    doc_id: str
+    start: int  # raw offset of the definition
+
+
+def definitions_of(doc: Document) -> list[tuple[str, bool, Definition]]:
+    """(text before the mention, whether the term must match it whole, definition) for every
+    footnoted mention and ※ note of ``doc``."""
+    raw = doc.raw
+    defs = [(m.start(), m.group(1), m.group(2).strip(), m.start(2)) for m in _FOOTNOTE_DEF_RE.finditer(raw)]
+    out: list[tuple[str, bool, Definition]] = []
+    for m in _FOOTNOTE_REF_RE.finditer(raw):
+        line_start = raw.rfind("\n", 0, m.start()) + 1
+        if line_start == m.start():
+            continue  # the definition line itself
+        before = raw[max(line_start, m.start() - 40): m.start()]
+        # The definition is the first footnote of that number after the mention.
+        found = next((d for d in defs if d[1] == m.group(1) and d[0] > m.start()), None)
+        # A footnote that gives a source (「…白書」より。, 法律第144号。, …決定。) defines nothing.
+        if found is not None and not _SOURCE_NOTE_RE.search(found[2]):
+            out.append((before, False, Definition(before, found[2], doc.info.doc_id, found[3])))
+    for m in _NOTE_DEF_RE.finditer(raw):
+        if m.group(1).isdigit():
+            continue  # 「※1：…の略称」 numbers a footnote, it names no term
+        out.append((m.group(1), True, Definition(m.group(1), m.group(2).strip(), doc.info.doc_id, m.start(2))))
+    return out
+
+
+def _starts_word(text: str, at: int) -> bool:
+    """Whether a word can start at ``text[at]``: at the start, or after kana particles, spaces or
+    punctuation — not inside a katakana, kanji or Latin run (「カード」 is not the term asked in
+    「マイナンバーカード」, nor the one a note defines for 「キャリアアップカード」)."""
+    return at == 0 or not re.match(r"[\u30a0-\u30ff\u4e00-\u9fffA-Za-z0-9ー]", text[at - 1])
+
+
+def defined_term(normalized: str) -> str | None:
+    """The term a question asks the meaning of (「GSSAMSって何？」 → GSSAMS), if it asks one."""
+    m = _DEFINITION_ASK_RE.search(normalized)
+    if not m:
+        return None
+    term = (m.group(1) or m.group(2) or "").strip(" 　、,「」『』")
+    return term or None
+
+
 class Composer:
     """Builds the lines of an answer from the catalog and the retrieved passages."""
 
@@ -147,6 +206,7 @@ class Composer:
             "lead": self.render_lead, "related": self.render_related, "targets": self.render_targets,
             "roadmap": self.render_roadmap, "what": self.render_what,
         }
+        self._definitions = [d for doc in documents for d in definitions_of(doc)]
         self._sentence_tokens: dict[str, frozenset[str]] = {}
         self._measure_candidates: dict[str, list[Candidate]] = {}
         self._lock = threading.Lock()
@@ -413,6 +473,39 @@ class Composer:
 
     # -- whole answers ------------------------------------------------------------------------
 
+    def definition(self, asked: str) -> Definition | None:
+        """The documents' definition of the longest tail of ``asked`` that they define (the question
+        「工程表に出てくるGSSAMSって何？」 asks about GSSAMS). A footnoted mention must end with the
+        term; a ※ note must name it whole. The 2025 plan is preferred, then the newest document."""
+        key = _norm(asked)
+        best: tuple[int, int, Definition] | None = None
+        for before, whole, d in self._definitions:
+            b = _norm(before)
+            for n in range(len(key), 1, -1):
+                tail = key[-n:]
+                if not (b == tail if whole else b.endswith(tail) and _starts_word(b, len(b) - n)):
+                    continue
+                if _starts_word(key, len(key) - n):
+                    doc = self.documents.get(d.doc_id)
+                    rank = (n, doc.info.edition if doc else 0)
+                    if best is None or rank > best[:2]:
+                        best = (*rank, Definition(tail, d.text, d.doc_id, d.start))
+                    break
+        # A tail of one or two characters (「ム」「テム」) is not a term.
+        return best[2] if best is not None and best[0] >= 3 else None
+
+    def answer_definition(self, d: Definition, term: str) -> Lines:
+        """「X」とは: the documents' definition, cited (the footnote or note it comes from)."""
+        doc = self.documents.get(d.doc_id)
+        section = next((" > ".join(sec.path) for sec in (doc.sections if doc else [])
+                        if sec.kind == "body" and sec.start <= d.start < sec.end), "")
+        short = doc_short_title(doc.info.title, doc.info.edition) if doc else d.doc_id
+        page, slide = self._page(d.doc_id, d.text, max(0, d.start - 5), d.start + len(d.text) + 5)
+        cite = Citation(measure_no=None, doc_id=d.doc_id, title=doc.info.title if doc else d.doc_id,
+                        section=section, quote=d.text, lead_ministries=(), score=1.0, page=page, slide=slide)
+        label = f"{short} > {section.split(' > ')[-1][:30]}" if section else short
+        return [f"「{term}」: {d.text} [{label}]"], [cite]
+
     def answer_measure(self, m: Measure, fields: Sequence[str], terms: QueryTerms, score: float, *,
                        numeric: bool = False) -> Lines:
         """The fields asked about one measure: one line per field, then up to three supporting lines."""
@@ -603,6 +696,7 @@ def following_units(text: str, sent: str, max_units: int = 3) -> list[str]:
 
 
 __all__ = [
-    "MAX_LIST", "NUMERIC_ASK_RE", "Candidate", "Citation", "Composer", "clause", "doc_short_title", "era_note", "ministries",
+    "MAX_LIST", "NUMERIC_ASK_RE", "Candidate", "Citation", "Composer", "Definition", "clause", "defined_term",
+    "definitions_of", "doc_short_title", "era_note", "ministries",
     "sentence_units",
 ]

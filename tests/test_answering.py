@@ -284,3 +284,17 @@ def test_topic_labels_and_era_notes():
     assert era_note("令和9年度に運用を開始する。 [No. 9-9]") == "令和9年度に運用を開始する。（令和9年度＝2027年度） [No. 9-9]"
     assert era_note("令和元年から2019年に [x]") == "令和元年から2019年に [x]"  # the Western year is already there
     assert era_note("2026年度に開始 [x]") == "2026年度に開始 [x]"
+
+
+def test_a_term_is_answered_by_the_documents_own_definition(assistant, documents):
+    from tests.test_understanding import assert_in_neither_suite
+
+    questions = ["準公共分野ってどういう意味？", "GSSAMSとは？"]
+    assert_in_neither_suite(questions)
+    for q, words in zip(questions, ["国と民間が協働", "中核機能"], strict=True):
+        a = assistant.answer(q)
+        first = a.text.splitlines()[0]
+        assert first.startswith("「") and words in first.replace(" ", ""), a.text
+        quotes_are_verbatim(a, documents)
+    # A tail of the asked word that a note defines for a longer word is not the term asked.
+    assert assistant.extractive.composer.definition("マイナンバーカード") is None
