@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,7 +59,8 @@ class MissingKind:
     not_evidence: re.Pattern[str] | None = None
 
     def stated_in(self, sentence: str) -> bool:
-        """Whether a sentence (NFKC-normalised) states this kind of fact."""
+        """Whether a sentence states this kind of fact."""
+        sentence = unicodedata.normalize("NFKC", sentence)
         if self.evidence is None or not self.evidence.search(sentence):
             return False
         return self.not_evidence is None or not self.not_evidence.search(sentence)

@@ -324,3 +324,20 @@ def test_a_sentence_states_a_fact_with_the_subject_named_just_before(assistant):
     words = {"電子処方箋": 5.0, "発行": 2.0}
     got = assistant.extractive.composer.evidence_sentences(text, current, words)
     assert got == ["現在、約300万件が発行されている。"]
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "マイナ免許証の発行枚数、今日の時点で何枚になった？",
+    "生成AIサービスの月額料金はいくら位？",
+    "電子申請で困ったときの連絡先を教えて",
+    "来週のアクセシビリティ講習会の開催日は？",
+), ["current_value", "money", "contact", "event_date"], strict=True)))
+def test_counts_prices_contacts_and_event_days(question, kind):
+    found = missing_kind(unicodedata.normalize("NFKC", question))
+    assert found is not None and found.name == kind
+
+
+def test_a_plan_year_is_not_a_value_reached():
+    current = next(k for k in load_intents().missing if k.name == "current_value")
+    assert current.stated_in("令和３年度は 412件の申請があった。")
+    assert not current.stated_in("2025年度は、全国の120拠点で実証を行う。")
