@@ -403,7 +403,8 @@ class ExtractiveAnswerer:
             return missing_fact_refusal(kind), []
         subject = analysis.state.subject if analysis.state else analysis.retrieval_query
         words = self.subject_weights(analysis)
-        if kind.evidence is None:
+        if kind.evidence is None or not words:
+            # Without a distinctive word of its subject, no passage can be said to answer it.
             return missing_fact_refusal(kind), []
         pool = list(result.hits[:8])
         if kind.probe:

@@ -87,3 +87,9 @@ def test_katakana_abbreviations_stand_for_corpus_words(assistant):
     assert analyzer.abbreviation_of("カレー") is None  # a word of its own, not a clipping of カレンダー
     a = assistant.answer(phr("スパコンの整備の施策はどれ？")[0])
     assert not a.abstained and a.measure_nos, a.text
+
+
+def test_a_missing_fact_about_nothing_distinctive_is_not_answered_by_any_figure(assistant):
+    # 「計画づくりの費用」 names no word that a passage about money could be about.
+    a = assistant.answer(phr("この計画づくりに使ったお金はいくら？")[0])
+    assert a.abstained, a.text

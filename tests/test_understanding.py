@@ -341,3 +341,9 @@ def test_a_plan_year_is_not_a_value_reached():
     current = next(k for k in load_intents().missing if k.name == "current_value")
     assert current.stated_in("令和３年度は 412件の申請があった。")
     assert not current.stated_in("2025年度は、全国の120拠点で実証を行う。")
+
+
+def test_a_bargain_asked_is_an_opinion_and_the_next_plan_is_an_edition(understanding):
+    found = missing_kind(unicodedata.normalize("NFKC", phr("電子申請サービスはどこが一番安い？")[0]))
+    assert found is not None and found.name == "opinion"
+    assert understanding.edition_asked(phr("次の重点計画ではAIの扱いは変わる？")[0]) == 2026
