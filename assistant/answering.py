@@ -49,9 +49,9 @@ LIST_MIN_SUPPORT = 0.4
 RELATED_MIN_SUPPORT = 0.5  # Answer.related names only measures holding half the subject's words
 LIST_MAIN = 3  # a list not asked to be complete names its closest measures, at most this many
 
-# 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」
+# 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」「デジ庁 主担当の施策 一覧」
 _MINISTRY_LIST_RE = re.compile(
-    r"([^\s、。がのはを]{2,12}?(?:省|庁|府|官房|委員会|院))(?:が|の)(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?(?:施策|取組|取り組み|もの)"
+    r"([^\s、。がのはを]{2,12}?(?:省|庁|府|官房|委員会|院))\s*(?:が|の)?\s*(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?(?:施策|取組|取り組み|もの)"
 )
 
 

@@ -585,7 +585,9 @@ class Understanding:
             asked_edition=self.edition_asked(normalized),
         )
         state.exhaustive = self.table.marker("exhaustive", normalized) is not None
-        analysis.retrieval_query = self.retrieval_query(question, state, previous, last_question)
+        # Retrieval sees the normalised text: half-width katakana (ｶﾞﾊﾞﾒﾝﾄ) or full-width Latin
+        # embed and tokenise unlike the plan's own spelling.
+        analysis.retrieval_query = self.retrieval_query(normalized, state, previous, last_question)
         # Abbreviations the synonym table does not know (スパコン) search with the word they stand for.
         naming = self.analyzer.naming_words(state.subject)
         expansions = [e for w in naming if (e := self.analyzer.abbreviation_of(w))]

@@ -298,3 +298,18 @@ def test_a_term_is_answered_by_the_documents_own_definition(assistant, documents
         quotes_are_verbatim(a, documents)
     # A tail of the asked word that a note defines for a longer word is not the term asked.
     assert assistant.extractive.composer.definition("マイナンバーカード") is None
+
+
+def test_half_width_katakana_is_searched_as_the_plan_spells_it(assistant):
+    from tests.test_understanding import assert_in_neither_suite
+
+    assert_in_neither_suite(["ｶﾞﾊﾞﾒﾝﾄｸﾗｳﾄﾞ移行の目標"])
+    half = assistant.answer("ｶﾞﾊﾞﾒﾝﾄｸﾗｳﾄﾞ移行の目標")
+    full = assistant.answer("ガバメントクラウド移行の目標")
+    assert half.measure_nos[:1] == full.measure_nos[:1] == ["3-80"]
+
+
+def test_a_ministry_list_in_keywords(assistant):
+    a = assistant.answer("デジ庁 主担当の施策 一覧")
+    assert a.state.filters == {"ministry": "デジタル庁"} and len(a.measure_nos) >= 3
+    assert all(c.lead_ministries and "デジタル庁" in c.lead_ministries for c in a.citations if c.measure_no)
