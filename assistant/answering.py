@@ -195,12 +195,12 @@ class ExtractiveAnswerer:
 
         targets = list(result.exact_measures) or list(analysis.referenced_measures)
         top_tokens = self.top_tokens(result.hits)
+        numeric = bool(NUMERIC_ASK_RE.search(analysis.normalized))
         term = defined_term(analysis.normalized) if not targets and analysis.request is None else None
         definition = composer.definition(term) if term else None
         if definition is not None:
             # 「Xとは？」 answered by the documents' own definition (a footnote, a ※ note), then the
             # best passages about it.
-            numeric = bool(NUMERIC_ASK_RE.search(analysis.normalized))
             lines, cites = composer.answer_definition(definition, definition.term)
             # (工程表 rows are table cells: their sentences are not quotable as they stand.)
             prose = [h for h in result.hits if h.chunk.kind != "roadmap"]
@@ -224,7 +224,6 @@ class ExtractiveAnswerer:
                                   detail=refusal.detail)
                 return self.refused(refusal, self.stated_instead(about, terms))
 
-        numeric = bool(NUMERIC_ASK_RE.search(analysis.normalized))
         if evidence_hits and analysis.missing is not None and analysis.missing.evidence is not None:
             # The passages that state the kind of fact asked for (a figure as of a date) answer it.
             lines, cites = composer.answer_evidence(evidence_hits, terms, analysis.missing, self.subject_weights(analysis))

@@ -206,7 +206,8 @@ class Composer:
             "lead": self.render_lead, "related": self.render_related, "targets": self.render_targets,
             "roadmap": self.render_roadmap, "what": self.render_what,
         }
-        self._definitions = [d for doc in documents for d in definitions_of(doc)]
+        # (mention or note term normalised once, whether it must match whole, definition)
+        self._definitions = [(_norm(before), whole, d) for doc in documents for before, whole, d in definitions_of(doc)]
         self._sentence_tokens: dict[str, frozenset[str]] = {}
         self._measure_candidates: dict[str, list[Candidate]] = {}
         self._lock = threading.Lock()
@@ -242,10 +243,18 @@ class Composer:
         )
 
     def doc_label(self, hit: Hit) -> str:
-        doc = self.documents.get(hit.doc_id)
-        short = doc_short_title(doc.info.title, doc.info.edition) if doc else hit.doc_id
-        section = hit.section.split(" > ")[-1][:30] if hit.section else ""
-        return f"{short} > {section}" if section else short
+        return self.section_label(hit.doc_id, hit.section)
+
+    def section_label(self, doc_id: str, section: str) -> str:
+        """「重点計画（2025） > ① …」: the document's short title and the last part of the section."""
+        doc = self.documents.get(doc_id)
+        short = doc_short_title(doc.info.title, doc.info.edition) if doc else doc_id
+        last = section.split(" > ")[-1][:30] if section else ""
+        return f"{short} > {last}" if last else short
+
+    def hit_label(self, hit: Hit) -> str:
+        """The citation mark of a line quoting ``hit``: its measure number, or its document and section."""
+        return f"[No. {hit.chunk.measure_no}]" if hit.chunk.measure_no else f"[{self.doc_label(hit)}]"
 
     # -- the sentence ranker ------------------------------------------------------------------
 
@@ -342,9 +351,10 @@ class Composer:
         """Whether a sentence of the passages states the kind of fact asked for (an amount in 円 …).
 
         With ``words`` (the subject's distinctive words and their weights), the sentence must hold
-        one of them and, read with the one before it, at least half of them (by number or weight): a fee of 1,900 円 for passports does not answer a question
-        about マイナポイント, but 「現在、約500万人分の医療データが活用されている」 answers one
-        about the law the sentence before names.
+        one of them and, read with the one before it, at least half of them (by number or weight):
+        a fee of 1,900 円 for passports does not answer a question about マイナポイント, but
+        「現在、約500万人分の医療データが活用されている」 answers one about the law the sentence
+        before names.
         """
         return any(self.evidence_sentences(text, kind, words) for text in texts)
 
@@ -354,7 +364,7 @@ class Composer:
         out = []
         units = sentence_units(text)
         for i, sent in enumerate(units):
-            if not kind.stated_in(unicodedata.normalize("NFKC", sent)):
+            if not kind.stated_in(sent):
                 continue
             if not words:
                 out.append(sent)
@@ -479,8 +489,7 @@ class Composer:
         term; a ※ note must name it whole. The 2025 plan is preferred, then the newest document."""
         key = _norm(asked)
         best: tuple[int, int, Definition] | None = None
-        for before, whole, d in self._definitions:
-            b = _norm(before)
+        for b, whole, d in self._definitions:
             for n in range(len(key), 1, -1):
                 tail = key[-n:]
                 if not (b == tail if whole else b.endswith(tail) and _starts_word(b, len(b) - n)):
@@ -499,12 +508,10 @@ class Composer:
         doc = self.documents.get(d.doc_id)
         section = next((" > ".join(sec.path) for sec in (doc.sections if doc else [])
                         if sec.kind == "body" and sec.start <= d.start < sec.end), "")
-        short = doc_short_title(doc.info.title, doc.info.edition) if doc else d.doc_id
         page, slide = self._page(d.doc_id, d.text, max(0, d.start - 5), d.start + len(d.text) + 5)
         cite = Citation(measure_no=None, doc_id=d.doc_id, title=doc.info.title if doc else d.doc_id,
                         section=section, quote=d.text, lead_ministries=(), score=1.0, page=page, slide=slide)
-        label = f"{short} > {section.split(' > ')[-1][:30]}" if section else short
-        return [f"「{term}」: {d.text} [{label}]"], [cite]
+        return [f"「{term}」: {d.text} [{self.section_label(d.doc_id, section)}]"], [cite]
 
     def answer_measure(self, m: Measure, fields: Sequence[str], terms: QueryTerms, score: float, *,
                        numeric: bool = False) -> Lines:
@@ -614,7 +621,7 @@ class Composer:
             if sent in seen:
                 continue
             seen.add(sent)
-            label = f"[No. {h.chunk.measure_no}]" if h.chunk.measure_no else f"[{self.doc_label(h)}]"
+            label = self.hit_label(h)
             cites.append(self.passage_citation(h, sent))
             items = [u for u in following_units(h.chunk.text, sent, max_units=8) if u not in seen] if i == 0 else []
             if items:
@@ -643,8 +650,7 @@ class Composer:
         for _score, sent, h in pool[:3]:
             if sent in {c.quote for c in cites}:
                 continue
-            label = f"[No. {h.chunk.measure_no}]" if h.chunk.measure_no else f"[{self.doc_label(h)}]"
-            lines.append(f"{sent} {label}")
+            lines.append(f"{sent} {self.hit_label(h)}")
             cites.append(self.passage_citation(h, sent))
         return lines, cites
 
