@@ -142,7 +142,7 @@ _FOOTNOTE_REF_RE = re.compile(r"<sup>(\d{1,3})</sup>")
 _FOOTNOTE_DEF_RE = re.compile(r"(?m)^<sup>(\d{1,3})</sup>[ \t]*(\S[^\n]{7,400})$")
 _NOTE_DEF_RE = re.compile(r"※\s*([^\s：:（()※]{2,40})(?:[（(][^）)]{1,60}[）)])?\s*[：:]\s*([^※\t\n]{8,300})")
 _SOURCE_NOTE_RE = re.compile(r"(より|参照|による|決定|法律第\s*\d+\s*号|号)[。.]?\s*$|^(平成|令和|昭和)\s*\d+\s*年")
-# 「ベンダーロックインとは？」「GSSAMSって何」「特定移行支援システムの意味」
+# 「準公共分野とは？」「DMPって何」「ワンスオンリーの意味」
 _DEFINITION_ASK_RE = re.compile(r"(.{2,40}?)\s*(?:とは|って)(?:何|なに|どういう|どんな|どのような|\s*[？?]|$)|(.{2,40}?)の(?:意味|定義)")
 
 
@@ -353,7 +353,7 @@ class Composer:
         With ``words`` (the subject's distinctive words and their weights), the sentence must hold
         one of them and, read with the one before it, at least half of them (by number or weight):
         a fee of 1,900 円 for passports does not answer a question about マイナポイント, but
-        「現在、約500万人分の医療データが活用されている」 answers one about the law the sentence
+        a sentence stating a figure 「現在」 answers a question about the system the sentence
         before names.
         """
         return any(self.evidence_sentences(text, kind, words) for text in texts)
@@ -485,7 +485,7 @@ class Composer:
 
     def definition(self, asked: str) -> Definition | None:
         """The documents' definition of the longest tail of ``asked`` that they define (the question
-        「工程表に出てくるGSSAMSって何？」 asks about GSSAMS). A footnoted mention must end with the
+        「資料にあるDMPって何？」 asks about DMP). A footnoted mention must end with the
         term; a ※ note must name it whole. The 2025 plan is preferred, then the newest document."""
         key = _norm(asked)
         best: tuple[int, int, Definition] | None = None

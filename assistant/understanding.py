@@ -66,7 +66,7 @@ _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # A plan edition asked for by year (「2030年版の計画」「次期計画」): compared with the editions held.
 _EDITION_ASK_RE = re.compile(
     r"(20\d\d)年(?:度)?(?:版|度版)?の(?:重点)?計画|(20\d\d)年に改定|(次期|次の|来年|再来年)の?(?:重点)?計画"
-    # 「2023年6月に閣議決定された重点計画」「2022年に策定の計画」
+    # 「2022年6月に閣議決定された重点計画」「2019年に策定の計画」
     r"|(20\d\d)年[^。？?、]{0,8}?(?:閣議決定|策定|決定|改定)(?:された|の|した)[^。？?]{0,4}?(?:重点)?計画"
 )
 
