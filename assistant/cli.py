@@ -305,11 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compare", default=None)
     s.add_argument("--judge", action="store_true")
     s.add_argument("--gate", action="store_true", help="しきい値を下回ったら終了コード1")
-    s.add_argument("--suite", choices=["dev", "heldout", "heldout2", "both", "all"], default="both",
+    s.add_argument("--suite", choices=["dev", "heldout", "heldout2", "heldout3", "both", "all"], default="both",
                    help="評価セット: dev=items.jsonl, heldout=heldout.jsonl, heldout2=heldout2.jsonl, "
-                        "both=dev と heldout を並べて報告, all=3つすべて")
+                        "heldout3=heldout3.jsonl, both=dev と heldout を並べて報告, all=4つすべて")
     s.add_argument("--gate-heldout", action="store_true",
-                   help="held-out（heldout, heldout2）の [heldout] しきい値も終了コードに反映（既定は報告のみ）")
+                   help="held-out（heldout, heldout2, heldout3）の [heldout] しきい値も終了コードに反映（既定は報告のみ）")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("bench", parents=[common], help="速度とメモリのベンチマーク")

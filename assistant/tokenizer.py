@@ -17,6 +17,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import fugashi
@@ -53,6 +54,17 @@ _NUMBER = re.compile(r"[0-9][0-9.,]*")
 _NOT_NAMING = frozenset({"副詞可能", "助数詞可能", "形状詞可能"})
 # Prefixes and suffixes belong in compounds too: 保険|証, 各|府省, 標準|化.
 _COMPOUND_POS1 = frozenset({"名詞", "接尾辞", "接頭辞"})
+
+
+@dataclass(frozen=True)
+class Morpheme:
+    """One unit of unidic's analysis; ``reading`` is katakana (empty for symbols)."""
+
+    surface: str
+    pos1: str
+    reading: str
+    base: str  # the base form as written (orthBase): 教え → 教える, たんとう → たんとう
+    lemma: str  # the dictionary's headword: たんとう → 担当, ガバメント → ガバメント-government
 
 
 def normalize(text: str) -> str:
@@ -114,6 +126,13 @@ class JapaneseTokenizer:
                     if feat.pos1 == "名詞" and feat.pos2 in ("普通名詞", "固有名詞") and feat.pos3 not in _NOT_NAMING:
                         out.append((feat.orthBase or node.surface).lower())
         return out
+
+    def morphemes(self, text: str) -> list[Morpheme]:
+        """Every morpheme of one line of ``text`` (NFKC) with its part of speech and kana reading."""
+        with self._lock:
+            return [Morpheme(node.surface, node.feature.pos1 or "", node.feature.kana or "",
+                             node.feature.orthBase or node.surface, node.feature.lemma or node.surface)
+                    for node in self._tagger(normalize(text).replace("\n", " "))]
 
     # -- internals ------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from assistant.intents import (
     request_kind,
 )
 from assistant.questions import MAX_QUERY_CHARS, cited_measures, message_text
+from assistant.spelling import Respeller, Respelling
 from assistant.tokenizer import JapaneseTokenizer, expand_query, synonym_terms
 
 # Words that say how something is asked, not what: never subject terms, never evidence.
@@ -152,6 +153,13 @@ class TermAnalyzer:
         for tok in vocabulary:
             if len(tok) >= 5 and _KATAKANA_WORD_RE.fullmatch(tok):
                 self._katakana.setdefault(tok[:1], []).append(tok)
+        # Kana-typed words and homophone typos, respelled by reading before anything else looks.
+        self.respeller = Respeller(tokenizer, vocabulary, document_frequency) \
+            if vocabulary and document_frequency else None
+
+    def respell(self, normalized: str) -> Respelling:
+        """``normalized`` in the corpus's spelling (unchanged without a vocabulary)."""
+        return self.respeller.respell(normalized) if self.respeller else Respelling(normalized)
 
     def abbreviation_of(self, word: str) -> str | None:
         """The corpus word a katakana abbreviation stands for (スパコン → スーパーコンピュータ): the
@@ -284,7 +292,7 @@ class QuestionAnalysis:
     """What later stages need to know about one turn."""
 
     text: str  # cleaned question as typed
-    normalized: str  # NFKC
+    normalized: str  # NFKC, kana-typed words and homophone typos respelled (assistant.spelling)
     intent: str  # the main field: "lead", "related", "targets", "roadmap", "list", "what", "general"
     intents: list[str] = field(default_factory=list)  # all fields asked for, main first
     measure_nos: list[str] = field(default_factory=list)  # numbers written in the question
@@ -298,6 +306,7 @@ class QuestionAnalysis:
     english: bool = False
     context_measures: list[str] = field(default_factory=list)  # measures still in the conversation
     terms: QueryTerms | None = None
+    respellings: list[tuple[str, str]] = field(default_factory=list)  # (as typed, as the plan spells it)
     state: ConversationState | None = None
     request: RequestKind | None = None  # a task for the assistant, not a question about the plan
     missing: MissingKind | None = None  # a kind of fact plans usually do not hold
@@ -541,6 +550,7 @@ class Understanding:
         for message in turns:
             text = unicodedata.normalize("NFKC", message_text(message))
             if message.get("role") == "user":
+                text = self.analyzer.respell(text).text
                 if pending is not None:  # a user turn without an answer: keep its subject
                     state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
                 pending, last_question = text[:MAX_QUERY_CHARS], text
@@ -570,7 +580,8 @@ class Understanding:
 
     def analyse(self, question: str, history: Sequence[dict] | None = None) -> QuestionAnalysis:
         """Fields, terms, requests and the resolved conversation state of one turn."""
-        normalized = unicodedata.normalize("NFKC", question)
+        respelling = self.analyzer.respell(unicodedata.normalize("NFKC", question))
+        normalized = respelling.text
         measure_nos = find_measure_nos(normalized)
         previous, lists, last_question = self.conversation(history or [])
         state = self._turn_state(normalized, previous, measure_nos=measure_nos, earlier_lists=lists)
@@ -582,7 +593,7 @@ class Understanding:
             text=question, normalized=normalized, intent=fields[0], intents=fields, measure_nos=measure_nos,
             english=_is_english(normalized), state=state,
             request=request_kind(normalized, self.table), missing=missing_kind(normalized, self.table),
-            asked_edition=self.edition_asked(normalized),
+            asked_edition=self.edition_asked(normalized), respellings=list(respelling.changes),
         )
         state.exhaustive = self.table.marker("exhaustive", normalized) is not None
         # Retrieval sees the normalised text: half-width katakana (ｶﾞﾊﾞﾒﾝﾄ) or full-width Latin

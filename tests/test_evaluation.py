@@ -599,6 +599,9 @@ def test_compare_suites_labels_heldout_changes():
     old["suites"]["heldout2"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.4}}}}
     new["suites"]["heldout2"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.3}}}}
     assert [c.system for c in compare_suites(old, new)] == ["assistant [heldout2]"]
+    old["suites"]["heldout3"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.6}}}}
+    new["suites"]["heldout3"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.7}}}}
+    assert [c.system for c in compare_suites(old, new)] == ["assistant [heldout2]", "assistant [heldout3]"]
     # an old single-suite metrics.json compares on the dev suite only
     assert compare_suites({"systems": {"assistant": {"overall": {"hit_at_5": 0.7}}}}, m(0.8, 0.6))[0].system == "assistant"
 
@@ -613,6 +616,7 @@ def test_main_rejects_inconsistent_suite_flags(capsys):
     assert main(argparse.Namespace(**base, suite="heldout", gate=True, gate_heldout=False)) == 2
     assert main(argparse.Namespace(**base, suite="weird", gate=False, gate_heldout=False)) == 2
     assert main(argparse.Namespace(**base, suite="heldout2", gate=True, gate_heldout=False)) == 2
+    assert main(argparse.Namespace(**base, suite="heldout3", gate=True, gate_heldout=False)) == 2
     base["systems"] = "bm25"
     assert main(argparse.Namespace(**base, suite="heldout", gate=False, gate_heldout=True)) == 2
     assert main(argparse.Namespace(**base, suite="all", gate=False, gate_heldout=True)) == 2
@@ -620,7 +624,7 @@ def test_main_rejects_inconsistent_suite_flags(capsys):
     assert "--gate-heldout" in err and "スイート" in err
 
 
-@pytest.mark.parametrize("suite", ["heldout", "heldout2"])
+@pytest.mark.parametrize("suite", ["heldout", "heldout2", "heldout3"])
 def test_load_heldout_items(suite):
     from assistant.evaluation import SUITE_PATHS, load_items
 
@@ -633,12 +637,20 @@ def test_load_heldout_items(suite):
 
 def test_suite_choices():
     from assistant.cli import build_parser
-    from assistant.evaluation import HELDOUT2_PATH, HELDOUT_SUITES, SUITE_CHOICES, SUITE_GROUPS, SUITE_PATHS
+    from assistant.evaluation import (
+        HELDOUT2_PATH,
+        HELDOUT3_PATH,
+        HELDOUT_SUITES,
+        SUITE_CHOICES,
+        SUITE_GROUPS,
+        SUITE_PATHS,
+    )
 
-    assert SUITE_CHOICES == ("dev", "heldout", "heldout2", "both", "all")
-    assert SUITE_GROUPS == {"both": ("dev", "heldout"), "all": ("dev", "heldout", "heldout2")}
+    assert SUITE_CHOICES == ("dev", "heldout", "heldout2", "heldout3", "both", "all")
+    assert SUITE_GROUPS == {"both": ("dev", "heldout"), "all": ("dev", "heldout", "heldout2", "heldout3")}
     assert SUITE_PATHS["heldout2"] == HELDOUT2_PATH and HELDOUT2_PATH.exists()
-    assert HELDOUT_SUITES == ("heldout", "heldout2")
+    assert SUITE_PATHS["heldout3"] == HELDOUT3_PATH and HELDOUT3_PATH.exists()
+    assert HELDOUT_SUITES == ("heldout", "heldout2", "heldout3")
     parser = build_parser()
     assert parser.parse_args(["eval"]).suite == "both"
     assert [parser.parse_args(["eval", "--suite", c]).suite for c in SUITE_CHOICES] == list(SUITE_CHOICES)
@@ -663,18 +675,24 @@ def test_main_suite_all_runs_every_suite_and_gates_each_heldout_suite(tmp_path, 
 
     assert ev.main(argparse.Namespace(**base, suite="all", gate_heldout=False, out=str(tmp_path / "all")),
                    assistant=object()) == 0  # the held-out gates are report-only
-    assert seen == ["dev", "heldout", "heldout2"]
+    assert seen == ["dev", "heldout", "heldout2", "heldout3"]
     data = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))
-    assert list(data["suites"]) == ["dev", "heldout", "heldout2"] and data["run"]["suite"] == "all"
+    assert list(data["suites"]) == ["dev", "heldout", "heldout2", "heldout3"] and data["run"]["suite"] == "all"
     assert data["gate_heldout"]["suite"] == "heldout"
     gate2 = data["suites"]["heldout2"]["gate"]
     assert gate2["suite"] == "heldout2" and gate2["enforced"] is False
     assert gate2["thresholds"] == data["suites"]["heldout"]["gate"]["thresholds"]  # the [heldout] table
-    assert (tmp_path / "all" / "chart-heldout.png").exists() and (tmp_path / "all" / "chart-heldout2.png").exists()
+    gate3 = data["suites"]["heldout3"]["gate"]
+    assert gate3["suite"] == "heldout3" and gate3["enforced"] is False
+    assert gate3["thresholds"] == data["suites"]["heldout"]["gate"]["thresholds"]
+    assert all((tmp_path / "all" / f"chart-{s}.png").exists() for s in ("heldout", "heldout2", "heldout3"))
     md = (tmp_path / "all" / "report.md").read_text(encoding="utf-8")
-    assert md.index("# Held-out suite —") < md.index("# Held-out suite 2 —")
-    assert "| assistant | heldout2 |" in md.split("## Headline — dev vs held-out")[1].split("Definitions:")[0]
-    assert "Held-out gate (heldout2)" in capsys.readouterr().out
+    assert md.index("# Held-out suite —") < md.index("# Held-out suite 2 —") < md.index("# Held-out suite 3 —")
+    assert "Held-out suite 3 — `evals/heldout3.jsonl` (never tuned on)" in md
+    headline = md.split("## Headline — dev vs held-out")[1].split("Definitions:")[0]
+    assert "| assistant | heldout2 |" in headline and "| assistant | heldout3 |" in headline
+    out = capsys.readouterr().out
+    assert "Held-out gate (heldout2)" in out and "Held-out gate (heldout3)" in out
 
     seen.clear()
     code = ev.main(argparse.Namespace(**base, suite="heldout2", gate_heldout=True, out=str(tmp_path / "h2")),
@@ -685,3 +703,13 @@ def test_main_suite_all_runs_every_suite_and_gates_each_heldout_suite(tmp_path, 
     assert code == (1 if data["gate_heldout"]["missed"] else 0)
     assert (tmp_path / "h2" / "report.md").read_text(encoding="utf-8").startswith(
         "# Evaluation report — 2026-01-01 — heldout2 suite")
+
+    seen.clear()
+    code = ev.main(argparse.Namespace(**base, suite="heldout3", gate_heldout=True, out=str(tmp_path / "h3")),
+                   assistant=object())
+    assert seen == ["heldout3"]
+    data = json.loads((tmp_path / "h3" / "metrics.json").read_text(encoding="utf-8"))
+    assert data["run"]["suite"] == "heldout3" and data["gate_heldout"]["suite"] == "heldout3"
+    assert code == (1 if data["gate_heldout"]["missed"] else 0)
+    assert (tmp_path / "h3" / "report.md").read_text(encoding="utf-8").startswith(
+        "# Evaluation report — 2026-01-01 — heldout3 suite")

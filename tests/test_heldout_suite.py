@@ -1,4 +1,4 @@
-"""Self-check of the held-out evaluation suites ``evals/heldout.jsonl`` and ``evals/heldout2.jsonl``.
+"""Self-check of the held-out evaluation suites ``evals/heldout.jsonl``, ``heldout2.jsonl`` and ``heldout3.jsonl``.
 
 The held-out suite measures the assistant on questions nobody tuned for (``evals/README.md``,
 "Held-out suite"). These tests do not run the assistant; like ``tests/test_eval_suite.py`` they make
@@ -8,9 +8,10 @@ categories, ``prior_turns``, ``oos_class``/``absent_terms``, LIST topic question
 equal or nearly equal to a development question. ``evals/tools/check_items.py --file
 evals/heldout.jsonl`` runs the same rules without the package.
 
-Every test runs on both held-out suites (the ``items`` fixture is parametrized over ``HELDOUT_PATHS``);
-``heldout2.jsonl`` (``evals/tools/heldout2_items.py``) was written after the first one had partly
-leaked into tuning.
+Every test runs on all three held-out suites (the ``items`` fixture is parametrized over
+``HELDOUT_PATHS``); ``heldout2.jsonl`` (``evals/tools/heldout2_items.py``) was written after the first
+one had partly leaked into tuning, ``heldout3.jsonl`` (``evals/tools/heldout3_items.py``) after the
+first two had.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from tests.suite_checks import evidence_key, fail, load_items, mentioned_numbers
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT_PATH = ROOT / "evals" / "heldout.jsonl"
 HELDOUT2_PATH = ROOT / "evals" / "heldout2.jsonl"
-HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH]
+HELDOUT3_PATH = ROOT / "evals" / "heldout3.jsonl"
+HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH]
+# Minimum size per suite (the third suite was written to at least 170 items).
+MIN_ITEMS = {"heldout": 160, "heldout2": 160, "heldout3": 170}
 DEV_PATH = ROOT / "evals" / "items.jsonl"
 sys.path.insert(0, str(ROOT / "evals" / "tools"))
 
@@ -61,8 +65,13 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
 
 
 @pytest.fixture(scope="module", params=HELDOUT_PATHS, ids=lambda p: p.stem)
-def items(request) -> list[dict]:
-    return load_items(request.param)
+def suite_path(request) -> Path:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def items(suite_path) -> list[dict]:
+    return load_items(suite_path)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +92,9 @@ def measure_texts(docs, catalog) -> dict[str, tuple[str, str]]:
 # --- structure --------------------------------------------------------------------------------
 
 
-def test_size_ids_and_file_order(items):
-    assert len(items) >= 160, f"only {len(items)} items"
+def test_size_ids_and_file_order(items, suite_path):
+    minimum = MIN_ITEMS[suite_path.stem]
+    assert len(items) >= minimum, f"only {len(items)} items (need >= {minimum})"
     dups = [i for i, n in Counter(it.get("id") for it in items).items() if n > 1]
     assert not dups, f"duplicate ids: {dups}"
     assert [it["id"] for it in items] == sorted(it["id"] for it in items), "the held-out suite is sorted by id"
@@ -298,3 +308,22 @@ def test_heldout2_independent_of_the_other_suites():
     others = load_items(DEV_PATH) + load_items(HELDOUT_PATH)
     errors, _ = heldout2_items.similarity_check(load_items(HELDOUT2_PATH), others)
     fail(errors, "heldout2 questions too similar to another suite")
+
+
+def test_heldout3_independent_of_the_other_suites():
+    """heldout3.jsonl: no question (final, prior turn or history turn) has a character-bigram Jaccard
+    similarity >= 0.5 with a question of items.jsonl, heldout.jsonl or heldout2.jsonl (the builder's
+    rule); only heldout3's ids are reported."""
+    import heldout3_items
+
+    others = load_items(DEV_PATH) + load_items(HELDOUT_PATH) + load_items(HELDOUT2_PATH)
+    errors, worst = heldout3_items.similarity_check(load_items(HELDOUT3_PATH), others)
+    fail(errors, "heldout3 questions too similar to another suite")
+    assert worst < heldout3_items.MAX_JACCARD
+
+
+def test_heldout3_builder_is_up_to_date():
+    """heldout3.jsonl is exactly what evals/tools/heldout3_items.py writes (edit the sources, not the file)."""
+    import heldout3_items
+
+    assert load_items(HELDOUT3_PATH) == heldout3_items.collect()

@@ -206,10 +206,9 @@ def _key(text: str) -> str:
 
 
 def assert_in_neither_suite(phrasings: list[str]) -> None:
-    """No phrasing equals (NFKC, spaces removed) a question or earlier turn of either eval suite."""
+    """No phrasing equals (NFKC, spaces removed) a question or earlier turn of any eval suite."""
     questions = set()
-    for name in ("items.jsonl", "heldout.jsonl"):
-        path = ROOT / "evals" / name
+    for path in sorted((ROOT / "evals").glob("*.jsonl")):  # the dev suite and every held-out suite
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 item = json.loads(line)

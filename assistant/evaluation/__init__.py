@@ -2,8 +2,9 @@
 
 ``--suite dev`` runs the development suite (``items.jsonl``), ``--suite heldout`` the held-out
 suite (``heldout.jsonl``, never used for tuning), ``--suite heldout2`` the second held-out suite
-(``heldout2.jsonl``, written after the first had partly leaked into tuning), ``--suite both`` (the
-default) dev and heldout, ``--suite all`` all three, reported side by side. Runs several systems on
+(``heldout2.jsonl``, written after the first had partly leaked into tuning), ``--suite heldout3`` the
+third (``heldout3.jsonl``, written after the first two had partly leaked), ``--suite both`` (the
+default) dev and heldout, ``--suite all`` all four, reported side by side. Runs several systems on
 the same items — a textbook RAG baseline (``naive``), the project's
 ``bm25``, ``dense`` and ``hybrid`` retrievers, and the full ``assistant`` — and measures
 retrieval (hit@k, MRR, nDCG@10), citations (precision/recall), facts, abstention and latency,
@@ -11,11 +12,11 @@ overall, per category and per follow-up turn. Writes ``metrics.json``, ``report.
 ``chart.png`` and ``results.jsonl``; ``--compare`` diffs against an older ``metrics.json``;
 ``--gate`` applies ``evals/thresholds.toml`` (``[fast]``/``[full]``) to the assistant on the dev
 suite; the ``[heldout]`` thresholds are checked and reported for each held-out suite (``heldout``,
-``heldout2``) but only fail the run with ``--gate-heldout``.
+``heldout2``, ``heldout3``) but only fail the run with ``--gate-heldout``.
 
 ``metrics.json`` keeps the single-suite shape at its top level (``run``, ``systems``, ``gate``: the
 first suite that ran) and adds ``suites: {dev: {run, systems, gate?}, heldout: {run, systems, gate},
-heldout2: …}`` and ``gate_heldout`` (the gate of the first held-out suite that ran).
+heldout2: …, heldout3: …}`` and ``gate_heldout`` (the gate of the first held-out suite that ran).
 
 In-process use (what the quality-gate test does)::
 
@@ -58,9 +59,10 @@ from assistant.evaluation.systems import AssistantSystem, NaiveRAG, Output, Retr
 ITEMS_PATH = PROJECT_ROOT / "evals" / "items.jsonl"
 HELDOUT_PATH = PROJECT_ROOT / "evals" / "heldout.jsonl"
 HELDOUT2_PATH = PROJECT_ROOT / "evals" / "heldout2.jsonl"
-SUITE_PATHS = {"dev": ITEMS_PATH, "heldout": HELDOUT_PATH, "heldout2": HELDOUT2_PATH}
+HELDOUT3_PATH = PROJECT_ROOT / "evals" / "heldout3.jsonl"
+SUITE_PATHS = {"dev": ITEMS_PATH, "heldout": HELDOUT_PATH, "heldout2": HELDOUT2_PATH, "heldout3": HELDOUT3_PATH}
 # --suite values that run several suites, in report order.
-SUITE_GROUPS = {"both": ("dev", "heldout"), "all": ("dev", "heldout", "heldout2")}
+SUITE_GROUPS = {"both": ("dev", "heldout"), "all": ("dev", "heldout", "heldout2", "heldout3")}
 SUITE_CHOICES = (*SUITE_PATHS, *SUITE_GROUPS)
 THRESHOLDS_PATH = PROJECT_ROOT / "evals" / "thresholds.toml"
 REPORTS_DIR = PROJECT_ROOT / "evals" / "reports"
@@ -175,7 +177,7 @@ def evaluate(
     """Run each system on every item and compute the metrics (no files are written).
 
     ``built``: systems already built (reused across suites); ``close=False`` leaves them open.
-    ``suite``: ``dev``, ``heldout`` or ``heldout2``, recorded in ``metrics["run"]``.
+    ``suite``: ``dev``, ``heldout``, ``heldout2`` or ``heldout3``, recorded in ``metrics["run"]``.
     """
     from tqdm import tqdm
 
@@ -271,7 +273,7 @@ def summary_text(metrics: dict[str, Any]) -> str:
 
 def compare_suites(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """:func:`compare` on the top-level (primary suite) metrics, plus each held-out suite that both
-    runs have (its changes are labelled ``system [heldout]``, ``system [heldout2]``)."""
+    runs have (its changes are labelled ``system [heldout]``, ``system [heldout2]``, …)."""
     changes = compare(old, new)
     primary = (new.get("run") or {}).get("suite")
     for suite in HELDOUT_SUITES:
@@ -289,7 +291,7 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
 
     ``assistant``: an already loaded :class:`~assistant.api.Assistant` to reuse (tests); by
     default one is built from the settings the flags describe. ``args.suite``: ``dev``,
-    ``heldout``, ``heldout2``, ``both`` (default: dev + heldout) or ``all``. ``args.gate``: gate the
+    ``heldout``, ``heldout2``, ``heldout3``, ``both`` (default: dev + heldout) or ``all``. ``args.gate``: gate the
     dev suite; ``args.gate_heldout``: make the (otherwise report-only) held-out gates fail the run.
     """
     from assistant.api import Assistant
@@ -319,7 +321,7 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
         print("エラー: --gate は dev スイートのしきい値です (--suite dev|both|all、held-out は --gate-heldout)", file=sys.stderr)
         return 2
     if want_gate_heldout and not any(s in HELDOUT_SUITES for s in suites):
-        print("エラー: --gate-heldout には held-out スイートが必要です (--suite heldout|heldout2|both|all)", file=sys.stderr)
+        print("エラー: --gate-heldout には held-out スイートが必要です (--suite heldout|heldout2|heldout3|both|all)", file=sys.stderr)
         return 2
     old = None
     if getattr(args, "compare", None):
@@ -412,7 +414,7 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
 
 
 __all__ = [
-    "HELDOUT2_PATH", "HELDOUT_PATH", "HELDOUT_SUITES", "ITEMS_PATH", "SUITE_CHOICES", "SUITE_GROUPS", "SUITE_PATHS",
+    "HELDOUT2_PATH", "HELDOUT3_PATH", "HELDOUT_PATH", "HELDOUT_SUITES", "ITEMS_PATH", "SUITE_CHOICES", "SUITE_GROUPS", "SUITE_PATHS",
     "SYSTEMS", "THRESHOLDS_PATH", "EvalRun", "build_systems",
     "check_gate", "close_systems", "compare", "compare_suites", "evaluate", "fmt", "load_items", "load_metrics",
     "load_thresholds", "main", "run_judge", "summary_table", "summary_text", "write_report",

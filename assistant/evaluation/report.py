@@ -1,10 +1,12 @@
 """Writing a run: ``metrics.json``, ``report.md``, ``chart.png`` and ``results.jsonl``.
 
-A run over one suite (``evals/items.jsonl`` = dev, ``evals/heldout.jsonl`` = held-out or
-``evals/heldout2.jsonl`` = held-out 2) writes the single-suite report. A run over several
+A run over one suite (``evals/items.jsonl`` = dev, ``evals/heldout.jsonl`` = held-out,
+``evals/heldout2.jsonl`` = held-out 2 or ``evals/heldout3.jsonl`` = held-out 3) writes the
+single-suite report. A run over several
 (``metrics["suites"]`` with two or more entries) writes one ``report.md`` with a compact
 dev-vs-held-out headline table and then one section per suite, ``chart.png`` for the first suite
-and ``chart-<suite>.png`` for each other one (``chart-heldout.png``, ``chart-heldout2.png``), and
+and ``chart-<suite>.png`` for each other one (``chart-heldout.png``, ``chart-heldout2.png``,
+``chart-heldout3.png``), and
 ``results.jsonl`` rows tagged with their ``suite``.
 """
 
@@ -54,9 +56,10 @@ SUITE_TITLES = {
     "dev": "Dev suite — `evals/items.jsonl`",
     "heldout": "Held-out suite — `evals/heldout.jsonl` (never tuned on)",
     "heldout2": "Held-out suite 2 — `evals/heldout2.jsonl` (never tuned on)",
+    "heldout3": "Held-out suite 3 — `evals/heldout3.jsonl` (never tuned on)",
 }
 # Suites never tuned on: the `[heldout]` thresholds apply to each (report-only unless --gate-heldout).
-HELDOUT_SUITES = ("heldout", "heldout2")
+HELDOUT_SUITES = ("heldout", "heldout2", "heldout3")
 CHART_SYSTEM_METRICS = [
     ("hit_at_5", "hit@5"), ("mrr", "MRR"), ("citation_precision", "citation precision"),
     ("fact_recall", "fact recall"), ("abstention_accuracy", "abstention acc."),

@@ -1,0 +1,269 @@
+"""Spelling recovery by reading: words typed in kana, or with a wrong kanji of the same sound.
+
+Staff type what they hear: 「でんしかるて」 for 電子カルテ, 「がばめんとくらうど」, 「こども家庭ちょう」,
+「人財」 for 人材, 「介護保健証」 for 介護保険証. The lexical side sees words the corpus never uses and the
+refusal check even takes them for things the plan does not mention. The corpus vocabulary (the
+BM25 index's tokens: base forms and noun bigrams) is indexed here by kana reading, and a span of the
+question is respelled when it sounds like a corpus noun and is not itself written as one:
+
+* a run of hiragana is segmented into corpus nouns by reading (longest pieces first, neighbours
+  that form a corpus compound preferred), the rest (particles) is kept as typed;
+* a run of hiragana right after kanji may finish that word (家庭 + ちょう → 家庭庁);
+* a kanji word or compound the corpus does not know is replaced by the corpus word of the same
+  reading and length that differs from it in one character (人財 → 人材, 保健証 → 保険証).
+
+Only nouns are respelled: verbs and adjectives in kana are ordinary writing, not typos. The lexicon
+is built on first use (about 0.1 s), so a question written the plan's way costs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assistant.tokenizer import JapaneseTokenizer
+
+_HIRAGANA_RUN_RE = re.compile(r"[ぁ-ゖー]{3,}")
+_KANJI_TAIL_RE = re.compile(r"[\u4e00-\u9fff々〆ヵヶ]+$")
+_HAS_KANJI_RE = re.compile(r"[\u4e00-\u9fff々]")
+_KANA_ONLY_RE = re.compile(r"[ぁ-ゖァ-ヺー]+")
+_KATAKANA_RE = re.compile(r"[ァ-ヺー]+")
+# Pieces shorter than this are too often particles or everyday words (いか, かい, する).
+MIN_PIECE_KANA = 3
+# What unidic makes of kana typed for a noun: interjections, conjunctions, adverbs, symbols.
+_MISREAD_POS = frozenset({"感動詞", "接続詞", "副詞", "形状詞", "記号", "補助記号"})
+# Words of grammar: a respelled piece never cuts through one.
+_GRAMMAR_POS = frozenset({"動詞", "形容詞", "助詞", "助動詞"})
+# Parts of speech a respelled word may consist of (nouns and the affixes of compounds).
+_NOUN_POS = frozenset({"名詞", "接尾辞", "接頭辞"})
+
+
+def to_katakana(text: str) -> str:
+    """Hiragana → katakana (the form unidic gives readings in)."""
+    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
+
+
+@dataclass(frozen=True)
+class Respelling:
+    """A question as the plan would spell it; ``changes`` are (as typed, as respelled)."""
+
+    text: str
+    changes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _ParseMarks:
+    """Character positions in unidic's parse of a question (see ``Respeller._parse_marks``)."""
+
+    inside_grammar: set[int]  # strictly inside a verb, adjective, particle or auxiliary
+    particle_starts: set[int]  # where a particle or an auxiliary starts
+    misread: set[int]  # in a morpheme that reads like kana typed for a noun
+
+    def shifted(self, offset: int) -> _ParseMarks:
+        """The same marks, counted from ``offset``."""
+        return _ParseMarks(*({i - offset for i in marks} for marks in
+                             (self.inside_grammar, self.particle_starts, self.misread)))
+
+
+class Respeller:
+    """Respells the kana and homophone typos of a question into the corpus's own words."""
+
+    def __init__(self, tokenizer: JapaneseTokenizer, vocabulary: Sequence[str],
+                 document_frequency: Callable[[str], int]) -> None:
+        self.tokenizer = tokenizer
+        self.document_frequency = document_frequency
+        self._vocabulary = [w for w in vocabulary if not w.isascii()]
+        self._lexicon: dict[str, list[str]] | None = None  # reading → corpus nouns, most frequent first
+        self._lock = threading.Lock()
+
+    def known(self, word: str) -> bool:
+        return self.document_frequency(word) > 0
+
+    def lexicon(self) -> dict[str, list[str]]:
+        """Corpus nouns by kana reading (built once, on first use)."""
+        with self._lock:
+            if self._lexicon is None:
+                lexicon: dict[str, list[str]] = {}
+                for word in self._vocabulary:
+                    morphemes = self.tokenizer.morphemes(word)
+                    if not morphemes or any(m.pos1 not in _NOUN_POS or not m.reading for m in morphemes):
+                        continue
+                    lexicon.setdefault("".join(m.reading for m in morphemes), []).append(word)
+                for words in lexicon.values():
+                    words.sort(key=lambda w: (-self.document_frequency(w), w))
+                self._lexicon = lexicon
+            return self._lexicon
+
+    def respell(self, text: str) -> Respelling:
+        """``text`` (NFKC) with its kana-typed nouns and homophone typos in the corpus's spelling."""
+        if not self._vocabulary or not text:
+            return Respelling(text)
+        changes: list[tuple[str, str]] = []
+        text = self._respell_kanji(text, changes)
+        runs = [r for r in _HIRAGANA_RUN_RE.finditer(text) if not self.known(r.group())]
+        if not runs:
+            return Respelling(text, tuple(changes))
+        marks = self._parse_marks(text)
+        out: list[str] = []
+        pos = 0
+        for run in runs:
+            before = text[pos:run.start()]
+            replaced = self._respell_run(run.group(), _KANJI_TAIL_RE.search(before), changes,
+                                         marks.shifted(run.start()))
+            out.append(before + replaced)
+            pos = run.end()
+        out.append(text[pos:])
+        return Respelling("".join(out), tuple(changes))
+
+    # -- hiragana runs ----------------------------------------------------------------------------
+
+    def _candidates(self, kana: str) -> list[str]:
+        """Corpus nouns that ``kana`` (hiragana) sounds like, unless the corpus writes it in kana too."""
+        words = self.lexicon().get(to_katakana(kana), [])
+        if not words or kana in words or self.known(kana):
+            return []
+        return words
+
+    def _parse_marks(self, text: str) -> _ParseMarks:
+        """How unidic parses ``text``: where a respelled piece may not start or end, and which
+        characters it misread.
+
+        A piece never cuts through a word of grammar (a verb, an adjective, a particle, an auxiliary:
+        し|て|いる, どう|いう) and never starts with a particle or an auxiliary (打っ|た|ほう); it covers
+        at least one character unidic read as a noun written in kana (たんとう → 担当) or as something
+        out of place in a question (an interjection, a conjunction, an adverb, a symbol: で|ん|しかる|て).
+        Elsewhere the boundaries of a misreading bind nothing (かい|ごほ|けんしょう is 介護保険証).
+        """
+        marks = _ParseMarks(set(), set(), set())
+        pos = 0
+        for m in self.tokenizer.morphemes(text):
+            at = text.find(m.surface, pos)
+            if at < 0:
+                continue
+            end = at + len(m.surface)
+            if m.pos1 in _GRAMMAR_POS:
+                marks.inside_grammar.update(range(at + 1, end))
+            if m.pos1 in ("助詞", "助動詞"):
+                marks.particle_starts.add(at)
+            if m.pos1 in _MISREAD_POS or (m.pos1 == "名詞" and m.lemma != m.surface
+                                          and not _KANA_ONLY_RE.fullmatch(m.lemma.split("-")[0])):
+                marks.misread.update(range(at, end))
+            pos = end
+        return marks
+
+    def _respell_run(self, run: str, kanji_before: re.Match | None, changes: list[tuple[str, str]],
+                     marks: _ParseMarks) -> str:
+        """The best segmentation of a hiragana run into corpus nouns and left-over kana."""
+        n = len(run)
+        # best[i]: (score, pieces) for run[:i]; a piece is (typed, respelled); score prefers long pieces
+        # and neighbours that form a corpus compound (保険 + しょう → 保険証, not 保険省).
+        best: list[tuple[float, list[tuple[str, str]]] | None] = [None] * (n + 1)
+        best[0] = (0.0, [])
+        for i in range(n):
+            if best[i] is None:
+                continue
+            score, pieces = best[i]
+            self._offer(best, i + 1, score, pieces + [(run[i], run[i])])  # keep one character as typed
+            for j in range(i + MIN_PIECE_KANA, n + 1):
+                piece = run[i:j]
+                if j in marks.inside_grammar:
+                    continue
+                prev = pieces[-1][1] if pieces and pieces[-1][0] != pieces[-1][1] else ""
+                if i == 0 and kanji_before is not None:
+                    finished = self._finish_word(kanji_before.group(), piece)
+                    if finished:
+                        self._offer(best, j, score + (j - i) ** 2 + 4, pieces + [(piece, finished)])
+                if i in marks.inside_grammar or i in marks.particle_starts:
+                    continue
+                # A loanword typed in hiragana may parse as grammar (くらう|ど); four kana or more
+                # that sound like a katakana word of the plan are that word.
+                loanword_only = marks.misread.isdisjoint(range(i, j))
+                if loanword_only and j - i < 4:
+                    continue
+                for word in self._candidates(piece)[:5]:
+                    if loanword_only and not _KATAKANA_RE.fullmatch(word):
+                        continue
+                    bonus = 4 if prev and self.known(prev + word) else 0
+                    self._offer(best, j, score + (j - i) ** 2 + bonus, pieces + [(piece, word)])
+                    if not prev:
+                        break  # without a neighbour to agree with, the most frequent spelling wins
+        result = best[n]
+        assert result is not None
+        pieces = self._join_loanword_heads(result[1])
+        merged: list[tuple[str, str]] = []  # neighbouring respelled pieces are one change (ちほう + こうきょうだんたい)
+        for typed, respelled in pieces:
+            if merged and typed != respelled and merged[-1][0] != merged[-1][1]:
+                merged[-1] = (merged[-1][0] + typed, merged[-1][1] + respelled)
+            else:
+                merged.append((typed, respelled))
+        changes.extend((typed, respelled) for typed, respelled in merged if typed != respelled)
+        return "".join(respelled for _, respelled in merged)
+
+    def _join_loanword_heads(self, pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Two kana kept as typed before a katakana word may be its head (まい + ナンバーカード →
+        マイナンバーカード): pieces that short are only taken when the compound is a corpus word."""
+        out: list[tuple[str, str]] = []
+        for typed, respelled in pieces:
+            head = "".join(t for t, r in out[-2:] if t == r) if len(out) >= 2 else ""
+            if (typed != respelled and _KATAKANA_RE.fullmatch(respelled) and len(head) == 2
+                    and all(t == r for t, r in out[-2:])):
+                kata = to_katakana(head)
+                if self.known(kata) and any(self.known(kata + respelled[:t]) for t in range(2, len(respelled) + 1)):
+                    del out[-2:]
+                    out.append((head + typed, kata + respelled))
+                    continue
+            out.append((typed, respelled))
+        return out
+
+    @staticmethod
+    def _offer(best: list, j: int, score: float, pieces: list[tuple[str, str]]) -> None:
+        if best[j] is None or score > best[j][0]:
+            best[j] = (score, pieces)
+
+    def _finish_word(self, kanji: str, kana: str) -> str | None:
+        """The kana that finishes a kanji word as a corpus noun (家庭 + ちょう → 庁), if any."""
+        for start in range(len(kanji)):
+            head = kanji[start:]
+            morphemes = self.tokenizer.morphemes(head)
+            reading = "".join(m.reading for m in morphemes) + to_katakana(kana)
+            for word in self.lexicon().get(reading, [])[:5]:
+                if word.startswith(head) and len(word) > len(head) and not _KANA_ONLY_RE.fullmatch(word[len(head):]):
+                    return word[len(head):]
+        return None
+
+    # -- kanji homophones -------------------------------------------------------------------------
+
+    def _respell_kanji(self, text: str, changes: list[tuple[str, str]]) -> str:
+        """Kanji words and noun pairs the corpus does not know, replaced by a corpus word of the same
+        reading and length that differs in one character."""
+        morphemes = self.tokenizer.morphemes(text)
+        for k, m in enumerate(morphemes):
+            if m.pos1 not in _NOUN_POS or not _HAS_KANJI_RE.search(m.surface):
+                continue
+            spans = [[m]]
+            if k + 1 < len(morphemes) and morphemes[k + 1].pos1 in _NOUN_POS:
+                spans.insert(0, [m, morphemes[k + 1]])
+            for span in spans:
+                surface = "".join(x.surface for x in span)
+                if self.known(surface) or surface not in text or len(surface) < 2:
+                    continue
+                # A single word the dictionary knows may just be absent from the plan (課長 is not a
+                # typo of 課徴): only a word the plan uses often replaces it.
+                word = self._homophone(surface, "".join(x.reading for x in span), 2 if len(span) > 1 else 5)
+                if word:
+                    text = text.replace(surface, word, 1)
+                    changes.append((surface, word))
+                    break
+        return text
+
+    def _homophone(self, surface: str, reading: str, min_df: int) -> str | None:
+        for word in self.lexicon().get(reading, []):
+            if len(word) == len(surface) and sum(a != b for a, b in zip(word, surface, strict=True)) == 1 \
+                    and self.document_frequency(word) >= min_df:
+                return word
+        return None
+
+
+__all__ = ["Respeller", "Respelling", "to_katakana"]

@@ -1,0 +1,90 @@
+"""Spelling recovery by reading (assistant.spelling) on the real corpus vocabulary.
+
+Phrasings are in no eval suite (checked by the last test).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.spelling import Respeller, to_katakana
+from tests.test_understanding import assert_in_neither_suite
+
+PHRASINGS: list[str] = []
+
+
+def phr(text: str) -> str:
+    PHRASINGS.append(text)
+    return text
+
+
+@pytest.fixture(scope="module")
+def respeller(assistant) -> Respeller:
+    return Respeller(assistant.tokenizer, assistant.index.vocabulary(), assistant.index.document_frequency)
+
+
+def test_to_katakana():
+    assert to_katakana("でんしかるて・ABC") == "デンシカルテ・ABC"
+
+
+@pytest.mark.parametrize("question,typed,plan", [
+    (phr("でんしかるてを入れる病院への支援"), "でんしかるて", "電子カルテ"),
+    (phr("ちほうこうきょうだんたいの窓口について"), "ちほうこうきょうだんたい", "地方公共団体"),
+    (phr("ほけんしょうの扱いはどうなるの"), "ほけんしょう", "保険証"),
+])
+def test_nouns_typed_in_hiragana_take_the_plans_kanji(respeller, question, typed, plan):
+    result = respeller.respell(question)
+    assert (typed, plan) in result.changes and plan in result.text and typed not in result.text
+
+
+def test_loanwords_typed_in_hiragana_take_katakana(respeller):
+    result = respeller.respell(phr("くらうどを使う自治体は増えた？"))
+    assert result.text.startswith("クラウドを使う")
+    whole = respeller.respell(phr("まいなんばーかーどで救急搬送"))
+    assert whole.text.startswith("マイナンバーカードで")
+
+
+def test_kana_that_finishes_a_kanji_word(respeller):
+    result = respeller.respell(phr("こども家庭ちょうの相談窓口のDX"))
+    assert result.text.startswith("こども家庭庁の") and ("ちょう", "庁") in result.changes
+
+
+@pytest.mark.parametrize("question,typo,plan", [
+    (phr("高度な人財の確保はどう進める"), "人財", "人材"),
+    (phr("後期高齢者の保健証は廃止？"), "保健証", "保険証"),
+])
+def test_a_kanji_of_the_same_sound_is_corrected(respeller, question, typo, plan):
+    result = respeller.respell(question)
+    assert plan in result.text and typo not in result.text
+
+
+@pytest.mark.parametrize("question", [
+    phr("自治体システムの標準化はいつ終わりますか？教えてください"),
+    phr("すべての府省庁が対象ですか"),
+    phr("手続のオンライン化について知りたいです"),
+])
+def test_questions_written_the_plans_way_are_left_alone(respeller, question):
+    result = respeller.respell(question)
+    assert result.text == question and result.changes == ()
+
+
+def test_particles_and_verbs_stay_as_typed(respeller):
+    result = respeller.respell(phr("もくひょうをおしえてください"))
+    assert result.text == "目標をおしえてください"
+
+
+def test_the_answer_says_how_it_read_the_question(assistant):
+    answer = assistant.answer(phr("でんしかるての普及はいつまでに？"))
+    assert not answer.abstained and "3-43" in answer.measure_nos
+    assert any("『でんしかるて』を『電子カルテ』" in n for n in answer.notices)
+    plain = assistant.answer(phr("電子カルテの普及はいつまでに？"))
+    assert plain.notices == [] and plain.measure_nos[:1] == answer.measure_nos[:1]
+
+
+def test_a_homophone_typo_is_not_taken_for_a_word_the_plan_lacks(assistant):
+    answer = assistant.answer(phr("デジタル人財をどう育てるのか"))
+    assert not answer.abstained and answer.refusal is None
+
+
+def test_phrasings_are_in_no_eval_suite():
+    assert_in_neither_suite(PHRASINGS)
