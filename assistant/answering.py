@@ -31,10 +31,11 @@ from assistant.answerability import (
     weak_evidence,
 )
 from assistant.catalog import Catalog, canonical_ministry
-from assistant.chunking import measure_text
+from assistant.chunking import Chunk, measure_text
 from assistant.composition import MAX_SUPPORT, NUMERIC_ASK_RE, Citation, Composer, defined_term, era_note
 from assistant.corpus import Document
 from assistant.intents import load_intents
+from assistant.questions import MAX_QUERY_CHARS
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
 from assistant.tokenizer import JapaneseTokenizer
 from assistant.understanding import QUESTION_WORDS, ConversationState, QuestionAnalysis, TermAnalyzer
@@ -141,6 +142,11 @@ class ExtractiveAnswerer:
 
     def ministry_constraint(self, analysis: QuestionAnalysis) -> str | None:
         """A lead ministry the question restricts a list to (「Xが主担当の施策」), if any."""
+        found = self._ministry_asked(analysis)
+        return found[0] if found else None
+
+    def _ministry_asked(self, analysis: QuestionAnalysis) -> tuple[str, str] | None:
+        """(canonical name, as written) of the lead ministry a list is restricted to."""
         if analysis.measure_nos or analysis.referenced_measures:
             return None
         m = _MINISTRY_LIST_RE.search(analysis.normalized)
@@ -148,7 +154,25 @@ class ExtractiveAnswerer:
             return None
         name = canonical_ministry(m.group(1))
         leads = {mi for meas in self.catalog.measures.values() for mi in meas.lead_ministries}
-        return name if name in leads else None
+        return (name, m.group(1)) if name in leads else None
+
+    def ministry_measures(self, analysis: QuestionAnalysis) -> tuple[str, list[Hit]] | None:
+        """「こども家庭庁が主担当の施策は？」 with no subject besides the ministry: every measure it leads,
+        from the catalog (in the plan's order), rather than the few a search ranks first."""
+        found = self._ministry_asked(analysis)
+        if found is None:
+            return None
+        name, written = found
+        rest = analysis.normalized.replace(written, " ").replace(name, " ")
+        if any(t not in QUESTION_WORDS for t in self.tokenizer.naming_nouns(rest)):
+            return None  # 「総務省が担当している防災の取組」: a subject within the ministry's measures
+        first_chunk: dict[str, Chunk] = {}
+        for chunk in self.retriever.index.chunks:
+            if chunk.kind == "measure" and chunk.measure_no:
+                first_chunk.setdefault(chunk.measure_no, chunk)
+        hits = [Hit(first_chunk[no], 1.0, ("catalog",)) for no, m in self.catalog.measures.items()
+                if name in m.lead_ministries and no in first_chunk]
+        return (name, hits) if hits else None
 
     # -- refusals -------------------------------------------------------------------------------
 
@@ -251,8 +275,13 @@ class ExtractiveAnswerer:
         older = analysis.preferred_doc not in (None, self.catalog.doc_id) or (
             analysis.preferred_edition is not None and analysis.preferred_edition != max(self.editions)
         )
-        listed = self.list_hits(analysis, result, filters) if analysis.intent == "list" and not older else []
-        if listed:
+        led = self.ministry_measures(analysis) if analysis.intent == "list" and not older else None
+        listed = self.list_hits(analysis, result, filters) if analysis.intent == "list" and not older and not led else []
+        if led:
+            ministry, measures = led
+            lines, cites = composer.render_list(measures, terms, heading=f"{ministry}が主担当の施策は計{len(measures)}件です"
+                                                + ("（施策番号順）" if len(measures) > 1 else ""))
+        elif listed:
             topic = analysis.state.subject if analysis.state else ""
             lines, cites = composer.render_list(listed, terms, topic)
         elif analysis.intent in ("lead", "targets") and hits[0].chunk.kind == "procedure" and not older \
@@ -322,6 +351,12 @@ class ExtractiveAnswerer:
         eff["kind"] = "measure"
         found = self.retriever.retrieve(analysis.retrieval_query, k=30, filters=eff).hits
         state = analysis.state
+        if state is not None and state.resolution == "similar":
+            # The resolved query reads mostly like the earlier subject (its field included); the
+            # turn's own words name the new field and often the shared aspect (「同じような海外との
+            # 協力を、AIの分野で」): both searches count, the turn's own first.
+            own = self.retriever.retrieve(analysis.normalized[:MAX_QUERY_CHARS], k=30, filters=eff).hits
+            found = fuse_rankings([own, found])
         if state is not None and state.exclude:
             found = [h for h in found if h.chunk.measure_no not in state.exclude]
         if state is not None and state.require:
@@ -518,8 +553,28 @@ class ExtractiveAnswerer:
         answer = Answer(
             question=analysis.text, text=text, citations=cites, abstained=refusal is not None, timings=timings,
             state=analysis.state, refusal=refusal.kind if refusal else None, related=list(dict.fromkeys(related)),
+            notices=[respelled_notice(analysis.respellings)] if analysis.respellings else [],
         )
         return answer, result
+
+
+def fuse_rankings(rankings: Sequence[Sequence[Hit]], k: int = 10) -> list[Hit]:
+    """Hits of several rankings by reciprocal rank (one per measure or chunk), earlier rankings
+    winning ties; each hit keeps the fields of its best placing."""
+    scores: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking):
+            key = hit.chunk.measure_no or hit.chunk.chunk_id
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank + 1)
+            first.setdefault(key, hit)
+    return [first[key] for key in sorted(scores, key=lambda key: -scores[key])]
+
+
+def respelled_notice(changes: Sequence[tuple[str, str]]) -> str:
+    """The notice that says how the question's spelling was read (so a wrong guess is visible)."""
+    pairs = "、".join(f"『{typed}』を『{respelled}』" for typed, respelled in changes)
+    return f"{pairs}と読み替えて検索しました。"
 
 
 def stream_text(text: str) -> Iterator[str]:
@@ -527,4 +582,4 @@ def stream_text(text: str) -> Iterator[str]:
     yield from text.splitlines(keepends=True)
 
 
-__all__ = ["Answer", "Citation", "ExtractiveAnswerer", "stream_text"]
+__all__ = ["Answer", "Citation", "ExtractiveAnswerer", "respelled_notice", "stream_text"]

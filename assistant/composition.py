@@ -117,6 +117,15 @@ def short_title(title: str, limit: int = 40) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
+def gist_weight(sentence: str) -> float:
+    """How well a sentence serves as a measure's gist: what it does beats why it is needed."""
+    if _ACTION_END_RE.search(sentence):
+        return 1.0
+    if _BACKGROUND_END_RE.search(sentence):
+        return 0.6
+    return 0.85
+
+
 def topic_label_ok(topic: str) -> bool:
     """Whether the user's subject reads as a phrase worth quoting back (「教育データの利活用」).
 
@@ -134,6 +143,14 @@ def _norm(text: str) -> str:
 _BACK_REFERENCE_RE = re.compile(r"^[・\-\s]*(このように|このため|こうした|こうして|これら|これに|そうした|その上で|それら|その(?=[^\s]))")
 # The topic of a sentence: what comes before its first は (「マイナンバーカードは…である」).
 _TOPIC_RE = re.compile(r"^[・\-\s]*([^、。は]{2,40}?)(?:とは|は)")
+# How a measure's sentences end: what it does (…を推進する。…を目指す。) or why (…が重要である。
+# …が急務。…が生じている。). A measure's gist is what it does; its body usually opens with why.
+_ACTION_END_RE = re.compile(
+    r"(?:する|進める|図る|目指す|行う|取り組む|努める|める|げる|せる|つなげる)(?:ものとする)?[。．]?\s*$|(?:予定|方針|目標)[。．]?\s*$"
+)
+_BACKGROUND_END_RE = re.compile(
+    r"(?:である|であった|重要|必要|不可欠|急務|課題|求められている|いる|いない|ない|ある|だ|きた|った)[。．]?\s*$"
+)
 
 
 # A term's definition in the documents: a footnote its mention points to (「特定移行支援システム<sup>6</sup>」
@@ -344,8 +361,11 @@ class Composer:
         return [c.text for _s, c in self.rank(terms, self.text_candidates(text), numeric=numeric)[:n]]
 
     def key_sentence(self, m: Measure, terms: QueryTerms) -> str:
+        """The sentence that says what a measure does about the question's subject (its gist)."""
         ranked = self.rank(terms, [c for c in self.measure_candidates(m) if c.field == "body"])
-        return ranked[0][1].text if ranked else (strip_bullet(m.bullets[0]) if m.bullets else m.title)
+        if not ranked:
+            return strip_bullet(m.bullets[0]) if m.bullets else m.title
+        return max(ranked, key=lambda x: x[0] * gist_weight(x[1].text))[1].text
 
     def holds_evidence(self, texts: Sequence[str], kind: MissingKind, words: Mapping[str, float] | None = None) -> bool:
         """Whether a sentence of the passages states the kind of fact asked for (an amount in 円 …).
@@ -530,18 +550,23 @@ class Composer:
         lines = firsts + support[: max(0, MAX_SUPPORT - len(firsts) + 1)]
         return lines, cites
 
-    def render_list(self, hits: Sequence[Hit], terms: QueryTerms, topic: str = "") -> Lines:
+    def render_list(self, hits: Sequence[Hit], terms: QueryTerms, topic: str = "", *, heading: str = "") -> Lines:
         """Every measure given (already filtered by relevance, best first), up to 10.
 
-        The first line is the answer itself: the measures' numbers and titles. Then one line per
-        measure (lead ministry and a one-clause gist, cited); the next ones are named in 「ほかに関連」.
+        The first line is the answer itself: the measures' numbers and titles (after ``heading``
+        when the list is complete by construction, 「デジタル庁が主担当の施策は計N件です」). Then one
+        line per measure (lead ministry and a one-clause gist, cited); the next ones are named in
+        「ほかに関連」, and the count of any beyond those.
         """
         measures = [h for h in hits if h.chunk.measure_no]
         shown, rest = measures[:MAX_LIST], measures[MAX_LIST : MAX_LIST + 6]
-        about = f"「{topic}」に関わる" if topic_label_ok(topic) else "関連する"
         names = "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」" for h in shown)
-        lines = [f"{about}施策は次の{len(shown)}件です（関連の強い順）: {names}" if len(shown) > 1
-                 else f"{about}施策は{names}の1件です。"]
+        if heading:
+            lines = [f"{heading}: {names}" + (f" ほか{len(measures) - len(shown)}件" if rest else "")]
+        else:
+            about = f"「{topic}」に関わる" if topic_label_ok(topic) else "関連する"
+            lines = [f"{about}施策は次の{len(shown)}件です（関連の強い順）: {names}" if len(shown) > 1
+                     else f"{about}施策は{names}の1件です。"]
         cites: list[Citation] = []
         for h in shown:
             m = self.catalog.measures[h.chunk.measure_no]
@@ -549,7 +574,10 @@ class Composer:
             lines.append(f"・No. {m.measure_no}（{ministries(m.lead_ministries)}）: {clause(sent, LIST_GIST_CHARS)} [No. {m.measure_no}]")
             cites.append(self.measure_citation(m, sent, h.score))
         if rest:
-            lines.append("ほかに関連: " + "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」" for h in rest))
+            beyond = len(measures) - MAX_LIST - len(rest)
+            lines.append(("ほかに: " if heading else "ほかに関連: ")
+                         + "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」" for h in rest)
+                         + (f" ほか{beyond}件" if beyond > 0 else ""))
         return lines, cites
 
     def best_score(self, hit: Hit, terms: QueryTerms, numeric: bool) -> float:

@@ -313,3 +313,56 @@ def test_a_ministry_list_in_keywords(assistant):
     a = assistant.answer("デジ庁 主担当の施策 一覧")
     assert a.state.filters == {"ministry": "デジタル庁"} and len(a.measure_nos) >= 3
     assert all(c.lead_ministries and "デジタル庁" in c.lead_ministries for c in a.citations if c.measure_no)
+
+
+def test_a_ministry_list_without_a_subject_names_every_measure_it_leads(assistant, catalog, documents):
+    from tests.test_understanding import assert_in_neither_suite
+
+    questions = ["警察庁が主担当になっている施策はどれ？", "厚労省が主に担当している取組を全部見せて"]
+    assert_in_neither_suite(questions)
+    for q, ministry in zip(questions, ["警察庁", "厚生労働省"], strict=True):
+        led = [no for no, m in catalog.measures.items() if ministry in m.lead_ministries]
+        a = assistant.answer(q)
+        first = a.text.splitlines()[0]
+        assert first.startswith(f"{ministry}が主担当の施策は計{len(led)}件です"), first
+        assert a.measure_nos == led[: len(a.measure_nos)] and len(a.measure_nos) == min(len(led), 10)
+        if len(led) > 16:
+            assert f"ほか{len(led) - 16}件" in a.text  # ten shown, six named, the rest counted
+        quotes_are_verbatim(a, documents)
+
+
+def test_a_ministry_list_with_a_subject_ranks_within_the_ministry(assistant, catalog):
+    a = assistant.answer("総務省が担当している放送や通信の強靱化の取組は？")
+    assert not a.abstained and "計" not in a.text.splitlines()[0]
+    assert a.measure_nos and all("総務省" in catalog.measures[no].lead_ministries for no in a.measure_nos)
+
+
+def test_similar_in_another_field_searches_with_the_turns_own_words(assistant):
+    from tests.test_understanding import assert_in_neither_suite
+
+    turns = ["外国と連携してサイバー攻撃に備える施策を知りたい", "同じような国際的な連携を、データ流通の分野でしている施策は？"]
+    assert_in_neither_suite(turns)
+    first = assistant.answer(turns[0])
+    history = [{"role": "user", "content": turns[0]}, {"role": "assistant", "content": first.text}]
+    a = assistant.answer(turns[1], history=history)
+    assert a.state is not None and a.state.resolution == "similar"
+    assert not set(a.measure_nos) & set(first.measure_nos)
+    assert a.measure_nos[0] in {"3-13", "3-14", "3-15", "3-18"}, a.text  # the plan's international data-flow measures
+
+
+def test_fuse_rankings_prefers_what_both_rankings_hold(assistant):
+    from assistant.answering import fuse_rankings
+    from assistant.retrieval import Hit
+
+    one_per_measure = {c.measure_no: c for c in reversed(assistant.index.chunks) if c.kind == "measure"}
+    chunks = list(one_per_measure.values())[:4]
+    a, b, c, d = (Hit(ch, 1.0, ("x",)) for ch in chunks)
+    fused = fuse_rankings([[a, b, c], [c, d]])
+    assert fused[0] is c and fused[1:] == [a, b, d]
+
+
+def test_a_gist_says_what_a_measure_does_rather_than_why():
+    from assistant.composition import gist_weight
+
+    assert gist_weight("地域の通信基盤の光化を促進する。") > gist_weight("災害時の情報伝達の確保が急務である。")
+    assert gist_weight("2027年度までに全国で運用を開始することを目指す。") > gist_weight("対応が十分に進んでいない。")

@@ -96,13 +96,19 @@ def test_plan_questions_are_not_requests(question):
     "防災アプリを受注した企業名を知りたい",
     "マイナポータルにログインできないんですがどうすれば",
     "この計画、成功すると思いますか",
-), ["money", "current_value", "count", "company", "personal_help", "opinion"], strict=True)))
+    "電子申請の件数、先週はどれくらいあった？",
+    "書かない窓口を始めた市町村名を全部知りたい",
+    "どの都道府県が標準化で先行しているの",
+    "この交付金に採択された団体の一覧を見せて",
+), ["money", "current_value", "count", "company", "personal_help", "opinion", "recent_value", "entity_names",
+    "entity_names", "entity_names"], strict=True)))
 def test_missing_kinds(question, kind):
     found = missing_kind(unicodedata.normalize("NFKC", question))
     assert found is not None and found.name == kind
 
 
-@pytest.mark.parametrize("question", phr("電子処方箋の普及の目標は？", "誰が担当してるの", "災害時の医療情報の共有"))
+@pytest.mark.parametrize("question", phr("電子処方箋の普及の目標は？", "誰が担当してるの", "災害時の医療情報の共有",
+                                         "どの自治体が標準化の対象になるの", "医療機関の名称変更の手続もオンライン化される？"))
 def test_ordinary_questions_have_no_missing_kind(question):
     assert missing_kind(question) is None
 
@@ -330,7 +336,7 @@ def test_a_sentence_states_a_fact_with_the_subject_named_just_before(assistant):
     "生成AIサービスの月額料金はいくら位？",
     "電子申請で困ったときの連絡先を教えて",
     "来週のアクセシビリティ講習会の開催日は？",
-), ["current_value", "money", "contact", "event_date"], strict=True)))
+), ["recent_value", "money", "contact", "event_date"], strict=True)))
 def test_counts_prices_contacts_and_event_days(question, kind):
     found = missing_kind(unicodedata.normalize("NFKC", question))
     assert found is not None and found.name == kind
