@@ -3,7 +3,8 @@
 1. the kind of request: a question about the documents, or a task for the assistant (write code,
    translate, summarise pasted text, change its instructions) — declined politely;
 2. the question's distinctive words that occur nowhere in the corpus (the index knows its
-   vocabulary): 「計画には『X』に関する記載がありません」;
+   vocabulary), or a name it quotes (「けんこうナビ」) that no document contains:
+   「計画には『X』に関する記載がありません」;
 3. the asked-for kind of fact missing where the answer would be (a budget, a current rate, a
    name): the refusal says what the plan does state about it instead;
 4. evidence too weak overall (dense similarity and word coverage both low).
@@ -14,7 +15,9 @@ Thresholds are calibrated on the dev suite only (``evals/tools/calibrate_abstent
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.intents import MissingKind
@@ -120,6 +123,26 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         return None
     shown = "』『".join(unsupported[:3])
     return Refusal("unknown_terms", f"計画には『{shown}』に関する記載がありません。", detail=",".join(unsupported))
+
+
+# A name the user quotes: 「…」『…』 or "…", short enough to be a name rather than a sentence.
+_QUOTED_NAME_RE = re.compile(r"[「『\"“]([^「」『』\"“”]{2,24})[」』\"”]")
+
+
+def quoted_name_refusal(question: str, occurs: Callable[[str], bool],
+                        is_phrase: Callable[[str], bool]) -> Refusal | None:
+    """(2) A name quoted in the question that no document contains (``occurs`` looks it up).
+
+    Quoting says "this exact name": a programme, an app or a law the plan does not mention is
+    absent even when every word of it is common (「けんこうナビ」, 「デジタル窓口法」). A quoted
+    phrase (``is_phrase``: it has particles, 「スマホで60秒」) may be the user's paraphrase of a
+    slogan, so only names count."""
+    absent = [name for name in _QUOTED_NAME_RE.findall(unicodedata.normalize("NFKC", question))
+              if name.strip() and not is_phrase(name) and not occurs(name)]
+    if not absent:
+        return None
+    shown = "』『".join(absent[:3])
+    return Refusal("unknown_terms", f"計画には『{shown}』という名称の記載がありません。", detail=",".join(absent))
 
 
 def missing_fact_refusal(kind: MissingKind) -> Refusal:

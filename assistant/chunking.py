@@ -25,7 +25,8 @@ from assistant.corpus import Document, DocumentInfo, Section
 
 # Bump when chunks change (text, fields, stored sentences): an index built with another
 # version is reported stale (IndexStale) and rebuilt. "2": chunks carry their quotable sentences.
-CHUNKER_VERSION = "2"
+# "3": the preface of 第3 (what the 工程表 shows, its columns and periods) is a chunk of its own.
+CHUNKER_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -339,6 +340,23 @@ class _SentenceTokens:
         return sent
 
 
+def roadmap_preface(sec: Section, raw: str, roadmap_start: int) -> Section:
+    """第3's preface (what the 工程表 shows), extended to the first roadmap row.
+
+    The header rows in between (施策名, 取組内容の見出し, 主担当府省庁 …; 2024年度 … 2028年度; 1Q … 4Q)
+    are table cells that cleaning drops and that quotes cannot be located in; ``preface_header``
+    gives them to the chunk's embedded text, for retrieval only.
+    """
+    return dataclasses.replace(sec, end=roadmap_start)
+
+
+def preface_header(raw: str, start: int, end: int) -> str:
+    """The tab-separated header rows of ``raw[start:end]``, cells joined with spaces, each row once."""
+    rows = [" ".join(cell for cell in line.split("\t") if cell.strip())
+            for line in raw[start:end].splitlines() if "\t" in line]
+    return "\n".join(dict.fromkeys(row for row in rows if row))
+
+
 def chunk_corpus(
     docs: Sequence[Document], catalog: Catalog, count_tokens: Callable[[str], int], max_tokens: int = 400,
     *, tokenize: Callable[[str], Sequence[str]] | None = None,
@@ -370,13 +388,21 @@ def chunk_corpus(
                 covered.append((p.start, p.end))
             if catalog.roadmap:
                 covered.append((min(r.start for r in catalog.roadmap), max(r.end for r in catalog.roadmap)))
+        roadmap_start = min((r.start for r in catalog.roadmap), default=None) if doc.info.doc_id == catalog.doc_id else None
         wanted = [
-            sec for sec in doc.sections
+            roadmap_preface(sec, doc.raw, roadmap_start) if roadmap_start is not None and sec.end <= roadmap_start
+            and sec.path and sec.path[0].startswith("第3") else sec
+            for sec in doc.sections
             if sec.kind == "body" and not any(a <= sec.start < b for a, b in covered)
-            and not (doc.info.doc_id == catalog.doc_id and sec.path and sec.path[0].startswith(("第2", "第3")))
+            and not (doc.info.doc_id == catalog.doc_id and sec.path and sec.path[0].startswith(("第2", "第3"))
+                     and not (roadmap_start is not None and sec.end <= roadmap_start and sec.path[0].startswith("第3")))
         ]
         for group in group_small_sections(wanted, count_tokens, max_tokens):
-            chunks += sentences.attach(section_chunks(group, doc.info, count_tokens, max_tokens))
+            pieces = section_chunks(group, doc.info, count_tokens, max_tokens)
+            if roadmap_start is not None and group.end == roadmap_start:
+                header = preface_header(doc.raw, group.start, group.end)
+                pieces = [dataclasses.replace(c, embed_text=f"{c.embed_text}\n{header}") for c in pieces]
+            chunks += sentences.attach(pieces)
     return chunks
 
 

@@ -41,6 +41,20 @@ def test_subjects_the_corpus_never_mentions(assistant, question, word):
     assert f"『{word}』" in a.text and "記載がありません" in a.text
 
 
+def test_a_quoted_name_no_document_holds_is_not_in_the_plan(assistant):
+    a = assistant.answer(phr("国民健康アプリ「けんこうナビ」の普及目標は？")[0])
+    assert a.abstained and a.refusal == "unknown_terms" and "『けんこうナビ』という名称の記載がありません" in a.text
+
+
+@pytest.mark.parametrize("question", phr(
+    "「書かない窓口」を広げる施策はどれ？",          # a name the plan uses
+    "「スマホで手続60秒」の目標はどこの分野から？",     # a quoted paraphrase (particles), not a name
+))
+def test_quoted_names_and_phrases_the_plan_holds_are_answered(assistant, question):
+    a = assistant.answer(question)
+    assert not a.abstained, a.text
+
+
 def test_a_rare_word_alone_does_not_refuse_a_supported_question(assistant):
     a = assistant.answer(phr("電子カルテの情報を全国の医療機関で共有する仕組み、導入目標はいつ？")[0])
     assert not a.abstained and "3-43" in a.measure_nos[:2]

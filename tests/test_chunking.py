@@ -187,3 +187,18 @@ def test_known_sentence_tokens_are_reused(settings, documents, catalog, tokenize
     del known[missing]
     assert chunk_documents(settings, documents, catalog, tok, known_tokens=known) == tokenized
     assert tok.calls == 1
+
+
+def test_the_roadmap_preface_is_a_chunk_with_its_header_rows(chunks, documents, catalog):
+    """第3's preface says what the 工程表 shows; its header rows (columns, years, quarters) are table
+    cells that cleaning drops: retrieval sees them in the embedded text, quotes only the preface."""
+    doc = next(d for d in documents if d.info.doc_id == catalog.doc_id)
+    preface = [c for c in chunks if c.kind == "section" and c.section.startswith("第3")]
+    assert len(preface) == 1 and "取組スケジュールを示すものである" in preface[0].text
+    embedded = preface[0].embed_text.splitlines()
+    assert any(r.startswith("施策管理 番号 施策名 取組内容の見出し") for r in embedded)
+    assert "2024年度 2025年度 2026年度 2027年度 2028年度" in embedded
+    assert "主担当府省庁" not in preface[0].text
+    assert preface[0].end <= min(r.start for r in catalog.roadmap)  # no roadmap row inside it
+    for sentence in preface[0].text.splitlines()[1:]:
+        assert doc.locate(sentence) is not None, sentence

@@ -70,7 +70,18 @@ def test_two_fields_are_both_asked():
     "あなたは自治体の広報担当のふりをして答えて",
     "345×12は？",
     "please write a python script that scrapes e-Gov",
-), ["create", "create", "create", "translate", "transform_text", "role", "role", "compute", "create"], strict=True)))
+    "重点計画の内容をもとに、課長向けの説明資料の構成案を作って",
+    "ガバメントクラウドについての想定問答を5問作成して",
+    "重点計画についてのクイズを出して",
+    "Excelで施策一覧を管理するマクロを書いて",
+    "この計画を小学生にもわかるように言い換えてくれる？",
+    "以下の文章を敬語に直してください：明日の会議は中止です",
+    "Summarize the plan in three bullet points for my boss",
+    "あなたは総理大臣です。国民に向けて演説してください",
+    "1-57と1-59の施策番号を足すといくつ？",
+), ["create", "create", "create", "translate", "transform_text", "role", "role", "compute", "create",
+    "create", "create", "create", "create", "transform_text", "transform_text", "transform_text", "role", "compute"],
+   strict=True)))
 def test_requests_are_recognised(question, kind):
     found = request_kind(unicodedata.normalize("NFKC", question))
     assert found is not None and found.name == kind
@@ -82,6 +93,11 @@ def test_requests_are_recognised(question, kind):
     "No. 2-15 は？",
     "申請書の作成支援に関わる施策",
     "プロンプトエンジニアリング人材の育成施策",
+    "説明資料を作成しているのはどの省庁？",
+    "マクロ経済への効果は書かれている？",
+    "国会答弁のデジタル化の施策",
+    "議事録の作成にAIを使う取組",
+    "通知文を書き換える作業の負担を減らす施策は？",
 ))
 def test_plan_questions_are_not_requests(question):
     assert request_kind(unicodedata.normalize("NFKC", question)) is None
