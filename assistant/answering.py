@@ -26,6 +26,7 @@ from assistant.answerability import (
     coverage,
     edition_refusal,
     missing_fact_refusal,
+    quoted_name_refusal,
     request_refusal,
     unknown_terms_refusal,
     weak_evidence,
@@ -33,7 +34,7 @@ from assistant.answerability import (
 from assistant.catalog import Catalog, canonical_ministry
 from assistant.chunking import Chunk, measure_text
 from assistant.composition import MAX_SUPPORT, NUMERIC_ASK_RE, Citation, Composer, defined_term, era_note
-from assistant.corpus import Document
+from assistant.corpus import Document, search_key
 from assistant.intents import load_intents
 from assistant.questions import MAX_QUERY_CHARS
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
@@ -121,6 +122,7 @@ class ExtractiveAnswerer:
         self.top_k = top_k
         self.editions = sorted({d.info.edition for d in documents})
         self.intents = load_intents()
+        self._corpus_key: str | None = None  # every document's search key, built on first use
 
     # -- evidence -----------------------------------------------------------------------------
 
@@ -134,6 +136,16 @@ class ExtractiveAnswerer:
         for h in hits[:n]:
             out |= self.chunk_tokens(h)
         return out
+
+    def corpus_contains(self, text: str) -> bool:
+        """Whether any document holds ``text`` (NFKC, whitespace and letter case ignored)."""
+        if self._corpus_key is None:
+            self._corpus_key = "\n".join(d.index.key.casefold() for d in self.documents.values())
+        return search_key(text).casefold() in self._corpus_key
+
+    def is_phrase(self, text: str) -> bool:
+        """Whether ``text`` reads as a phrase (it holds a particle or an auxiliary), not a name."""
+        return any(m.pos1 in ("助詞", "助動詞") for m in self.tokenizer.morphemes(text))
 
     def coverage(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> float:
         """Share of the question's content words found in the top passages (synonyms included)."""
@@ -232,7 +244,8 @@ class ExtractiveAnswerer:
             lines += [x for x in more if definition.text not in x][:MAX_SUPPORT - 1]
             return "\n".join(lines), cites + more_cites[: MAX_SUPPORT - 1], None
         if not targets:
-            refusal = unknown_terms_refusal(analysis, self.analyzer, top_tokens, self.max_unknown_share)
+            refusal = quoted_name_refusal(analysis.text, self.corpus_contains, self.is_phrase) or \
+                unknown_terms_refusal(analysis, self.analyzer, top_tokens, self.max_unknown_share)
             if refusal is not None:
                 return self.refused(refusal)
         evidence_hits: list[Hit] = []
@@ -289,6 +302,11 @@ class ExtractiveAnswerer:
                     (composer.best_score(h, terms, numeric) for h in hits[1:3] if h.chunk.measure_no), default=0.0):
             # A 第4 procedure group has its own KPI and lead ministry (◎): it answers these fields.
             lines, cites = composer.answer_procedure(hits[0], terms, analysis.fields, numeric)
+        elif analysis.intent == "roadmap" and not terms.naming and not terms.synonym_weights and (
+                preface := [h for h in hits if h.chunk.kind == "section" and h.chunk.section.startswith("第3")]):
+            # 「第3の工程表って何？」 names no subject besides the 工程表: its preface answers (what it
+            # shows, its columns and periods), not the first measure's rows.
+            lines, cites = composer.answer_sections(preface, terms, numeric)
         elif analysis.intent in ("lead", "related", "targets", "roadmap") and not older and any(
             h.chunk.measure_no for h in hits[:3]
         ):
@@ -329,7 +347,7 @@ class ExtractiveAnswerer:
             held += weight if w in toks else 0.0
         for term, weight in terms.synonym_weights.items():
             total += weight
-            held += weight if terms.synonym_words.get(term, frozenset()) & toks else 0.0
+            held += weight if any(wording <= toks for wording in terms.synonym_words.get(term, ())) else 0.0
         return held / total if total > 0 else 0.0
 
     def related_hits(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> list[Hit]:
@@ -367,6 +385,9 @@ class ExtractiveAnswerer:
             found.sort(key=lambda h: not wanted & set(self.tokenizer.tokenize(h.chunk.measure_title)))
         if not found:
             return [h for h in result.hits if h.chunk.measure_no]
+        if state is not None and state.resolution == "more":
+            # 「他には？」: the next measures on the subject, not only those as close as the best of them.
+            return [h for h in found if self.list_support(analysis, h) >= LIST_MIN_SUPPORT][:LIST_MAIN] or found[:LIST_MAIN]
         best = max(h.dense_score for h in found)
         keep = [h for h in found if h.dense_score >= best - LIST_NEAR
                 or (h.dense_score >= best - LIST_FAR and self.list_support(analysis, h) >= LIST_MIN_SUPPORT)]

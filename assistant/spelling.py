@@ -147,7 +147,8 @@ class Respeller:
                 marks.inside_grammar.update(range(at + 1, end))
             if m.pos1 in ("助詞", "助動詞"):
                 marks.particle_starts.add(at)
-            if m.pos1 in _MISREAD_POS or (m.pos1 == "名詞" and m.lemma != m.surface
+            # Two-kana nouns (うち, こと, もの, とき) are ordinary kana writing, not misreadings.
+            if m.pos1 in _MISREAD_POS or (m.pos1 == "名詞" and m.lemma != m.surface and len(m.surface) >= 3
                                           and not _KANA_ONLY_RE.fullmatch(m.lemma.split("-")[0])):
                 marks.misread.update(range(at, end))
             pos = end

@@ -96,7 +96,8 @@ class QueryTerms:
     weights: dict[str, float]  # IDF weights: typed words full, synonyms 0.7
     naming: tuple[str, ...] = ()  # the turn's own words naming its subject (nouns, names)
     synonym_weights: dict[str, float] = field(default_factory=dict)  # staff terms the synonym table maps
-    synonym_words: dict[str, frozenset[str]] = field(default_factory=dict)  # the plan's words for each
+    # the plan's wordings for each staff term, each as its content words (all of them hold it)
+    synonym_words: dict[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
     phrases: tuple[str, ...] = ()  # multi-word runs of the subject (「デジタル3原則」), spaces removed
     unknown: tuple[str, ...] = ()  # those of them found in no document
 
@@ -205,16 +206,19 @@ class TermAnalyzer:
         weights.update({w: 0.7 * self.idf(w) for w in expanded})
         unknown: tuple[str, ...] = ()
         mapped: dict[str, float] = {}
-        mapped_words: dict[str, frozenset[str]] = {}
+        mapped_words: dict[str, tuple[frozenset[str], ...]] = {}
         named: tuple[str, ...] = ()
         if subject is not None and self.document_frequency is not None:
             named = tuple(naming) if naming is not None else tuple(self.naming_words(subject))
             unknown = tuple(w for w in named if not self.known(w) and self.abbreviation_of(w) is None)
             # A staff term such as マイナカード names the subject as firmly as the plan's own word.
             for term in synonym_terms(subject, self.synonyms):
-                words = frozenset(t for e in self.synonyms[term] for t in self.tokenizer.tokenize(e))
-                mapped[term] = max((self.idf(t) for t in words if is_content_word(t)), default=0.0)
-                mapped_words[term] = words
+                # Each of the plan's wordings counts only whole: 「医療DX」 is not held by a passage
+                # that merely says DX.
+                wordings = tuple(frozenset(t for t in self.tokenizer.tokenize(e) if is_content_word(t))
+                                 for e in self.synonyms[term])
+                mapped[term] = max((self.idf(t) for w in wordings for t in w), default=0.0)
+                mapped_words[term] = tuple(w for w in wordings if w)
         return QueryTerms(text=text, tokens=tokens, content=content, expanded=expanded, weights=weights,
                           naming=named, synonym_weights=mapped, synonym_words=mapped_words, unknown=unknown,
                           phrases=tuple(self.phrases(subject if subject is not None else text)))
@@ -261,7 +265,8 @@ class ConversationState:
     ``reference`` (その施策, それ), ``ordinal`` (2つ目, 後者), ``ellipsis`` (「担当は？」),
     ``shift`` (a new subject keeping the field: 「では物流では？」), ``similar`` (something like
     the earlier measures elsewhere: they are excluded), ``refine`` (the earlier subject narrowed),
-    ``aspect`` (new words that the measure in focus itself holds: a detail of that measure).
+    ``aspect`` (new words that the measure in focus itself holds: a detail of that measure),
+    ``more`` (「他には？」: the same subject, the measures not shown yet: they are excluded).
     """
 
     subject: str  # the subject in the user's words (markers and field words removed)
@@ -490,6 +495,8 @@ class Understanding:
         reference = self.table.marker("reference", normalized) is not None
         all_of = self.table.marker("all_of", normalized) is not None
         similar = self.table.marker("similar", normalized) is not None
+        narrow = self.table.marker("narrow", normalized) is not None
+        more = self.table.marker("more", normalized) is not None
 
         def state(resolution: str, focus: Sequence[str] = (), *, subject_: str = subject,
                   terms_: Sequence[str] = terms, inherited: Sequence[str] = (), exclude: Sequence[str] = (),
@@ -519,6 +526,14 @@ class Understanding:
             return state("similar", subject_=f"{subject} {previous.subject}".strip(),
                          terms_=new_terms + tuple(previous.subject_terms), inherited=("subject",),
                          exclude=prior_focus, fields_=fields or ("list",), require=field_words)
+        if new_terms and narrow:
+            # 「民間向けのものだけだと？」: the earlier subject, narrowed — a new search for both.
+            return state("refine", (), subject_=f"{previous.subject} {subject}".strip(),
+                         terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject",))
+        if more and not new_terms:
+            # 「他には？」: the same subject, the measures not shown yet.
+            return state("more", (), subject_=previous.subject, terms_=previous.subject_terms,
+                         inherited=("subject",), exclude=prior_focus, fields_=("list",))
         if new_terms and shift:
             # A new subject in a turn that keeps the earlier question's shape: 「では物流では？」
             return state("shift", subject_=subject, terms_=terms)
@@ -635,7 +650,7 @@ class Understanding:
         field_words = self.table.field_query(state.fields)
         if state.resolution == "shift":
             return f"{state.subject} {field_words}".strip()[:MAX_QUERY_CHARS]
-        if state.resolution in ("similar", "refine"):
+        if state.resolution in ("similar", "refine", "more"):
             return f"{state.subject} {field_words}".strip()[:MAX_QUERY_CHARS]
         # Retrieval sees the earlier question too, so 「それはいつまで？」 keeps its topic.
         # Both parts are capped: history comes from the client and may be long.

@@ -366,3 +366,15 @@ def test_a_gist_says_what_a_measure_does_rather_than_why():
 
     assert gist_weight("地域の通信基盤の光化を促進する。") > gist_weight("災害時の情報伝達の確保が急務である。")
     assert gist_weight("2027年度までに全国で運用を開始することを目指す。") > gist_weight("対応が十分に進んでいない。")
+
+
+def test_a_roadmap_question_without_a_subject_is_answered_by_the_roadmaps_preface(assistant, documents):
+    from tests.test_understanding import assert_in_neither_suite
+
+    questions = ["工程表ってそもそも何が書かれたもの？", "防災DXの工程表の中身"]
+    assert_in_neither_suite(questions)
+    about = assistant.answer(questions[0])
+    assert about.text.startswith("※本工程表は") and about.citations[0].section == "第3 工程表", about.text
+    quotes_are_verbatim(about, documents)
+    measure = assistant.answer(questions[1])
+    assert measure.measure_nos and "の工程表（第3）の取組" in measure.text  # a subject: the measure's rows

@@ -155,6 +155,22 @@ def test_topic_shift_keeps_the_field_and_drops_the_measure(understanding):
     assert b.state.resolution == "shift" and "港湾" in b.retrieval_query
 
 
+@pytest.mark.parametrize("question", phr("中小企業向けのものだけだと？", "そのうち地方向けのものは？", "港湾に絞るとどうなる？"))
+def test_a_narrowing_follow_up_searches_the_earlier_subject_with_the_new_words(understanding, question):
+    hist = turns(*phr("物流のデジタル化の施策は？"), "関連する施策は次の2件です: No. 3-76「…」、No. 3-77「…」 [No. 3-76] [No. 3-77]")
+    a = understanding.analyse(question, hist)
+    assert a.state.resolution == "refine" and a.referenced_measures == []
+    assert "物流" in a.retrieval_query and a.state.subject.startswith("物流")
+
+
+@pytest.mark.parametrize("question", phr("ほかには？", "他にもありますか", "他の施策は？"))
+def test_more_asks_for_the_measures_not_shown_yet(understanding, question):
+    hist = turns(*phr("オンライン診療の施策は？"), "No. 3-51「オンライン診療その他の遠隔医療の推進」… [No. 3-51]")
+    a = understanding.analyse(question, hist)
+    assert a.state.resolution == "more" and a.state.exclude == ("3-51",) and a.intent == "list"
+    assert "オンライン診療" in a.retrieval_query
+
+
 def test_ordinal_follows_the_users_naming_not_the_answer_order(understanding):
     # The user names ガバメントクラウド first; the answer happens to list ベース・レジストリ first.
     hist = turns(*phr("ガバメントクラウドとベース・レジストリについて、それぞれ教えて"),
