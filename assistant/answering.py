@@ -50,6 +50,9 @@ LIST_FAR = 0.04
 LIST_MIN_SUPPORT = 0.4
 RELATED_MIN_SUPPORT = 0.5  # Answer.related names only measures holding half the subject's words
 LIST_MAIN = 3  # a list not asked to be complete names its closest measures, at most this many
+LIST_NEIGHBOURS = 2  # a complete list also takes the plan's neighbours of its measures (see plan_neighbours)
+LIST_NEIGHBOUR_FAR = 0.05
+LIST_NEIGHBOUR_SUPPORT = 0.2
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」「デジ庁 主担当の施策 一覧」
 _MINISTRY_LIST_RE = re.compile(
@@ -392,10 +395,32 @@ class ExtractiveAnswerer:
         keep = [h for h in found if h.dense_score >= best - LIST_NEAR
                 or (h.dense_score >= best - LIST_FAR and self.list_support(analysis, h) >= LIST_MIN_SUPPORT)]
         keep = keep or found[:3]
+        if LIST_NEIGHBOURS and state is not None and state.exhaustive:
+            keep += [h for h in self.plan_neighbours(keep, found, best)
+                     if self.list_support(analysis, h) >= LIST_NEIGHBOUR_SUPPORT]
         # 「どんな施策がある？」 asks for the main measures, a handful; 「全部」「一覧」 for all of them.
         # (Naming up to six close ones for the former raised dev list recall 0.619 → 0.659 but cost
         # 0.02 of citation precision on the topic questions with one or two measures.)
         return keep if state is not None and state.exhaustive else keep[:LIST_MAIN]
+
+    def plan_neighbours(self, keep: Sequence[Hit], found: Sequence[Hit], best: float) -> list[Hit]:
+        """Measures the plan numbers next to a listed one (same chapter, at most LIST_NEIGHBOURS
+        apart) that the search found too, not much further than the bar: the plan groups the
+        measures of one subject together (3-56 … 3-64 for children), so a neighbour of a listed
+        measure that the search also turned up is most likely on the subject."""
+        def number(no: str) -> tuple[int, int]:
+            chapter, n = no.split("-")
+            return int(chapter), int(n)
+
+        kept = {number(h.chunk.measure_no) for h in keep if h.chunk.measure_no}
+        out = []
+        for h in found:
+            if h in keep or not h.chunk.measure_no or h.dense_score < best - LIST_NEIGHBOUR_FAR:
+                continue
+            chapter, n = number(h.chunk.measure_no)
+            if any(c == chapter and 0 < abs(k - n) <= LIST_NEIGHBOURS for c, k in kept):
+                out.append(h)
+        return out
 
     def answer_each(self, analysis: QuestionAnalysis, result: RetrievalResult,
                     numeric: bool) -> tuple[str, list[Citation], Refusal | None] | None:

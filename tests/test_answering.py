@@ -378,3 +378,20 @@ def test_a_roadmap_question_without_a_subject_is_answered_by_the_roadmaps_prefac
     quotes_are_verbatim(about, documents)
     measure = assistant.answer(questions[1])
     assert measure.measure_nos and "の工程表（第3）の取組" in measure.text  # a subject: the measure's rows
+
+
+def test_plan_neighbours_are_measures_numbered_next_to_a_listed_one(assistant):
+    from assistant.retrieval import Hit
+
+    first = {}
+    for c in assistant.index.chunks:
+        if c.kind == "measure":
+            first.setdefault(c.measure_no, c)
+    hit = {no: Hit(first[no], 1.0, ("x",), dense_score=score) for no, score in
+           [("3-58", 0.90), ("3-60", 0.87), ("3-61", 0.84), ("3-56", 0.80), ("4-2", 0.89)]}
+    keep = [hit["3-58"]]
+    found = [hit["3-58"], hit["4-2"], hit["3-56"], hit["3-60"], hit["3-61"]]
+    near = assistant.extractive.plan_neighbours(keep, found, best=0.90)
+    # 3-60 is two numbers away in the same chapter and close enough; 3-61 is three away, 4-2 in
+    # another chapter, 3-56 two away but much further from the question than the best.
+    assert [h.chunk.measure_no for h in near] == ["3-60"]
