@@ -163,6 +163,13 @@ def test_a_narrowing_follow_up_searches_the_earlier_subject_with_the_new_words(u
     assert "物流" in a.retrieval_query and a.state.subject.startswith("物流")
 
 
+@pytest.mark.parametrize("question", phr("マイナンバーカードだけで申請できる手続を増やす施策は？",
+                                         "対象を高齢者に限定した講習の取組はある？"))
+def test_a_question_of_its_own_that_says_only_is_not_a_narrowing(understanding, question):
+    hist = turns(*phr("物流のデジタル化の施策は？"), "関連する施策は次の2件です: No. 3-76「…」、No. 3-77「…」 [No. 3-76] [No. 3-77]")
+    assert understanding.analyse(question, hist).state.resolution != "refine"
+
+
 @pytest.mark.parametrize("question", phr("ほかには？", "他にもありますか", "他の施策は？"))
 def test_more_asks_for_the_measures_not_shown_yet(understanding, question):
     hist = turns(*phr("オンライン診療の施策は？"), "No. 3-51「オンライン診療その他の遠隔医療の推進」… [No. 3-51]")
