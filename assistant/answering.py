@@ -313,8 +313,9 @@ class ExtractiveAnswerer:
         elif analysis.intent in ("lead", "related", "targets", "roadmap") and not older and any(
             h.chunk.measure_no for h in hits[:3]
         ):
-            # These fields exist only for measures: the best measure among the top passages.
-            top = next(h for h in hits[:3] if h.chunk.measure_no)
+            # These fields exist only for measures: the measure among the top passages whose best
+            # sentence answers the question best (the first one unless another is clearly better).
+            top = composer.anchor_hit([h for h in hits[:3] if h.chunk.measure_no], terms, numeric)
             m = self.catalog.measures[top.chunk.measure_no]
             lines, cites = composer.answer_measure(m, analysis.fields, terms, top.score, numeric=numeric)
         else:
@@ -330,7 +331,8 @@ class ExtractiveAnswerer:
                 lines, cites = composer.answer_procedure(anchor, terms, analysis.fields, numeric)
             else:
                 rest = [h for h in hits if h is not anchor]
-                lines, cites = composer.answer_sections([anchor, *rest], terms, numeric)
+                lines, cites = composer.answer_sections([anchor, *rest], terms, numeric,
+                                                        edition=None if older else max(self.editions))
         if not lines:
             return self.refused(Refusal("weak_evidence", "計画には記載が見つかりませんでした。"))
         return "\n".join(lines), cites, None

@@ -631,16 +631,21 @@ class Composer:
             return [f"{head} {label}"], [self.passage_citation(hit, proc.title)]
         return lines, cites
 
-    def answer_sections(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool) -> Lines:
-        """The best sentence across the top passages first, then up to three supporting ones."""
+    def answer_sections(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool, *,
+                        edition: int | None = None) -> Lines:
+        """The best sentence across the top passages first, then up to three supporting ones.
+
+        ``edition``: the edition the question means (the newest when it names none); sentences of
+        other editions weigh less, as their passages do in retrieval."""
         pool: list[tuple[float, str, Hit]] = []
         # Five passages, not three: a sentence that states what is asked can sit in a passage that
         # fused retrieval ranked fourth or fifth; the rank penalty keeps close calls with the first.
         for rank, h in enumerate(hits[:5]):
             headings = {_norm(p) for p in h.chunk.section.split(" > ")}
+            other = 0.8 if edition is not None and h.chunk.edition != edition else 1.0
             for score, c in self.rank(terms, self.text_candidates(h.chunk.text), numeric=numeric)[:4]:
                 # A heading repeated as the first line of its section says little by itself.
-                pool.append((score * (0.5 if _norm(c.text) in headings else 1.0) - 0.08 * rank, c.text, h))
+                pool.append((score * other * (0.5 if _norm(c.text) in headings else 1.0) - 0.08 * rank, c.text, h))
         pool.sort(key=lambda x: -x[0])
         lines: list[str] = []
         cites: list[Citation] = []

@@ -116,15 +116,20 @@ def test_plan_questions_are_not_requests(question):
     "書かない窓口を始めた市町村名を全部知りたい",
     "どの都道府県が標準化で先行しているの",
     "この交付金に採択された団体の一覧を見せて",
+    "電子申請に対応した窓口は全国で何店舗？",
+    "マイナポータルへのアクセス数はどれくらい？",
+    "政府のAI基盤のサーバーはどこに置かれるの？",
+    "キャッシュレス納付が一番進んでいる自治体は？",
 ), ["money", "current_value", "count", "company", "personal_help", "opinion", "recent_value", "entity_names",
-    "entity_names", "entity_names"], strict=True)))
+    "entity_names", "entity_names", "count", "count", "location", "entity_names"], strict=True)))
 def test_missing_kinds(question, kind):
     found = missing_kind(unicodedata.normalize("NFKC", question))
     assert found is not None and found.name == kind
 
 
 @pytest.mark.parametrize("question", phr("電子処方箋の普及の目標は？", "誰が担当してるの", "災害時の医療情報の共有",
-                                         "どの自治体が標準化の対象になるの", "医療機関の名称変更の手続もオンライン化される？"))
+                                         "どの自治体が標準化の対象になるの", "医療機関の名称変更の手続もオンライン化される？",
+                                         "データセンターの地方分散はどう進める？", "最も重要な取組はどれ？"))
 def test_ordinary_questions_have_no_missing_kind(question):
     assert missing_kind(question) is None
 
@@ -186,6 +191,20 @@ def test_ordinal_follows_the_users_naming_not_the_answer_order(understanding):
     assert first.state.resolution == "ordinal" and first.referenced_measures == ["3-80"]
     second = understanding.analyse(phr("後のほうの目標を")[0], hist)
     assert second.referenced_measures == ["2-14"] and second.intent == "targets"
+
+
+@pytest.mark.parametrize("question", phr("もう一つのほうの主担当は？", "もう片方の工程表も見たい"))
+def test_the_other_one_of_two_named_is_the_second(understanding, question):
+    hist = turns(*phr("ガバメントクラウドとベース・レジストリについて、それぞれ教えて"),
+                 "ベース・レジストリは… [No. 2-14]\nガバメントクラウドへの移行は… [No. 3-80]")
+    a = understanding.analyse(question, hist)
+    assert a.state.resolution == "ordinal" and a.referenced_measures == ["2-14"]
+
+
+def test_an_english_pronoun_points_at_the_measure_in_focus(understanding):
+    hist = turns(*phr("What is the target of the base registry measure?"), "No. 2-14「ベース・レジストリ…」 [No. 2-14]")
+    a = understanding.analyse(phr("And which ministry leads it?")[0], hist)
+    assert a.state.resolution == "reference" and a.referenced_measures == ["2-14"] and a.intent == "lead"
 
 
 def test_ordinal_counts_the_answer_list_when_the_user_named_one_thing(understanding):
