@@ -51,6 +51,8 @@ QUESTION_WORDS = frozenset({
     "じゃあ", "では", "さっき", "先ほど", "前者", "後者", "最初", "最後", "番目", "つ目", "似る", "同じ", "同様",
     "それぞれ", "両方", "方", "場合", "挙げる", "まとめる", "載る", "書く", "記載", "あれ", "これ", "それ",
     "意味", "定義", "略", "略称",
+    # predicates of a follow-up that add no subject: 「いつまでに終わる？」「いつから使える？」
+    "終わる", "終える", "始まる", "始める", "使える", "変わる", "決まる",
 })
 
 # 「2021年の計画」「令和3年時点」: an edition named by its year.
@@ -507,6 +509,13 @@ class Understanding:
                                      named=named, resolution=resolution, inherited=inh, exclude=tuple(exclude),
                                      require=tuple(require))
 
+        if ordinal is not None and len(previous.named) >= max(2, abs(ordinal)) \
+                and len(previous.listing) < len(previous.named):
+            # 「AとBについて」 answered about one of them, then 「前者は？」: the thing the user named,
+            # searched anew with the field asked (the answer's measure may be the other one).
+            name = previous.named[ordinal - 1] if ordinal > 0 else previous.named[-1]
+            name_terms = tuple(t for t in self.analyzer.tokenizer.tokenize(name) if is_content_word(t))
+            return state("shift", subject_=name, terms_=name_terms, inherited=("subject",))
         if ordinal is not None:
             # Ordinals count the user's own words when they named several things, else the answer's list.
             # 「後者」 is the second thing the user named, even two turns later.

@@ -193,6 +193,14 @@ def test_ordinal_follows_the_users_naming_not_the_answer_order(understanding):
     assert second.referenced_measures == ["2-14"] and second.intent == "targets"
 
 
+def test_an_ordinal_names_the_users_thing_when_the_answer_covered_only_one(understanding):
+    # 「AとBについて」 got an answer about B alone: 「前者」 is A all the same, searched anew.
+    hist = turns(*phr("ベース・レジストリとGビズIDについて知りたい"), "No. 1-79「法人共通認証基盤（GビズID）…」 [No. 1-79]")
+    a = understanding.analyse(phr("前者の主担当はどこ？")[0], hist)
+    assert a.state.resolution == "shift" and a.state.subject == "ベース・レジストリ" and a.referenced_measures == []
+    assert "ベース・レジストリ" in a.retrieval_query and a.intent == "lead"
+
+
 @pytest.mark.parametrize("question", phr("もう一つのほうの主担当は？", "もう片方の工程表も見たい"))
 def test_the_other_one_of_two_named_is_the_second(understanding, question):
     hist = turns(*phr("ガバメントクラウドとベース・レジストリについて、それぞれ教えて"),
@@ -242,6 +250,13 @@ def test_ellipsis_and_pronouns_point_at_the_focus(understanding):
     assert pron.state.resolution == "reference" and pron.referenced_measures == ["1-59"]
     both = understanding.analyse(phr("それぞれの主担当は？")[0], hist)
     assert both.referenced_measures == ["1-59", "1-38"]
+
+
+@pytest.mark.parametrize("question", phr("いつまでに終わる？", "いつから使えるようになる？", "いつ決まるの？"))
+def test_a_follow_up_of_predicates_alone_is_about_the_focus(understanding, question):
+    hist = turns(*phr("公的データのオープン化について"), "No. 2-16「オープンデータの推進」… [No. 2-16]")
+    a = understanding.analyse(question, hist)
+    assert a.state.resolution == "ellipsis" and a.referenced_measures == ["2-16"]
 
 
 def test_state_chains_over_several_turns(understanding):
