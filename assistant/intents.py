@@ -29,9 +29,10 @@ class FieldIntent:
     renderer: str
     query: str  # words a follow-up inheriting this field adds to its retrieval query
     patterns: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...] = ()  # ways of asking that look like this field and are not
 
     def matches(self, normalized: str) -> bool:
-        return any(p.search(normalized) for p in self.patterns)
+        return any(p.search(normalized) for p in self.patterns) and not any(p.search(normalized) for p in self.unless)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
     """Read and compile the intents table (cached: it is read once per process)."""
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     fields = tuple(
-        FieldIntent(r["name"], r["label"], r.get("renderer", r["name"]), r.get("query", ""), _compile(r["patterns"]))
+        FieldIntent(r["name"], r["label"], r.get("renderer", r["name"]), r.get("query", ""), _compile(r["patterns"]),
+                    _compile(r.get("unless", ())))
         for r in data.get("field", [])
     )
     requests = tuple(RequestKind(r["name"], r["label"], _compile(r["patterns"])) for r in data.get("request", []))

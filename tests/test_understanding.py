@@ -54,6 +54,16 @@ def test_fields(question, field):
     assert detect_fields(question)[0] == field
 
 
+@pytest.mark.parametrize("question,listing", list(zip(phr(
+    "デジタル社会形成の原則、全部でいくつで中身は？",
+    "データ利活用の観点を全部教えて",
+    "デジタル原則に関わる施策を全部",
+    "防災の取組を一覧で",
+), [False, False, True, True], strict=True)))
+def test_ideas_listed_in_a_passage_are_not_a_list_of_measures(question, listing):
+    assert ("list" in detect_fields(unicodedata.normalize("NFKC", question))) is listing
+
+
 def test_two_fields_are_both_asked():
     assert set(detect_fields(phr("自治体窓口のDX、担当とKPIを両方")[0])) >= {"lead", "targets"}
 
