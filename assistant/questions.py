@@ -14,7 +14,8 @@ from collections.abc import Sequence
 # lone surrogates, non-characters. They are removed, not rejected.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
-_CITATION_RE = re.compile(r"\[No\.\s*(\d+-\d+)\]")
+# 「[No. 3-27]」 as this assistant cites, or a bare 「No. 3-27（…）」 as a pasted answer may name it
+_CITATION_RE = re.compile(r"\[No\.\s*(\d+-\d+)\]|(?<![\w\[-])No\.\s*(\d+-\d+)(?![\d-])")
 
 
 # Retrieval and sentence scoring look at this much of a question: staff questions are short, and a
@@ -49,11 +50,13 @@ def clean_question(question: object, max_chars: int) -> str:
 
 
 def cited_measures(text: str) -> list[str]:
-    """Measure numbers cited as ``[No. X-Y]`` in an earlier answer, in order, without repeats."""
+    """Measure numbers an earlier answer cites (``[No. X-Y]``, or a bare ``No. X-Y``), in order of
+    first mention, without repeats."""
     out: list[str] = []
     for m in _CITATION_RE.finditer(unicodedata.normalize("NFKC", text)):
-        if m.group(1) not in out:
-            out.append(m.group(1))
+        no = m.group(1) or m.group(2)
+        if no not in out:
+            out.append(no)
     return out
 
 

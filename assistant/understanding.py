@@ -443,10 +443,15 @@ class Understanding:
         return toks
 
     def focus_holding(self, focus: Sequence[str], words: Sequence[str]) -> str | None:
-        """The first measure in focus whose text holds every one of ``words`` (bigrams aside)."""
+        """The measure in focus whose text holds every one of ``words`` (bigrams aside): the first
+        whose title does (「Lアラートのほう」 is the measure named so), else the first whose text does."""
         needed = [w for w in _unigrams(list(words)) if not w.isdigit()]
         if not needed or self.catalog is None:
             return None
+        for no in focus[:5]:
+            m = self.catalog.measures.get(no)
+            if m is not None and all(w in self.analyzer.tokenizer.tokenize(m.title) for w in needed):
+                return no
         return next((no for no in focus[:5] if all(w in self.measure_tokens(no) for w in needed)), None)
 
     def order_by_naming(self, named: Sequence[str], cited: Sequence[str]) -> tuple[str, ...]:

@@ -41,3 +41,11 @@ def test_history_from_gradio_format_and_garbage():
     turns = normalize_history(hist, 20)
     assert [t["role"] for t in turns] == ["user", "assistant"]
     assert cited_measures(turns[1]["content"]) == ["1-57"]
+
+
+def test_cited_measures_takes_bracketed_and_bare_numbers_in_order():
+    from assistant.questions import cited_measures
+
+    text = "防災の施策は No. 3-27（基盤）、No. 3-30（Lアラート）です。詳細 [No. 3-31] と [No. 3-27]。"
+    assert cited_measures(text) == ["3-27", "3-30", "3-31"]
+    assert cited_measures("施策番号ではない No. 12-345-6 や ABCNo. 1-1") == []

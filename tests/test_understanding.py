@@ -203,6 +203,15 @@ def test_ordinal_follows_the_users_naming_not_the_answer_order(understanding):
     assert second.referenced_measures == ["2-14"] and second.intent == "targets"
 
 
+def test_a_follow_up_naming_a_listed_measure_by_its_title_means_that_one(understanding):
+    hist = turns(*phr("災害情報を住民に届ける施策は？"), "No. 3-27（防災デジタルプラットフォーム）、No. 3-30（Lアラート）、"
+                 "No. 3-31（Jアラート）などです。")
+    a = understanding.analyse(phr("Jアラートのほうの主担当は？")[0], hist)
+    assert a.referenced_measures[:1] == ["3-31"]
+    b = understanding.analyse(phr("2つ目の目標を教えて")[0], hist)
+    assert b.state.resolution == "ordinal" and b.referenced_measures == ["3-30"]
+
+
 def test_an_ordinal_names_the_users_thing_when_the_answer_covered_only_one(understanding):
     # 「AとBについて」 got an answer about B alone: 「前者」 is A all the same, searched anew.
     hist = turns(*phr("ベース・レジストリとGビズIDについて知りたい"), "No. 1-79「法人共通認証基盤（GビズID）…」 [No. 1-79]")
