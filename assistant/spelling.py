@@ -30,6 +30,7 @@ _KANJI_TAIL_RE = re.compile(r"[\u4e00-\u9fff々〆ヵヶ]+$")
 _HAS_KANJI_RE = re.compile(r"[\u4e00-\u9fff々]")
 _KANA_ONLY_RE = re.compile(r"[ぁ-ゖァ-ヺー]+")
 _KATAKANA_RE = re.compile(r"[ァ-ヺー]+")
+_KATAKANA_RUN_RE = re.compile(r"[ァ-ヺー]{4,}")
 # Pieces shorter than this are too often particles or everyday words (いか, かい, する).
 MIN_PIECE_KANA = 3
 # What unidic makes of kana typed for a noun: interjections, conjunctions, adverbs, symbols.
@@ -38,6 +39,15 @@ _MISREAD_POS = frozenset({"感動詞", "接続詞", "副詞", "形状詞", "記�
 _GRAMMAR_POS = frozenset({"動詞", "形容詞", "助詞", "助動詞"})
 # Parts of speech a respelled word may consist of (nouns and the affixes of compounds).
 _NOUN_POS = frozenset({"名詞", "接尾辞", "接頭辞"})
+
+
+_LOOSE = str.maketrans("ガギグゲゴザジズゼゾダヂヅデドバビブベボパピプペポヴァィゥェォッャュョヮ",
+                       "カキクケコサシスセソタチツテトハヒフヘホハヒフヘホウアイウエオツヤユヨワ")
+
+
+def loose_katakana(word: str) -> str:
+    """A katakana word without long vowels, voicing marks and small kana: the slips typing makes."""
+    return word.replace("ー", "").translate(_LOOSE)
 
 
 def to_katakana(text: str) -> str:
@@ -76,6 +86,7 @@ class Respeller:
         self.document_frequency = document_frequency
         self._vocabulary = [w for w in vocabulary if not w.isascii()]
         self._lexicon: dict[str, list[str]] | None = None  # reading → corpus nouns, most frequent first
+        self._katakana: dict[str, list[str]] | None = None  # loose form → corpus katakana words
         self._lock = threading.Lock()
 
     def known(self, word: str) -> bool:
@@ -102,6 +113,7 @@ class Respeller:
             return Respelling(text)
         changes: list[tuple[str, str]] = []
         text = self._respell_kanji(text, changes)
+        text = self._respell_katakana(text, changes)
         runs = [r for r in _HIRAGANA_RUN_RE.finditer(text) if not self.known(r.group())]
         if not runs:
             return Respelling(text, tuple(changes))
@@ -234,6 +246,49 @@ class Respeller:
                     return word[len(head):]
         return None
 
+    # -- katakana slips ----------------------------------------------------------------------------
+
+    def katakana_words(self) -> dict[str, list[str]]:
+        """The corpus's katakana words (and katakana compounds) by their loose form, most frequent first."""
+        with self._lock:
+            if self._katakana is None:
+                loose: dict[str, list[str]] = {}
+                for word in self._vocabulary:
+                    if len(word) >= 4 and _KATAKANA_RE.fullmatch(word):
+                        loose.setdefault(loose_katakana(word), []).append(word)
+                for words in loose.values():
+                    words.sort(key=lambda w: (-self.document_frequency(w), w))
+                self._katakana = loose
+            return self._katakana
+
+    def _respell_katakana(self, text: str, changes: list[tuple[str, str]]) -> str:
+        """A katakana word the corpus does not know, replaced by the corpus word it differs from only
+        in a long vowel, a voicing mark or a small kana (マイナンバカード, ガバメントクラウト)."""
+        def corpus_word(part: str) -> str | None:
+            if self.known(part):
+                return part
+            found = self.katakana_words().get(loose_katakana(part)) if len(part) >= 2 else None
+            return found[0] if found else None
+
+        def fix(m: re.Match[str]) -> str:
+            word = m.group()
+            if self.known(word):
+                return word
+            fixed = corpus_word(word)
+            if fixed is None:
+                # A compound the corpus writes as two words (マイナンバ|カード → マイナンバー|カード).
+                for i in range(2, len(word) - 1):
+                    left, right = corpus_word(word[:i]), corpus_word(word[i:])
+                    if left and right and len(left) >= 3 and len(right) >= 3:
+                        fixed = left + right
+                        break
+            if fixed is None or fixed == word:
+                return word
+            changes.append((word, fixed))
+            return fixed
+
+        return _KATAKANA_RUN_RE.sub(fix, text)
+
     # -- kanji homophones -------------------------------------------------------------------------
 
     def _respell_kanji(self, text: str, changes: list[tuple[str, str]]) -> str:
@@ -267,4 +322,4 @@ class Respeller:
         return None
 
 
-__all__ = ["Respeller", "Respelling", "to_katakana"]
+__all__ = ["Respeller", "Respelling", "loose_katakana", "to_katakana"]

@@ -58,10 +58,29 @@ def test_a_kanji_of_the_same_sound_is_corrected(respeller, question, typo, plan)
     assert plan in result.text and typo not in result.text
 
 
+@pytest.mark.parametrize("question,slip,plan", [
+    (phr("ガバメントクラウトへ移るのはいつ？"), "ガバメントクラウト", "ガバメントクラウド"),
+    (phr("マイナンバカードで受診できる病院"), "マイナンバカード", "マイナンバーカード"),
+    (phr("マイナポタルの使い勝手をよくする取組"), "マイナポタル", "マイナポータル"),
+])
+def test_katakana_slips_take_the_plans_spelling(respeller, question, slip, plan):
+    result = respeller.respell(question)
+    assert (slip, plan) in result.changes and plan in result.text
+
+
+def test_loose_katakana_ignores_long_vowels_voicing_and_small_kana():
+    from assistant.spelling import loose_katakana
+
+    assert loose_katakana("ガバメントクラウド") == loose_katakana("カバメントクラウト")
+    assert loose_katakana("マイナポータル") == loose_katakana("マイナポタル")
+    assert loose_katakana("シェア") == loose_katakana("シエア") != loose_katakana("シア")
+
+
 @pytest.mark.parametrize("question", [
     phr("自治体システムの標準化はいつ終わりますか？教えてください"),
     phr("すべての府省庁が対象ですか"),
     phr("手続のオンライン化について知りたいです"),
+    phr("エストニアの電子政府との比較はある？"),  # a name the plan lacks stays as typed
 ])
 def test_questions_written_the_plans_way_are_left_alone(respeller, question):
     result = respeller.respell(question)
