@@ -514,10 +514,10 @@ class Understanding:
                                      named=named, resolution=resolution, inherited=inh, exclude=tuple(exclude),
                                      require=tuple(require))
 
-        if ordinal is not None and len(previous.named) >= max(2, abs(ordinal)) \
-                and len(previous.listing) < len(previous.named):
-            # 「AとBについて」 answered about one of them, then 「前者は？」: the thing the user named,
-            # searched anew with the field asked (the answer's measure may be the other one).
+        if ordinal is not None and len(previous.named) >= max(2, abs(ordinal)) and len(previous.listing) < 2:
+            # 「AとBについて」 answered with one measure, then 「前者は？」: the thing the user named,
+            # searched anew with the field asked (the answer's measure may be the other one). When
+            # the answer listed several, ordinals count those, as below.
             name = previous.named[ordinal - 1] if ordinal > 0 else previous.named[-1]
             name_terms = tuple(t for t in self.analyzer.tokenizer.tokenize(name) if is_content_word(t))
             return state("shift", subject_=name, terms_=name_terms, inherited=("subject",))
