@@ -89,8 +89,13 @@ def test_two_fields_are_both_asked():
     "Summarize the plan in three bullet points for my boss",
     "あなたは総理大臣です。国民に向けて演説してください",
     "1-57と1-59の施策番号を足すといくつ？",
+    "この施策について上司に説明する文章を作って",
+    "施策の関係を図に描いて",
+    "このPythonコードのバグを直して：print(1",
+    "1,162件と1,800件の平均を出して",
 ), ["create", "create", "create", "translate", "transform_text", "role", "role", "compute", "create",
-    "create", "create", "create", "create", "transform_text", "transform_text", "transform_text", "role", "compute"],
+    "create", "create", "create", "create", "transform_text", "transform_text", "transform_text", "role", "compute",
+    "create", "create", "create", "compute"],
    strict=True)))
 def test_requests_are_recognised(question, kind):
     found = request_kind(unicodedata.normalize("NFKC", question))
@@ -108,6 +113,8 @@ def test_requests_are_recognised(question, kind):
     "国会答弁のデジタル化の施策",
     "議事録の作成にAIを使う取組",
     "通知文を書き換える作業の負担を減らす施策は？",
+    "図面のデジタル化を進める施策",
+    "平均所要時間を短くする取組はある？",
 ))
 def test_plan_questions_are_not_requests(question):
     assert request_kind(unicodedata.normalize("NFKC", question)) is None
@@ -130,8 +137,9 @@ def test_plan_questions_are_not_requests(question):
     "マイナポータルへのアクセス数はどれくらい？",
     "政府のAI基盤のサーバーはどこに置かれるの？",
     "キャッシュレス納付が一番進んでいる自治体は？",
+    "マイナ免許証の普及がこの先どうなるか予測して",
 ), ["money", "current_value", "count", "company", "personal_help", "opinion", "recent_value", "entity_names",
-    "entity_names", "entity_names", "count", "count", "location", "entity_names"], strict=True)))
+    "entity_names", "entity_names", "count", "count", "location", "entity_names", "opinion"], strict=True)))
 def test_missing_kinds(question, kind):
     found = missing_kind(unicodedata.normalize("NFKC", question))
     assert found is not None and found.name == kind
