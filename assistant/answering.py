@@ -126,6 +126,11 @@ class ExtractiveAnswerer:
         self.editions = sorted({d.info.edition for d in documents})
         self.intents = load_intents()
         self._corpus_key: str | None = None  # every document's search key, built on first use
+        # Each measure's first chunk: what a list built from the catalog cites.
+        self.measure_chunks: dict[str, Chunk] = {}
+        for chunk in retriever.index.chunks:
+            if chunk.kind == "measure" and chunk.measure_no:
+                self.measure_chunks.setdefault(chunk.measure_no, chunk)
 
     # -- evidence -----------------------------------------------------------------------------
 
@@ -181,10 +186,7 @@ class ExtractiveAnswerer:
         rest = analysis.normalized.replace(written, " ").replace(name, " ")
         if any(t not in QUESTION_WORDS for t in self.tokenizer.naming_nouns(rest)):
             return None  # 「総務省が担当している防災の取組」: a subject within the ministry's measures
-        first_chunk: dict[str, Chunk] = {}
-        for chunk in self.retriever.index.chunks:
-            if chunk.kind == "measure" and chunk.measure_no:
-                first_chunk.setdefault(chunk.measure_no, chunk)
+        first_chunk = self.measure_chunks
         hits = [Hit(first_chunk[no], 1.0, ("catalog",)) for no, m in self.catalog.measures.items()
                 if name in m.lead_ministries and no in first_chunk]
         return (name, hits) if hits else None
@@ -387,7 +389,7 @@ class ExtractiveAnswerer:
             # title names it first (the query still reads mostly like the earlier subject).
             found = self.holding_required(state, found) or found
             wanted = set(state.require)
-            found.sort(key=lambda h: not wanted & set(self.tokenizer.tokenize(h.chunk.measure_title)))
+            found.sort(key=lambda h: not wanted & self.composer.tokens_of(h.chunk.measure_title))
         if not found:
             return [h for h in result.hits if h.chunk.measure_no]
         if state is not None and state.resolution == "more":
@@ -608,7 +610,7 @@ class ExtractiveAnswerer:
 
 def fuse_rankings(rankings: Sequence[Sequence[Hit]], k: int = 10) -> list[Hit]:
     """Hits of several rankings by reciprocal rank (one per measure or chunk), earlier rankings
-    winning ties; each hit keeps the fields of its best placing."""
+    winning ties; a measure or chunk is represented by its hit from the earliest ranking holding it."""
     scores: dict[str, float] = {}
     first: dict[str, Hit] = {}
     for ranking in rankings:

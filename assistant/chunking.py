@@ -340,16 +340,6 @@ class _SentenceTokens:
         return sent
 
 
-def roadmap_preface(sec: Section, raw: str, roadmap_start: int) -> Section:
-    """第3's preface (what the 工程表 shows), extended to the first roadmap row.
-
-    The header rows in between (施策名, 取組内容の見出し, 主担当府省庁 …; 2024年度 … 2028年度; 1Q … 4Q)
-    are table cells that cleaning drops and that quotes cannot be located in; ``preface_header``
-    gives them to the chunk's embedded text, for retrieval only.
-    """
-    return dataclasses.replace(sec, end=roadmap_start)
-
-
 def preface_header(raw: str, start: int, end: int) -> str:
     """The tab-separated header rows of ``raw[start:end]``, cells joined with spaces, each row once."""
     rows = [" ".join(cell for cell in line.split("\t") if cell.strip())
@@ -386,17 +376,22 @@ def chunk_corpus(
                 actions = sentence_units(p.actions) if p.actions else []
                 chunks += sentences.attach(procedure_chunks(p, doc.info, count_tokens, max_tokens), actions)
                 covered.append((p.start, p.end))
-            if catalog.roadmap:
-                covered.append((min(r.start for r in catalog.roadmap), max(r.end for r in catalog.roadmap)))
-        roadmap_start = min((r.start for r in catalog.roadmap), default=None) if doc.info.doc_id == catalog.doc_id else None
-        wanted = [
-            roadmap_preface(sec, doc.raw, roadmap_start) if roadmap_start is not None and sec.end <= roadmap_start
-            and sec.path and sec.path[0].startswith("第3") else sec
-            for sec in doc.sections
-            if sec.kind == "body" and not any(a <= sec.start < b for a, b in covered)
-            and not (doc.info.doc_id == catalog.doc_id and sec.path and sec.path[0].startswith(("第2", "第3"))
-                     and not (roadmap_start is not None and sec.end <= roadmap_start and sec.path[0].startswith("第3")))
-        ]
+        roadmap_start: int | None = None  # where the plan's first 工程表 row starts
+        if doc.info.doc_id == catalog.doc_id and catalog.roadmap:
+            roadmap_start = min(r.start for r in catalog.roadmap)
+            covered.append((roadmap_start, max(r.end for r in catalog.roadmap)))
+        wanted: list[Section] = []
+        for sec in doc.sections:
+            if sec.kind != "body" or any(a <= sec.start < b for a, b in covered):
+                continue
+            part = sec.path[0] if sec.path and doc.info.doc_id == catalog.doc_id else ""
+            if roadmap_start is not None and part.startswith("第3") and sec.end <= roadmap_start:
+                # 第3's preface (what the 工程表 shows), extended to the first row: the header rows in
+                # between are table cells that cleaning drops; preface_header gives them to the
+                # embedded text below, for retrieval only (quotes cannot be located in them).
+                wanted.append(dataclasses.replace(sec, end=roadmap_start))
+            elif not part.startswith(("第2", "第3")):
+                wanted.append(sec)
         for group in group_small_sections(wanted, count_tokens, max_tokens):
             pieces = section_chunks(group, doc.info, count_tokens, max_tokens)
             if roadmap_start is not None and group.end == roadmap_start:

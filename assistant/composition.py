@@ -117,15 +117,6 @@ def short_title(title: str, limit: int = 40) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
-def gist_weight(sentence: str) -> float:
-    """How well a sentence serves as a measure's gist: what it does beats why it is needed."""
-    if _ACTION_END_RE.search(sentence):
-        return 1.0
-    if _BACKGROUND_END_RE.search(sentence):
-        return 0.6
-    return 0.85
-
-
 def topic_label_ok(topic: str) -> bool:
     """Whether the user's subject reads as a phrase worth quoting back (「教育データの利活用」).
 
@@ -151,6 +142,15 @@ _ACTION_END_RE = re.compile(
 _BACKGROUND_END_RE = re.compile(
     r"(?:である|であった|重要|必要|不可欠|急務|課題|求められている|いる|いない|ない|ある|だ|きた|った)[。．]?\s*$"
 )
+
+
+def gist_weight(sentence: str) -> float:
+    """How well a sentence serves as a measure's gist: what it does beats why it is needed."""
+    if _ACTION_END_RE.search(sentence):
+        return 1.0
+    if _BACKGROUND_END_RE.search(sentence):
+        return 0.6
+    return 0.85
 
 
 # A term's definition in the documents: a footnote its mention points to (「特定移行支援システム<sup>6</sup>」

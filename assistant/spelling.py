@@ -102,10 +102,14 @@ class Respeller:
                     if not morphemes or any(m.pos1 not in _NOUN_POS or not m.reading for m in morphemes):
                         continue
                     lexicon.setdefault("".join(m.reading for m in morphemes), []).append(word)
-                for words in lexicon.values():
-                    words.sort(key=lambda w: (-self.document_frequency(w), w))
-                self._lexicon = lexicon
+                self._lexicon = self._most_frequent_first(lexicon)
             return self._lexicon
+
+    def _most_frequent_first(self, groups: dict[str, list[str]]) -> dict[str, list[str]]:
+        """``groups`` with each list of corpus words sorted by document frequency, most frequent first."""
+        for words in groups.values():
+            words.sort(key=lambda w: (-self.document_frequency(w), w))
+        return groups
 
     def respell(self, text: str) -> Respelling:
         """``text`` (NFKC) with its kana-typed nouns and homophone typos in the corpus's spelling."""
@@ -256,9 +260,7 @@ class Respeller:
                 for word in self._vocabulary:
                     if len(word) >= 4 and _KATAKANA_RE.fullmatch(word):
                         loose.setdefault(loose_katakana(word), []).append(word)
-                for words in loose.values():
-                    words.sort(key=lambda w: (-self.document_frequency(w), w))
-                self._katakana = loose
+                self._katakana = self._most_frequent_first(loose)
             return self._katakana
 
     def _respell_katakana(self, text: str, changes: list[tuple[str, str]]) -> str:

@@ -358,7 +358,7 @@ class Understanding:
         self.catalog = catalog
         self.table = table or load_intents()
         self.editions = sorted(set(editions))
-        self._measure_tokens: dict[str, frozenset[str]] = {}
+        self._measure_tokens: dict[tuple[str, bool], frozenset[str]] = {}
         # What a question asks for (a field, a budget, a count) is not what it is about.
         self._field_patterns = tuple(p for f in self.table.fields for p in f.patterns) + tuple(
             k.asks for k in self.table.missing
@@ -432,14 +432,19 @@ class Understanding:
         token = m.group(1)
         return int(token) if token.isdigit() else _KANJI_NUM.get(token)
 
-    def measure_tokens(self, measure_no: str) -> frozenset[str]:
-        """Tokens of a measure's whole text (title, body, targets, 工程表 headings), kept once computed."""
-        toks = self._measure_tokens.get(measure_no)
+    def measure_tokens(self, measure_no: str, *, title_only: bool = False) -> frozenset[str]:
+        """Tokens of a measure's whole text (title, body, targets, 工程表 headings), or of its title
+        alone, kept once computed."""
+        key = (measure_no, title_only)
+        toks = self._measure_tokens.get(key)
         if toks is None:
             m = self.catalog.measures.get(measure_no) if self.catalog else None
-            text = "" if m is None else measure_text(m) + "\n" + "\n".join(r.heading for r in m.roadmap)
+            if m is None:
+                text = ""
+            else:
+                text = m.title if title_only else measure_text(m) + "\n" + "\n".join(r.heading for r in m.roadmap)
             toks = frozenset(self.analyzer.tokenizer.tokenize(text))
-            self._measure_tokens[measure_no] = toks
+            self._measure_tokens[key] = toks
         return toks
 
     def focus_holding(self, focus: Sequence[str], words: Sequence[str]) -> str | None:
@@ -448,11 +453,8 @@ class Understanding:
         needed = [w for w in _unigrams(list(words)) if not w.isdigit()]
         if not needed or self.catalog is None:
             return None
-        for no in focus[:5]:
-            m = self.catalog.measures.get(no)
-            if m is not None and all(w in self.analyzer.tokenizer.tokenize(m.title) for w in needed):
-                return no
-        return next((no for no in focus[:5] if all(w in self.measure_tokens(no) for w in needed)), None)
+        return next((no for no in focus[:5] if all(w in self.measure_tokens(no, title_only=True) for w in needed)),
+                    None) or next((no for no in focus[:5] if all(w in self.measure_tokens(no) for w in needed)), None)
 
     def order_by_naming(self, named: Sequence[str], cited: Sequence[str]) -> tuple[str, ...]:
         """The cited measures in the order the user named their subjects (each name → its best measure)."""
@@ -519,8 +521,7 @@ class Understanding:
             # searched anew with the field asked (the answer's measure may be the other one). When
             # the answer listed several, ordinals count those, as below.
             name = previous.named[ordinal - 1] if ordinal > 0 else previous.named[-1]
-            name_terms = tuple(t for t in self.analyzer.tokenizer.tokenize(name) if is_content_word(t))
-            return state("shift", subject_=name, terms_=name_terms, inherited=("subject",))
+            return state("shift", subject_=name, terms_=self.subject_terms(name), inherited=("subject",))
         if ordinal is not None:
             # Ordinals count the user's own words when they named several things, else the answer's list.
             # 「後者」 is the second thing the user named, even two turns later.
@@ -662,9 +663,7 @@ class Understanding:
         if state.resolution in ("new", "measure_no") or previous is None:
             return question[:MAX_QUERY_CHARS]
         field_words = self.table.field_query(state.fields)
-        if state.resolution == "shift":
-            return f"{state.subject} {field_words}".strip()[:MAX_QUERY_CHARS]
-        if state.resolution in ("similar", "refine", "more"):
+        if state.resolution in ("shift", "similar", "refine", "more"):
             return f"{state.subject} {field_words}".strip()[:MAX_QUERY_CHARS]
         # Retrieval sees the earlier question too, so 「それはいつまで？」 keeps its topic.
         # Both parts are capped: history comes from the client and may be long.
