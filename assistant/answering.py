@@ -378,8 +378,8 @@ class ExtractiveAnswerer:
         state = analysis.state
         if state is not None and state.resolution == "similar":
             # The resolved query reads mostly like the earlier subject (its field included); the
-            # turn's own words name the new field and often the shared aspect (「同じような海外との
-            # 協力を、AIの分野で」): both searches count, the turn's own first.
+            # turn's own words name the new field and often the shared aspect (「同じような人材育成を、
+            # 農業の分野でも？」): both searches count, the turn's own first.
             own = self.retriever.retrieve(analysis.normalized[:MAX_QUERY_CHARS], k=30, filters=eff).hits
             found = fuse_rankings([own, found])
         if state is not None and state.exclude:

@@ -1,7 +1,7 @@
 """Spelling recovery by reading: words typed in kana, or with a wrong kanji of the same sound.
 
 Staff type what they hear: 「でんしかるて」 for 電子カルテ, 「がばめんとくらうど」, 「こども家庭ちょう」,
-「人財」 for 人材, 「介護保健証」 for 介護保険証. The lexical side sees words the corpus never uses and the
+「人財」 for 人材, 「後期高齢者の保健証」 for 保険証. The lexical side sees words the corpus never uses and the
 refusal check even takes them for things the plan does not mention. The corpus vocabulary (the
 BM25 index's tokens: base forms and noun bigrams) is indexed here by kana reading, and a span of the
 question is respelled when it sounds like a corpus noun and is not itself written as one:
