@@ -437,7 +437,7 @@ class ExtractiveAnswerer:
         used: set[str] = set()
         merged: list[Hit] = []
         for name in state.named[:3]:
-            sub = self.retriever.retrieve(f"{name} {field_words}".strip(), k=10)
+            sub = self.retriever.retrieve(f"{name} {field_words}".strip(), k=10, phrases=(name,))
             top = self.best_measure_for(name, [h for h in sub.hits if h.chunk.measure_no not in used])
             if top is None:
                 continue
@@ -455,6 +455,7 @@ class ExtractiveAnswerer:
     def best_measure_for(self, name: str, hits: Sequence[Hit]) -> Hit | None:
         """The measure among ``hits`` whose title and body share most (IDF-weighted) words with ``name``."""
         words = {w for w in self.tokenizer.tokenize(name) if w not in QUESTION_WORDS}
+        key = search_key(name).casefold()
         best, best_score = None, 0.0
         for rank, h in enumerate(hits):
             if not h.chunk.measure_no:
@@ -464,6 +465,10 @@ class ExtractiveAnswerer:
             shared = words & (title | self.chunk_tokens(h))
             # Words in the title count double: a measure is named by its title.
             score = sum(self.analyzer.idf(w) * (2.0 if w in title else 1.0) for w in shared) * (0.97**rank)
+            # The name written out whole in the passage beats a passage sharing its words apart
+            # (「オンライン資格確認」 is not 「国家資格のオンライン化」).
+            if len(key) >= 4 and key in search_key(f"{m.title}\n{h.chunk.text}").casefold():
+                score *= 1.6
             if score > best_score:
                 best, best_score = h, score
         return best

@@ -24,12 +24,17 @@ from pydantic import ConfigDict
 
 from assistant.catalog import Catalog, canonical_ministry, find_measure_nos
 from assistant.chunking import Chunk
+from assistant.corpus import search_key
 from assistant.index import PlanIndex
 from assistant.tokenizer import JapaneseTokenizer, expand_query
 
 RRF_K = 60
 DENSE_QUERY_CHARS = 128
 CHUNK_KINDS = {"measure", "roadmap", "procedure", "section"}
+# A name the caller knows the user wrote out whole (「オンライン資格確認」) is a third ranking: the
+# chunks holding it verbatim, when at most this many do (a name found everywhere distinguishes nothing).
+PHRASE_MAX_CHUNKS = 40
+PHRASE_WEIGHT = 1.0
 FILTER_KEYS = ("doc_id", "edition", "chapter", "ministry", "measure_no", "kind")
 
 
@@ -160,6 +165,7 @@ class HybridRetriever:
                 self._by_measure.setdefault(c.measure_no, []).append(i)
         self._filter_cache: dict[tuple, set[int]] = {}
         self._lock = threading.Lock()
+        self._chunk_keys: list[str] | None = None  # each chunk's search key, built on first use
 
     # -- the two sides --------------------------------------------------------------------
 
@@ -190,16 +196,40 @@ class HybridRetriever:
         fetched = self.index.dense_search(vector, min(len(self.index.chunks), max(k * 8, 200)), None)
         return [(i, s) for i, s in fetched if i in allowed][:k]
 
+    def phrase_matches(self, phrases: Sequence[str], bm25: Sequence[tuple[int, float]],
+                       allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Chunks holding one of ``phrases`` verbatim (NFKC, spaces and case ignored), those holding
+        most first, then in BM25 order; a phrase held by too many chunks is left out."""
+        runs = [key for key in (search_key(p).casefold() for p in phrases) if len(key) >= 4]
+        if not runs:
+            return []
+        if self._chunk_keys is None:
+            self._chunk_keys = [search_key(c.embed_text).casefold() for c in self.index.chunks]
+        count: dict[int, int] = {}
+        for run in runs:
+            holding = [i for i, key in enumerate(self._chunk_keys) if run in key and (allowed is None or i in allowed)]
+            if len(holding) > PHRASE_MAX_CHUNKS:
+                continue
+            for i in holding:
+                count[i] = count.get(i, 0) + 1
+        order = {i: r for r, (i, _s) in enumerate(bm25)}
+        ranked = sorted(count, key=lambda i: (-count[i], order.get(i, len(order)), i))
+        return [(i, float(count[i])) for i in ranked]
+
     # -- fusion -----------------------------------------------------------------------------
 
-    def retrieve(self, query: str, *, k: int = 10, filters: dict[str, Any] | None = None) -> RetrievalResult:
-        """Top-``k`` hits for a query, at most one chunk per measure, exact measure numbers first."""
+    def retrieve(self, query: str, *, k: int = 10, filters: dict[str, Any] | None = None,
+                 phrases: Sequence[str] = ()) -> RetrievalResult:
+        """Top-``k`` hits for a query, at most one chunk per measure, exact measure numbers first.
+
+        ``phrases``: names the user wrote out whole; chunks holding them verbatim rank higher."""
         norm = normalize_filters(filters, self.index, self.catalog)
         allowed = self._allowed(norm)
         depth = max(50, k * 5)
         bm25 = self.bm25(query, depth, allowed) if self.bm25_weight > 0 else []
         dense = self.dense(query, depth, allowed) if self.dense_weight > 0 else []
-        return self.fuse(query, bm25, dense, k=k, allowed=allowed)
+        phrase = self.phrase_matches(phrases, bm25, allowed) if phrases else []
+        return self.fuse(query, bm25, dense, k=k, allowed=allowed, phrase=phrase)
 
     def fuse(
         self,
@@ -209,8 +239,10 @@ class HybridRetriever:
         *,
         k: int,
         allowed: set[int] | None = None,
+        phrase: Sequence[tuple[int, float]] = (),
     ) -> RetrievalResult:
-        """Reciprocal-rank fusion of two ranked lists, grouped so one measure fills one slot."""
+        """Reciprocal-rank fusion of the ranked lists (BM25, dense, and the chunks holding a run of
+        the query verbatim), grouped so one measure fills one slot."""
         scores: dict[int, float] = {}
         found: dict[int, set[str]] = {}
         bm25_scores = dict(bm25)
@@ -221,6 +253,9 @@ class HybridRetriever:
         for rank, (i, _s) in enumerate(dense):
             scores[i] = scores.get(i, 0.0) + self.dense_weight / (RRF_K + rank + 1)
             found.setdefault(i, set()).add("dense")
+        for rank, (i, _s) in enumerate(phrase):
+            scores[i] = scores.get(i, 0.0) + PHRASE_WEIGHT / (RRF_K + rank + 1)
+            found.setdefault(i, set()).add("phrase")
 
         asked = find_measure_nos(unicodedata.normalize("NFKC", query))
         exact = [n for n in asked if n in self.catalog.measures]

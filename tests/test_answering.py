@@ -395,3 +395,26 @@ def test_plan_neighbours_are_measures_numbered_next_to_a_listed_one(assistant):
     # 3-60 is two numbers away in the same chapter and close enough; 3-61 is three away, 4-2 in
     # another chapter, 3-56 two away but much further from the question than the best.
     assert [h.chunk.measure_no for h in near] == ["3-60"]
+
+
+def test_a_name_written_out_whole_finds_the_passage_holding_it(assistant):
+    """Retrieval given a name the user wrote whole ranks the chunks holding it verbatim first; for
+    「AとB、それぞれ」 the measure for B is one whose text holds B (not one sharing its words apart)."""
+    from assistant.corpus import search_key
+
+    name = "オンライン資格確認"
+    retriever = assistant.retriever
+    holding = {i for i, c in enumerate(retriever.index.chunks) if search_key(name) in search_key(c.embed_text)}
+    assert holding  # the plan mentions it, inside measures about other things
+    plain = retriever.retrieve(name, k=5)
+    phrased = retriever.retrieve(name, k=5, phrases=(name,))
+    assert any(name in search_key(h.chunk.embed_text) for h in phrased.hits[:3])
+    assert "phrase" in phrased.hits[0].retrievers or name in search_key(phrased.hits[0].chunk.embed_text)
+    assert sum(name in search_key(h.chunk.embed_text) for h in phrased.hits) >= \
+        sum(name in search_key(h.chunk.embed_text) for h in plain.hits)
+    a = assistant.answer("電子処方箋とオンライン資格確認について、それぞれ概要を知りたい")
+    second = [c for c in a.citations if c.measure_no and c.measure_no != a.citations[0].measure_no]
+    assert second, a.text
+    m = assistant.catalog.measures[second[0].measure_no]
+    chunks = [c for c in retriever.index.chunks if c.measure_no == m.measure_no]
+    assert any(name in search_key(c.embed_text) for c in chunks), a.text
