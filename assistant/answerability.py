@@ -151,6 +151,12 @@ def missing_fact_refusal(kind: MissingKind) -> Refusal:
     return Refusal("missing_fact", f"ご質問の{kind.label}は、重点計画と関連資料には記載がありません。", detail=kind.name)
 
 
+def unheld_detail_refusal(detail: str, measure_no: str, title: str) -> Refusal:
+    """(3) The detail asked of a measure (「罰則」「運営主体」) is in none of its sentences."""
+    return Refusal("missing_fact", f"No. {measure_no}「{title}」について、ご質問の『{detail}』は計画に記載がありません。",
+                   measure_no=measure_no, detail=detail)
+
+
 def coverage(terms: QueryTerms, top: set[str]) -> float:
     """Share of the question's content words found in the top passages' tokens (synonyms included)."""
     words = terms.content
@@ -174,6 +180,6 @@ def weak_evidence(analysis: QuestionAnalysis, result: RetrievalResult, cov: floa
 
 __all__ = [
     "DEFAULT_MAX_UNKNOWN_SHARE", "DEFAULT_MIN_COVERAGE", "DEFAULT_MIN_DENSE", "OFFER", "Refusal", "coverage",
-    "edition_refusal", "missing_fact_refusal", "request_refusal", "unknown_share", "unknown_terms_refusal",
-    "weak_evidence",
+    "edition_refusal", "missing_fact_refusal", "request_refusal", "unheld_detail_refusal", "unknown_share",
+    "unknown_terms_refusal", "weak_evidence",
 ]

@@ -28,17 +28,26 @@ from assistant.answerability import (
     missing_fact_refusal,
     quoted_name_refusal,
     request_refusal,
+    unheld_detail_refusal,
     unknown_terms_refusal,
     weak_evidence,
 )
 from assistant.catalog import Catalog, canonical_ministry
 from assistant.chunking import Chunk, measure_text
-from assistant.composition import MAX_SUPPORT, NUMERIC_ASK_RE, Citation, Composer, defined_term, era_note
+from assistant.composition import (
+    MAX_SUPPORT,
+    NUMERIC_ASK_RE,
+    Citation,
+    Composer,
+    defined_term,
+    era_note,
+    sentence_units,
+)
 from assistant.corpus import Document, search_key
 from assistant.intents import load_intents
 from assistant.questions import MAX_QUERY_CHARS
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
-from assistant.tokenizer import JapaneseTokenizer
+from assistant.tokenizer import JapaneseTokenizer, synonym_terms
 from assistant.understanding import QUESTION_WORDS, ConversationState, QuestionAnalysis, TermAnalyzer
 
 # A list names every measure about as close to the question as the closest one (dense similarity
@@ -91,6 +100,10 @@ class Answer:
         return out
 
 
+# The detail asked of a measure is looked for only when one of its words is this rare (share of passages).
+DETAIL_MAX_DF_SHARE = 0.1
+
+
 class ExtractiveAnswerer:
     """Answers from the catalog and the retrieved passages, without a language model."""
 
@@ -126,11 +139,15 @@ class ExtractiveAnswerer:
         self.editions = sorted({d.info.edition for d in documents})
         self.intents = load_intents()
         self._corpus_key: str | None = None  # every document's search key, built on first use
-        # Each measure's first chunk: what a list built from the catalog cites.
+        # Each measure's first chunk: what a list built from the catalog cites; and all its chunks
+        # (body and 工程表): where a detail asked of it would be stated.
         self.measure_chunks: dict[str, Chunk] = {}
+        self.chunks_of_measure: dict[str, list[Chunk]] = {}
         for chunk in retriever.index.chunks:
-            if chunk.kind == "measure" and chunk.measure_no:
-                self.measure_chunks.setdefault(chunk.measure_no, chunk)
+            if chunk.measure_no:
+                self.chunks_of_measure.setdefault(chunk.measure_no, []).append(chunk)
+                if chunk.kind == "measure":
+                    self.measure_chunks.setdefault(chunk.measure_no, chunk)
 
     # -- evidence -----------------------------------------------------------------------------
 
@@ -265,6 +282,11 @@ class ExtractiveAnswerer:
                                   f"{analysis.missing.label}は計画に記載がありません。", measure_no=about,
                                   detail=refusal.detail)
                 return self.refused(refusal, self.stated_instead(about, terms))
+
+        elif not (analysis.state is not None and analysis.state.each):
+            refusal = self.unheld_detail(analysis, result, targets)
+            if refusal is not None and refusal.measure_no is not None:
+                return self.refused(refusal, self.stated_instead(refusal.measure_no, terms))
 
         if evidence_hits and analysis.missing is not None and analysis.missing.evidence is not None:
             # The passages that state the kind of fact asked for (a figure as of a date) answer it.
@@ -504,6 +526,41 @@ class ExtractiveAnswerer:
         if not holding:
             return missing_fact_refusal(kind), []
         return None, holding
+
+    def unheld_detail(self, analysis: QuestionAnalysis, result: RetrievalResult,
+                      targets: Sequence[str]) -> Refusal | None:
+        """(3) A detail asked of the measure found (「…に罰則はありますか」) that no sentence of it, nor of
+        the passages found, holds: every word of the detail (or of one of the plan's wordings for it)
+        in one sentence. Only when no field is asked (the fields have renderers of their own) and the
+        answer would be about a measure."""
+        detail = analysis.asked_detail
+        if detail is None or analysis.fields != ["general"] or analysis.english:
+            return None
+        about = targets[0] if targets else (result.hits[0].chunk.measure_no if result.hits else None)
+        if about is None or about not in self.catalog.measures:
+            return None
+        wordings = [detail] + [w for term in synonym_terms(detail, self.retriever.synonyms)
+                               for w in self.retriever.synonyms[term]]
+        options = [frozenset(w for w in self.tokenizer.tokenize(x) if w not in QUESTION_WORDS) - {""} for x in wordings]
+        # Unigrams only: 「運営主体」 is held by a sentence saying 運営の主体 as well.
+        options = [frozenset(w for w in o if not any(w != v and v in w for v in o)) or o for o in options if o]
+        # A word no document uses (アンドロイド where the plan writes Android) is the unknown-words
+        # check's business: here the plan must speak of the detail elsewhere, just not of this measure.
+        if not options or not all(self.analyzer.known(w) for w in options[0]):
+            return None
+        # A word the plan uses everywhere (支援, 推進) may describe the measure in other words: only a
+        # detail with a word used in at most a tenth of the passages is looked for.
+        df = self.analyzer.document_frequency
+        if df is not None and min(df(w) for w in options[0]) > DETAIL_MAX_DF_SHARE * len(self.retriever.index.chunks):
+            return None
+        texts = [c.text for c in self.chunks_of_measure.get(about, [])] + [h.chunk.text for h in result.hits[:3]]
+        for text in texts:
+            for sent in sentence_units(text):
+                tokens = self.composer.tokens_of(sent)
+                if any(o <= tokens for o in options):
+                    return None
+        m = self.catalog.measures[about]
+        return unheld_detail_refusal(detail, m.measure_no, m.title)
 
     def subject_weights(self, analysis: QuestionAnalysis) -> dict[str, float]:
         """The subject's distinctive words with their weights: what a sentence stating the asked-for

@@ -81,6 +81,9 @@ class IntentTable:
     requests: tuple[RequestKind, ...]
     missing: tuple[MissingKind, ...]
     markers: dict[str, tuple[re.Pattern[str], ...]]
+    # aspects a measure's body explains without naming them (背景, 成果, 仕組み): asked about, they
+    # are answered by the body, so their word missing from it says nothing
+    explained: re.Pattern[str] | None = None
 
     def field(self, name: str) -> FieldIntent | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -122,7 +125,9 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
         for r in data.get("missing", [])
     )
     markers = {k: _compile(v) for k, v in data.get("conversation", {}).items()}
-    return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers)
+    explained = data.get("detail", {}).get("explained")
+    return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers,
+                       explained=re.compile(explained, re.I) if explained else None)
 
 
 # 「目標じゃなくて現状の数字で」: a field named only to be ruled out is not asked for.

@@ -317,10 +317,17 @@ class QuestionAnalysis:
     state: ConversationState | None = None
     request: RequestKind | None = None  # a task for the assistant, not a question about the plan
     missing: MissingKind | None = None  # a kind of fact plans usually do not hold
+    asked_detail: str | None = None  # the noun the question ends asking about (「…に罰則は？」 → 罰則)
 
     @property
     def fields(self) -> list[str]:
         return self.intents or [self.intent]
+
+
+# Nouns that say when, or ask, rather than name a detail (「今何％」「どこ」 are not details).
+# A number or an interrogative also takes the counters after it (何万キロ, 3年ごと).
+_NOT_DETAIL_RE = re.compile(r"[0-9０-９.,%％]+|[一二三四五六七八九十百千万億]+|何.*|いく[つら].*|幾.*|いつ.*|どこ.*|どれ.*|どの.*|"
+                            r"誰|だれ|今|現在|今年|今年度|来年|来年度|今後|将来|最新|直近|いま")
 
 
 # How a request is phrased (「…を挙げて」「教えてください」): not what it is about.
@@ -624,6 +631,7 @@ class Understanding:
             english=_is_english(normalized), state=state,
             request=request_kind(normalized, self.table), missing=missing_kind(normalized, self.table),
             asked_edition=self.edition_asked(normalized), respellings=list(respelling.changes),
+            asked_detail=self.asked_detail(normalized),
         )
         state.exhaustive = self.table.marker("exhaustive", normalized) is not None
         # Retrieval sees the normalised text: half-width katakana (ｶﾞﾊﾞﾒﾝﾄ) or full-width Latin
@@ -656,6 +664,29 @@ class Understanding:
         analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if own_subject else None,
                                              naming=naming)
         return analysis
+
+    def asked_detail(self, normalized: str) -> str | None:
+        """The noun phrase a question ends by asking about (「電子処方箋を導入しない病院に罰則はありますか」
+        → 罰則, 「…の運営主体はどこ？」 → 運営主体), unless it is an aspect a measure's body explains
+        (背景, 成果, 計画: ``[detail] explained`` in the intents table). Which field it is (目標, 担当)
+        is left to the fields."""
+        runs: list[list[str]] = [[]]
+        counting = False
+        for m in self.analyzer.tokenizer.morphemes(normalized):
+            noun = m.pos1 in ("名詞", "接尾辞")
+            counting = noun and (counting or bool(_NOT_DETAIL_RE.fullmatch(m.surface)))
+            if noun and not counting and (m.pos1 == "名詞" or runs[-1]):
+                runs[-1].append(m.surface)
+            elif runs[-1]:
+                runs.append([])
+        run = next((r for r in reversed(runs) if r), None)
+        if not run:
+            return None
+        explained = self.table.explained
+        if explained is not None and (explained.search(run[-1]) or explained.search("".join(run))):
+            return None
+        detail = "".join(run)
+        return detail if len(detail) >= 2 and detail not in QUESTION_WORDS else None
 
     def retrieval_query(self, question: str, state: ConversationState, previous: ConversationState | None,
                         last_question: str) -> str:

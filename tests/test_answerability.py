@@ -88,6 +88,43 @@ def test_live_conversation_topic_shift_and_user_order(assistant):
     assert d["state"]["resolution"] == "shift" and "targets" in d["state"]["fields"]
 
 
+@pytest.mark.parametrize(("question", "detail"), [
+    (phr("電子処方箋を導入しない病院に罰則はありますか")[0], "罰則"),
+    (phr("デジタル推進委員は報酬をもらえるの？")[0], "報酬"),
+    (phr("今日のマイナポータルの障害情報は？")[0], "障害情報"),
+])
+def test_a_detail_no_sentence_of_the_measure_holds_is_not_stated(assistant, question, detail):
+    """The detail asked of the measure found is in none of its sentences: the answer says so,
+    names the measure, and quotes what the plan does state about it (cited)."""
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "missing_fact", a.text
+    first = a.text.splitlines()[0]
+    assert f"『{detail}』は計画に記載がありません" in first and first.startswith("No. ")
+    assert a.citations and a.citations[0].measure_no and a.citations[0].measure_no in first
+
+
+@pytest.mark.parametrize("question", phr(
+    "デジタル推進委員はどうやって任命されるの？",          # 任命 is in the measure
+    "デジタル臨時行政調査会の成果は？",                    # an aspect the body explains
+    "電子処方箋の導入に向けた医療機関への支援はある？",    # 支援: a word used everywhere
+    "カードのスマホ搭載は、アンドロイドでもできる？",      # the plan writes Android
+    "送電網の上のドローン航路は何万キロ？",                # 何万キロ asks a number, not a detail
+))
+def test_details_the_plan_may_state_are_answered(assistant, question):
+    a = assistant.answer(question)
+    assert a.refusal != "missing_fact" or "『" not in a.text.splitlines()[0], a.text
+
+
+def test_asked_detail_is_the_noun_the_question_ends_on(assistant):
+    u = assistant.understanding
+    assert u.asked_detail("準公共分野のデータ連携基盤の運営主体はどこ？") == "運営主体"
+    assert u.asked_detail("介護保険証の一体化に罰則はある？") == "罰則"
+    assert u.asked_detail("GIGAスクールの端末は3年ごとに更新？") == "更新"
+    assert u.asked_detail("Lアラートの背景は？") is None  # explained by the body
+    assert u.asked_detail("公金受取口座の登録は今何件？") == "登録"
+    assert u.asked_detail("何万キロ？") is None
+
+
 def test_phrasings_here_are_in_neither_suite():
     assert len(PHRASINGS) > 10
     understanding_tests.assert_in_neither_suite(PHRASINGS)
