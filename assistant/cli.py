@@ -49,6 +49,27 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
+class _SuiteChoices:
+    """The ``eval --suite`` values, read from the suite table (``assistant.evaluation.suites``) only when
+    argparse checks a value or formats the help: the parser is built for every command, and only
+    ``eval`` should import the evaluation package."""
+
+    @staticmethod
+    def _names() -> tuple[str, ...]:
+        from assistant.evaluation.suites import SUITE_CHOICES
+
+        return SUITE_CHOICES
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
 def _load_catalog(settings: Settings):
     from assistant.pipeline import load_catalog
 
@@ -305,11 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compare", default=None)
     s.add_argument("--judge", action="store_true")
     s.add_argument("--gate", action="store_true", help="しきい値を下回ったら終了コード1")
-    s.add_argument("--suite", choices=["dev", "heldout", "heldout2", "heldout3", "both", "all"], default="both",
-                   help="評価セット: dev=items.jsonl, heldout=heldout.jsonl, heldout2=heldout2.jsonl, "
-                        "heldout3=heldout3.jsonl, both=dev と heldout を並べて報告, all=4つすべて")
+    s.add_argument("--suite", choices=_SuiteChoices(), default="both", metavar="SUITE",
+                   help="評価セット（%(choices)s）: dev=items.jsonl, heldoutN=heldoutN.jsonl, "
+                        "both=dev と heldout を並べて報告, all=すべてのセット")
     s.add_argument("--gate-heldout", action="store_true",
-                   help="held-out（heldout, heldout2, heldout3）の [heldout] しきい値も終了コードに反映（既定は報告のみ）")
+                   help="held-out セット（heldout, heldout2, …）の [heldout] しきい値も終了コードに反映（既定は報告のみ）")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("bench", parents=[common], help="速度とメモリのベンチマーク")

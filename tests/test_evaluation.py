@@ -602,6 +602,9 @@ def test_compare_suites_labels_heldout_changes():
     old["suites"]["heldout3"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.6}}}}
     new["suites"]["heldout3"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.7}}}}
     assert [c.system for c in compare_suites(old, new)] == ["assistant [heldout2]", "assistant [heldout3]"]
+    old["suites"]["heldout4"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.5}}}}
+    new["suites"]["heldout4"] = {"systems": {"assistant": {"overall": {"hit_at_5": 0.55}}}}
+    assert [c.system for c in compare_suites(old, new)][-1] == "assistant [heldout4]"
     # an old single-suite metrics.json compares on the dev suite only
     assert compare_suites({"systems": {"assistant": {"overall": {"hit_at_5": 0.7}}}}, m(0.8, 0.6))[0].system == "assistant"
 
@@ -617,6 +620,7 @@ def test_main_rejects_inconsistent_suite_flags(capsys):
     assert main(argparse.Namespace(**base, suite="weird", gate=False, gate_heldout=False)) == 2
     assert main(argparse.Namespace(**base, suite="heldout2", gate=True, gate_heldout=False)) == 2
     assert main(argparse.Namespace(**base, suite="heldout3", gate=True, gate_heldout=False)) == 2
+    assert main(argparse.Namespace(**base, suite="heldout4", gate=True, gate_heldout=False)) == 2
     base["systems"] = "bm25"
     assert main(argparse.Namespace(**base, suite="heldout", gate=False, gate_heldout=True)) == 2
     assert main(argparse.Namespace(**base, suite="all", gate=False, gate_heldout=True)) == 2
@@ -624,7 +628,7 @@ def test_main_rejects_inconsistent_suite_flags(capsys):
     assert "--gate-heldout" in err and "スイート" in err
 
 
-@pytest.mark.parametrize("suite", ["heldout", "heldout2", "heldout3"])
+@pytest.mark.parametrize("suite", ["heldout", "heldout2", "heldout3", "heldout4"])
 def test_load_heldout_items(suite):
     from assistant.evaluation import SUITE_PATHS, load_items
 
@@ -640,20 +644,31 @@ def test_suite_choices():
     from assistant.evaluation import (
         HELDOUT2_PATH,
         HELDOUT3_PATH,
+        HELDOUT4_PATH,
         HELDOUT_SUITES,
         SUITE_CHOICES,
         SUITE_GROUPS,
         SUITE_PATHS,
+        SUITES,
     )
+    from assistant.evaluation.report import SUITE_TITLES
 
-    assert SUITE_CHOICES == ("dev", "heldout", "heldout2", "heldout3", "both", "all")
-    assert SUITE_GROUPS == {"both": ("dev", "heldout"), "all": ("dev", "heldout", "heldout2", "heldout3")}
+    assert SUITE_CHOICES == ("dev", "heldout", "heldout2", "heldout3", "heldout4", "both", "all")
+    assert SUITE_GROUPS == {"both": ("dev", "heldout"), "all": ("dev", "heldout", "heldout2", "heldout3", "heldout4")}
     assert SUITE_PATHS["heldout2"] == HELDOUT2_PATH and HELDOUT2_PATH.exists()
     assert SUITE_PATHS["heldout3"] == HELDOUT3_PATH and HELDOUT3_PATH.exists()
-    assert HELDOUT_SUITES == ("heldout", "heldout2", "heldout3")
+    assert SUITE_PATHS["heldout4"] == HELDOUT4_PATH and HELDOUT4_PATH.exists()
+    assert HELDOUT_SUITES == ("heldout", "heldout2", "heldout3", "heldout4")
+    # everything is derived from the one suite table
+    assert tuple(SUITE_PATHS) == tuple(s.name for s in SUITES) == SUITE_GROUPS["all"]
+    assert all(path.exists() for path in SUITE_PATHS.values())
+    assert SUITE_TITLES["dev"] == "Dev suite — `evals/items.jsonl`"
+    assert SUITE_TITLES["heldout4"] == "Held-out suite 4 — `evals/heldout4.jsonl` (never tuned on)"
     parser = build_parser()
     assert parser.parse_args(["eval"]).suite == "both"
     assert [parser.parse_args(["eval", "--suite", c]).suite for c in SUITE_CHOICES] == list(SUITE_CHOICES)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["eval", "--suite", "heldout9"])
 
 
 def test_main_suite_all_runs_every_suite_and_gates_each_heldout_suite(tmp_path, monkeypatch, capsys):
@@ -675,24 +690,27 @@ def test_main_suite_all_runs_every_suite_and_gates_each_heldout_suite(tmp_path, 
 
     assert ev.main(argparse.Namespace(**base, suite="all", gate_heldout=False, out=str(tmp_path / "all")),
                    assistant=object()) == 0  # the held-out gates are report-only
-    assert seen == ["dev", "heldout", "heldout2", "heldout3"]
+    assert seen == ["dev", "heldout", "heldout2", "heldout3", "heldout4"]
     data = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))
-    assert list(data["suites"]) == ["dev", "heldout", "heldout2", "heldout3"] and data["run"]["suite"] == "all"
+    assert list(data["suites"]) == ["dev", "heldout", "heldout2", "heldout3", "heldout4"] and data["run"]["suite"] == "all"
     assert data["gate_heldout"]["suite"] == "heldout"
     gate2 = data["suites"]["heldout2"]["gate"]
     assert gate2["suite"] == "heldout2" and gate2["enforced"] is False
     assert gate2["thresholds"] == data["suites"]["heldout"]["gate"]["thresholds"]  # the [heldout] table
-    gate3 = data["suites"]["heldout3"]["gate"]
-    assert gate3["suite"] == "heldout3" and gate3["enforced"] is False
-    assert gate3["thresholds"] == data["suites"]["heldout"]["gate"]["thresholds"]
-    assert all((tmp_path / "all" / f"chart-{s}.png").exists() for s in ("heldout", "heldout2", "heldout3"))
+    for suite in ("heldout3", "heldout4"):
+        gate = data["suites"][suite]["gate"]
+        assert gate["suite"] == suite and gate["enforced"] is False
+        assert gate["thresholds"] == data["suites"]["heldout"]["gate"]["thresholds"]
+    assert all((tmp_path / "all" / f"chart-{s}.png").exists() for s in ("heldout", "heldout2", "heldout3", "heldout4"))
     md = (tmp_path / "all" / "report.md").read_text(encoding="utf-8")
-    assert md.index("# Held-out suite —") < md.index("# Held-out suite 2 —") < md.index("# Held-out suite 3 —")
+    assert (md.index("# Held-out suite —") < md.index("# Held-out suite 2 —") < md.index("# Held-out suite 3 —")
+            < md.index("# Held-out suite 4 —"))
     assert "Held-out suite 3 — `evals/heldout3.jsonl` (never tuned on)" in md
+    assert "Held-out suite 4 — `evals/heldout4.jsonl` (never tuned on)" in md
     headline = md.split("## Headline — dev vs held-out")[1].split("Definitions:")[0]
-    assert "| assistant | heldout2 |" in headline and "| assistant | heldout3 |" in headline
+    assert all(f"| assistant | {s} |" in headline for s in ("heldout2", "heldout3", "heldout4"))
     out = capsys.readouterr().out
-    assert "Held-out gate (heldout2)" in out and "Held-out gate (heldout3)" in out
+    assert all(f"Held-out gate ({s})" in out for s in ("heldout2", "heldout3", "heldout4"))
 
     seen.clear()
     code = ev.main(argparse.Namespace(**base, suite="heldout2", gate_heldout=True, out=str(tmp_path / "h2")),
@@ -704,12 +722,13 @@ def test_main_suite_all_runs_every_suite_and_gates_each_heldout_suite(tmp_path, 
     assert (tmp_path / "h2" / "report.md").read_text(encoding="utf-8").startswith(
         "# Evaluation report — 2026-01-01 — heldout2 suite")
 
-    seen.clear()
-    code = ev.main(argparse.Namespace(**base, suite="heldout3", gate_heldout=True, out=str(tmp_path / "h3")),
-                   assistant=object())
-    assert seen == ["heldout3"]
-    data = json.loads((tmp_path / "h3" / "metrics.json").read_text(encoding="utf-8"))
-    assert data["run"]["suite"] == "heldout3" and data["gate_heldout"]["suite"] == "heldout3"
-    assert code == (1 if data["gate_heldout"]["missed"] else 0)
-    assert (tmp_path / "h3" / "report.md").read_text(encoding="utf-8").startswith(
-        "# Evaluation report — 2026-01-01 — heldout3 suite")
+    for suite in ("heldout3", "heldout4"):
+        seen.clear()
+        code = ev.main(argparse.Namespace(**base, suite=suite, gate_heldout=True, out=str(tmp_path / suite)),
+                       assistant=object())
+        assert seen == [suite]
+        data = json.loads((tmp_path / suite / "metrics.json").read_text(encoding="utf-8"))
+        assert data["run"]["suite"] == suite and data["gate_heldout"]["suite"] == suite
+        assert code == (1 if data["gate_heldout"]["missed"] else 0)
+        assert (tmp_path / suite / "report.md").read_text(encoding="utf-8").startswith(
+            f"# Evaluation report — 2026-01-01 — {suite} suite")

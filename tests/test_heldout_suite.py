@@ -1,4 +1,5 @@
-"""Self-check of the held-out evaluation suites ``evals/heldout.jsonl``, ``heldout2.jsonl`` and ``heldout3.jsonl``.
+"""Self-check of the held-out evaluation suites ``evals/heldout.jsonl``, ``heldout2.jsonl``, ``heldout3.jsonl``
+and ``heldout4.jsonl``.
 
 The held-out suite measures the assistant on questions nobody tuned for (``evals/README.md``,
 "Held-out suite"). These tests do not run the assistant; like ``tests/test_eval_suite.py`` they make
@@ -8,10 +9,12 @@ categories, ``prior_turns``, ``oos_class``/``absent_terms``, LIST topic question
 equal or nearly equal to a development question. ``evals/tools/check_items.py --file
 evals/heldout.jsonl`` runs the same rules without the package.
 
-Every test runs on all three held-out suites (the ``items`` fixture is parametrized over
+Every test runs on all four held-out suites (the ``items`` fixture is parametrized over
 ``HELDOUT_PATHS``); ``heldout2.jsonl`` (``evals/tools/heldout2_items.py``) was written after the first
 one had partly leaked into tuning, ``heldout3.jsonl`` (``evals/tools/heldout3_items.py``) after the
-first two had.
+first two had, ``heldout4.jsonl`` (``evals/tools/heldout4_items.py``) after the first three had. The
+builders of the last three share ``evals/tools/heldout_builder.py``; the builder tests check that each
+suite file is byte for byte what its builder writes.
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 HELDOUT_PATH = ROOT / "evals" / "heldout.jsonl"
 HELDOUT2_PATH = ROOT / "evals" / "heldout2.jsonl"
 HELDOUT3_PATH = ROOT / "evals" / "heldout3.jsonl"
-HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH]
-# Minimum size per suite (the third suite was written to at least 170 items).
-MIN_ITEMS = {"heldout": 160, "heldout2": 160, "heldout3": 170}
+HELDOUT4_PATH = ROOT / "evals" / "heldout4.jsonl"
+HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH]
+# Minimum size per suite (the third and fourth suites were written to at least 170 items).
+MIN_ITEMS = {"heldout": 160, "heldout2": 160, "heldout3": 170, "heldout4": 170}
 DEV_PATH = ROOT / "evals" / "items.jsonl"
 sys.path.insert(0, str(ROOT / "evals" / "tools"))
 
@@ -327,3 +331,45 @@ def test_heldout3_builder_is_up_to_date():
     import heldout3_items
 
     assert load_items(HELDOUT3_PATH) == heldout3_items.collect()
+
+
+def test_heldout4_independent_of_the_other_suites():
+    """heldout4.jsonl: no question (final, prior turn or history turn) has a character-bigram Jaccard
+    similarity >= 0.5 with a question of items.jsonl, heldout.jsonl, heldout2.jsonl or heldout3.jsonl
+    (the builder's rule); only heldout4's ids are reported."""
+    import heldout4_items
+
+    assert set(heldout4_items.OTHER_SUITES) == {DEV_PATH, HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH}
+    others = load_items(DEV_PATH) + load_items(HELDOUT_PATH) + load_items(HELDOUT2_PATH) + load_items(HELDOUT3_PATH)
+    errors, worst = heldout4_items.similarity_check(load_items(HELDOUT4_PATH), others)
+    fail(errors, "heldout4 questions too similar to another suite")
+    assert worst < heldout4_items.MAX_JACCARD
+
+
+@pytest.mark.parametrize("suite", ["heldout2", "heldout3", "heldout4"])
+def test_builder_writes_the_suite_file_byte_for_byte(suite):
+    """Each suite file is byte for byte what its builder (evals/tools/<suite>_items.py, sharing
+    heldout_builder.py) writes: edit the sources, not the file; moving the shared builder code changed
+    no byte of heldout2.jsonl or heldout3.jsonl."""
+    import importlib
+
+    import heldout_builder
+
+    module = importlib.import_module(f"{suite}_items")
+    path = ROOT / "evals" / f"{suite}.jsonl"
+    assert module.OUT == path
+    assert path.read_bytes() == heldout_builder.dumps(module.collect()).encode("utf-8")
+
+
+def test_heldout4_size_and_mix():
+    """The fourth suite's own minimums: at least 170 items, LIST questions about half of the topic items,
+    and the hard classes well covered."""
+    items = load_items(HELDOUT4_PATH)
+    counts = Counter(it["category"] for it in items)
+    assert len(items) >= 170
+    topics = [it for it in items if it["category"] == "topic"]
+    lists = [it for it in topics if 3 <= len(it["expected_measures"]) <= 8]
+    assert 0.4 <= len(lists) / len(topics) <= 0.6, f"{len(lists)} LIST questions of {len(topics)} topic items"
+    assert counts["conversation"] >= 15 and counts["task_request"] >= 12 and counts["out_of_scope"] >= 20
+    classes = Counter(it.get("oos_class") for it in items if it["category"] == "out_of_scope")
+    assert min(classes[c] for c in OOS_CLASSES) >= 4, dict(classes)

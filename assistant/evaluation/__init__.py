@@ -1,22 +1,22 @@
 """The evaluation runner: ``python -m assistant eval`` over ``evals/items.jsonl`` and the held-out suites.
 
-``--suite dev`` runs the development suite (``items.jsonl``), ``--suite heldout`` the held-out
-suite (``heldout.jsonl``, never used for tuning), ``--suite heldout2`` the second held-out suite
-(``heldout2.jsonl``, written after the first had partly leaked into tuning), ``--suite heldout3`` the
-third (``heldout3.jsonl``, written after the first two had partly leaked), ``--suite both`` (the
-default) dev and heldout, ``--suite all`` all four, reported side by side. Runs several systems on
+The suites are the rows of one ordered table, :data:`~assistant.evaluation.suites.SUITES`: ``dev``
+(``items.jsonl``, the development suite), ``heldout`` (``heldout.jsonl``, never used for tuning),
+``heldout2``, ``heldout3`` and ``heldout4`` (each written after the earlier ones had partly leaked
+into tuning). ``--suite <name>`` runs one of them, ``--suite both`` (the default) dev and heldout,
+``--suite all`` every suite of the table, reported side by side. Runs several systems on
 the same items — a textbook RAG baseline (``naive``), the project's
 ``bm25``, ``dense`` and ``hybrid`` retrievers, and the full ``assistant`` — and measures
 retrieval (hit@k, MRR, nDCG@10), citations (precision/recall), facts, abstention and latency,
 overall, per category and per follow-up turn. Writes ``metrics.json``, ``report.md``,
 ``chart.png`` and ``results.jsonl``; ``--compare`` diffs against an older ``metrics.json``;
 ``--gate`` applies ``evals/thresholds.toml`` (``[fast]``/``[full]``) to the assistant on the dev
-suite; the ``[heldout]`` thresholds are checked and reported for each held-out suite (``heldout``,
-``heldout2``, ``heldout3``) but only fail the run with ``--gate-heldout``.
+suite; the ``[heldout]`` thresholds are checked and reported for each held-out suite
+(:data:`HELDOUT_SUITES`) but only fail the run with ``--gate-heldout``.
 
 ``metrics.json`` keeps the single-suite shape at its top level (``run``, ``systems``, ``gate``: the
 first suite that ran) and adds ``suites: {dev: {run, systems, gate?}, heldout: {run, systems, gate},
-heldout2: …, heldout3: …}`` and ``gate_heldout`` (the gate of the first held-out suite that ran).
+heldout2: …, …}`` and ``gate_heldout`` (the gate of the first held-out suite that ran).
 
 In-process use (what the quality-gate test does)::
 
@@ -53,17 +53,16 @@ from assistant.evaluation.metrics import (
     score_item,
     summarize,
 )
-from assistant.evaluation.report import HELDOUT_SUITES, fmt, table, write_report
+from assistant.evaluation.report import fmt, table, write_report
+from assistant.evaluation.suites import HELDOUT_SUITES, SUITE_CHOICES, SUITE_GROUPS, SUITE_PATHS, SUITES
 from assistant.evaluation.systems import AssistantSystem, NaiveRAG, Output, RetrieverSystem, System
 
-ITEMS_PATH = PROJECT_ROOT / "evals" / "items.jsonl"
-HELDOUT_PATH = PROJECT_ROOT / "evals" / "heldout.jsonl"
-HELDOUT2_PATH = PROJECT_ROOT / "evals" / "heldout2.jsonl"
-HELDOUT3_PATH = PROJECT_ROOT / "evals" / "heldout3.jsonl"
-SUITE_PATHS = {"dev": ITEMS_PATH, "heldout": HELDOUT_PATH, "heldout2": HELDOUT2_PATH, "heldout3": HELDOUT3_PATH}
-# --suite values that run several suites, in report order.
-SUITE_GROUPS = {"both": ("dev", "heldout"), "all": ("dev", "heldout", "heldout2", "heldout3")}
-SUITE_CHOICES = (*SUITE_PATHS, *SUITE_GROUPS)
+# The suite files (from the suite table, assistant/evaluation/suites.py).
+ITEMS_PATH = SUITE_PATHS["dev"]
+HELDOUT_PATH = SUITE_PATHS["heldout"]
+HELDOUT2_PATH = SUITE_PATHS["heldout2"]
+HELDOUT3_PATH = SUITE_PATHS["heldout3"]
+HELDOUT4_PATH = SUITE_PATHS["heldout4"]
 THRESHOLDS_PATH = PROJECT_ROOT / "evals" / "thresholds.toml"
 REPORTS_DIR = PROJECT_ROOT / "evals" / "reports"
 SYSTEMS = ("naive", "bm25", "dense", "hybrid", "assistant")
@@ -177,7 +176,7 @@ def evaluate(
     """Run each system on every item and compute the metrics (no files are written).
 
     ``built``: systems already built (reused across suites); ``close=False`` leaves them open.
-    ``suite``: ``dev``, ``heldout``, ``heldout2`` or ``heldout3``, recorded in ``metrics["run"]``.
+    ``suite``: the name of a suite of :data:`SUITES` (``dev``, ``heldout``, …), recorded in ``metrics["run"]``.
     """
     from tqdm import tqdm
 
@@ -273,7 +272,7 @@ def summary_text(metrics: dict[str, Any]) -> str:
 
 def compare_suites(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """:func:`compare` on the top-level (primary suite) metrics, plus each held-out suite that both
-    runs have (its changes are labelled ``system [heldout]``, ``system [heldout2]``, …)."""
+    runs have (its changes are labelled ``system [heldout]``, ``system [heldout2]``, …), in table order."""
     changes = compare(old, new)
     primary = (new.get("run") or {}).get("suite")
     for suite in HELDOUT_SUITES:
@@ -290,8 +289,8 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
     """``assistant eval``: run, write the report, optionally compare, judge and gate. Returns the exit code.
 
     ``assistant``: an already loaded :class:`~assistant.api.Assistant` to reuse (tests); by
-    default one is built from the settings the flags describe. ``args.suite``: ``dev``,
-    ``heldout``, ``heldout2``, ``heldout3``, ``both`` (default: dev + heldout) or ``all``. ``args.gate``: gate the
+    default one is built from the settings the flags describe. ``args.suite``: a suite name of
+    :data:`SUITES`, ``both`` (default: dev + heldout) or ``all`` (every suite). ``args.gate``: gate the
     dev suite; ``args.gate_heldout``: make the (otherwise report-only) held-out gates fail the run.
     """
     from assistant.api import Assistant
@@ -321,7 +320,8 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
         print("エラー: --gate は dev スイートのしきい値です (--suite dev|both|all、held-out は --gate-heldout)", file=sys.stderr)
         return 2
     if want_gate_heldout and not any(s in HELDOUT_SUITES for s in suites):
-        print("エラー: --gate-heldout には held-out スイートが必要です (--suite heldout|heldout2|heldout3|both|all)", file=sys.stderr)
+        heldout_choices = "|".join((*HELDOUT_SUITES, *SUITE_GROUPS))
+        print(f"エラー: --gate-heldout には held-out スイートが必要です (--suite {heldout_choices})", file=sys.stderr)
         return 2
     old = None
     if getattr(args, "compare", None):
@@ -414,8 +414,8 @@ def main(args: argparse.Namespace, *, assistant: Any = None, settings: Settings 
 
 
 __all__ = [
-    "HELDOUT2_PATH", "HELDOUT3_PATH", "HELDOUT_PATH", "HELDOUT_SUITES", "ITEMS_PATH", "SUITE_CHOICES", "SUITE_GROUPS", "SUITE_PATHS",
-    "SYSTEMS", "THRESHOLDS_PATH", "EvalRun", "build_systems",
+    "HELDOUT2_PATH", "HELDOUT3_PATH", "HELDOUT4_PATH", "HELDOUT_PATH", "HELDOUT_SUITES", "ITEMS_PATH", "SUITES",
+    "SUITE_CHOICES", "SUITE_GROUPS", "SUITE_PATHS", "SYSTEMS", "THRESHOLDS_PATH", "EvalRun", "build_systems",
     "check_gate", "close_systems", "compare", "compare_suites", "evaluate", "fmt", "load_items", "load_metrics",
     "load_thresholds", "main", "run_judge", "summary_table", "summary_text", "write_report",
 ]

@@ -1,13 +1,12 @@
 """Writing a run: ``metrics.json``, ``report.md``, ``chart.png`` and ``results.jsonl``.
 
-A run over one suite (``evals/items.jsonl`` = dev, ``evals/heldout.jsonl`` = held-out,
-``evals/heldout2.jsonl`` = held-out 2 or ``evals/heldout3.jsonl`` = held-out 3) writes the
-single-suite report. A run over several
-(``metrics["suites"]`` with two or more entries) writes one ``report.md`` with a compact
-dev-vs-held-out headline table and then one section per suite, ``chart.png`` for the first suite
-and ``chart-<suite>.png`` for each other one (``chart-heldout.png``, ``chart-heldout2.png``,
-``chart-heldout3.png``), and
-``results.jsonl`` rows tagged with their ``suite``.
+A run over one suite (any suite of the table in ``assistant/evaluation/suites.py``: ``dev`` =
+``evals/items.jsonl``, ``heldout`` … ``heldout4`` = the held-out suites) writes the single-suite
+report. A run over several (``metrics["suites"]`` with two or more entries) writes one ``report.md``
+with a compact dev-vs-held-out headline table and then one section per suite (titled from the suite
+table), ``chart.png`` for the first suite and ``chart-<suite>.png`` for each other one
+(``chart-heldout.png``, ``chart-heldout2.png``, …), and ``results.jsonl`` rows tagged with their
+``suite``.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.evaluation.metrics import Change, ItemScore
+from assistant.evaluation.suites import HELDOUT_SUITES, SUITE_TITLES
 
 # Metric columns of the tables: (key, header).
 RETRIEVAL_COLUMNS = [
@@ -52,14 +52,8 @@ HEADLINE_COLUMNS = [
     ("conversation_hit", "conv. hit@5"), ("list_recall", "list rec."), ("answer_chars_p50", "chars p50"),
     ("latency_p50_ms", "p50 ms"),
 ]
-SUITE_TITLES = {
-    "dev": "Dev suite — `evals/items.jsonl`",
-    "heldout": "Held-out suite — `evals/heldout.jsonl` (never tuned on)",
-    "heldout2": "Held-out suite 2 — `evals/heldout2.jsonl` (never tuned on)",
-    "heldout3": "Held-out suite 3 — `evals/heldout3.jsonl` (never tuned on)",
-}
-# Suites never tuned on: the `[heldout]` thresholds apply to each (report-only unless --gate-heldout).
-HELDOUT_SUITES = ("heldout", "heldout2", "heldout3")
+# SUITE_TITLES (section headings) and HELDOUT_SUITES (the suites never tuned on, whose sections carry
+# the `[heldout]` gate note) come from the suite table, assistant/evaluation/suites.py.
 CHART_SYSTEM_METRICS = [
     ("hit_at_5", "hit@5"), ("mrr", "MRR"), ("citation_precision", "citation precision"),
     ("fact_recall", "fact recall"), ("abstention_accuracy", "abstention acc."),

@@ -22,41 +22,27 @@ character-bigram Jaccard similarity with any question of ``items.jsonl`` or ``he
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import heldout_builder  # noqa: E402
+from heldout_builder import (  # noqa: E402, F401  (re-exported: MAX_JACCARD, similarity_check)
+    CONV,
+    MAX_JACCARD,
+    OOS,
+    TASK,
+    similarity_check,
+)
 from itemlib import A, Q, U  # noqa: E402
 
 EVALS = Path(__file__).resolve().parents[1]
 OUT = EVALS / "heldout2.jsonl"
 # The suites heldout2 must stay independent of (compared by character-bigram Jaccard similarity).
 OTHER_SUITES = (EVALS / "items.jsonl", EVALS / "heldout.jsonl")
-MAX_JACCARD = 0.5
 
 L, F, T, S, OE, FU, R = "lookup", "factual", "topic", "section", "older_edition", "followup", "robustness"
-
-
-def OOS(question: str, cls: str, *, absent: list[str] | None = None, acc: list[str] | tuple = (),
-        fast: bool = False) -> dict:
-    item = Q("out_of_scope", question, acc=acc, doc=None, fast=fast)
-    item["oos_class"] = cls
-    if absent:
-        item["absent_terms"] = list(absent)
-    return item
-
-
-def TASK(question: str, *, fast: bool = False) -> dict:
-    return Q("task_request", question, doc=None, fast=fast)
-
-
-def CONV(question: str, measures: list[str] | tuple = (), *, prior: list[str], acc: list[str] | tuple = (),
-         doc: str = "plan2025", facts: list[str] | tuple = (), ev: str | None = None, fast: bool = False) -> dict:
-    item = Q("conversation", question, measures, acc=acc, doc=doc, facts=facts, ev=ev, fast=fast)
-    # keep prior_turns right after the question for readability
-    return {"question": item.pop("question"), "prior_turns": list(prior), **item}
 
 
 # --- lookup: the staff member names the measure number -------------------------------------------
@@ -511,79 +497,13 @@ TASK_REQUEST = [
 SOURCES = LOOKUP + FACTUAL + TOPIC + SECTION + OLDER + FOLLOWUP + ROBUST + OUT_OF_SCOPE + CONVERSATION + TASK_REQUEST
 
 
+
 def collect() -> list[dict]:
-    counters: dict[str, int] = {}
-    out: list[dict] = []
-    for item in SOURCES:
-        cat = item["category"]
-        counters[cat] = counters.get(cat, 0) + 1
-        out.append({"id": f"{cat.replace('_', '-')}-{counters[cat]:03d}", **item})
-    out.sort(key=lambda it: it["id"])
-    return out
-
-
-# --- independence from the other suites ------------------------------------------------------------
-
-
-def user_texts(item: dict) -> list[tuple[str, str]]:
-    """Every user-written text of an item as (where, text): the question, conversation prior turns,
-    followup history user turns."""
-    texts = [("question", item.get("question", ""))]
-    texts += [(f"prior turn {n}", p) for n, p in enumerate(item.get("prior_turns") or [], 1) if isinstance(p, str)]
-    texts += [(f"history turn {n}", h["content"]) for n, h in enumerate(item.get("history") or [], 1)
-              if h.get("role") == "user"]
-    return [(where, t) for where, t in texts if t]
-
-
-def bigrams(text: str) -> frozenset[str]:
-    import check_items
-
-    key = check_items.question_key(text)
-    return frozenset(key[i:i + 2] for i in range(len(key) - 1)) or frozenset([key])
-
-
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    union = a | b
-    return len(a & b) / len(union) if union else 0.0
-
-
-def similarity_check(items: list[dict], others: list[dict], limit: float = MAX_JACCARD) -> tuple[list[str], float]:
-    """Questions of ``items`` whose bigram Jaccard similarity with a question of ``others`` is >= ``limit``.
-
-    Returns (errors, maximum similarity found). Errors name only this suite's item, so the check can
-    run without anyone reading the other suites' questions.
-    """
-    pool = [bigrams(t) for o in others for _, t in user_texts(o)]
-    errors: list[str] = []
-    worst = 0.0
-    for it in items:
-        for where, text in user_texts(it):
-            grams = bigrams(text)
-            best = max((jaccard(grams, g) for g in pool), default=0.0)
-            worst = max(worst, best)
-            if best >= limit:
-                errors.append(f"{it['id']} ({where}): too similar to a question of an existing suite "
-                              f"(bigram Jaccard {best:.2f} >= {limit})")
-    return errors, worst
+    return heldout_builder.collect(SOURCES)
 
 
 def main() -> int:
-    import check_items
-
-    items = collect()
-    with OUT.open("w", encoding="utf-8") as fh:
-        for it in items:
-            fh.write(json.dumps(it, ensure_ascii=False) + "\n")
-    print(f"wrote {len(items)} items to {OUT}")
-    errors = check_items.check(items) + check_items.global_checks(items, suite="heldout")
-    others = [o for path in OTHER_SUITES for o in check_items.load_items(path)]
-    sim_errors, worst = similarity_check(items, others)
-    errors += sim_errors
-    for e in errors:
-        print("ERROR", e)
-    print(check_items.stats(items))
-    print(f"max bigram Jaccard similarity with items.jsonl/heldout.jsonl questions: {worst:.3f} (limit {MAX_JACCARD})")
-    return 1 if errors else 0
+    return heldout_builder.main(collect(), OUT, OTHER_SUITES)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ reading the questions of the development suite or of the other held-out suites. 
 tune the assistant: it only measures it (see the "Held-out suite 3" section of ``evals/README.md``),
 and reports about it give aggregate figures only.
 
-Same schema, categories and extra fields as ``heldout2_items.py`` (whose ``OOS``/``TASK``/``CONV``
-helpers and similarity check are reused): ``conversation`` items carry ``prior_turns`` (earlier user
-turns the runner asks live), ``task_request`` items must be declined, ``out_of_scope`` items carry
-``oos_class`` (``absent`` with ``absent_terms``, ``unstated``, ``nonexistent``, ``live``). Ids are
+Same schema, categories and extra fields as ``heldout2_items.py`` (the ``OOS``/``TASK``/``CONV``
+helpers, the numbering and the similarity check are those of ``heldout_builder.py``):
+``conversation`` items carry ``prior_turns`` (earlier user turns the runner asks live),
+``task_request`` items must be declined, ``out_of_scope`` items carry ``oos_class`` (``absent``
+with ``absent_terms``, ``unstated``, ``nonexistent``, ``live``). Ids are
 ``<category>-NNN`` per category in source order, so appending an item at the end of a category's
 list keeps the existing ids stable.
 
@@ -25,13 +26,19 @@ reported.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from heldout2_items import CONV, MAX_JACCARD, OOS, TASK, similarity_check  # noqa: E402
+import heldout_builder  # noqa: E402
+from heldout_builder import (  # noqa: E402, F401  (re-exported: MAX_JACCARD, similarity_check)
+    CONV,
+    MAX_JACCARD,
+    OOS,
+    TASK,
+    similarity_check,
+)
 from itemlib import A, Q, U  # noqa: E402
 
 EVALS = Path(__file__).resolve().parents[1]
@@ -529,35 +536,13 @@ TASK_REQUEST = [
 SOURCES = LOOKUP + FACTUAL + TOPIC + SECTION + OLDER + FOLLOWUP + ROBUST + OUT_OF_SCOPE + CONVERSATION + TASK_REQUEST
 
 
+
 def collect() -> list[dict]:
-    counters: dict[str, int] = {}
-    out: list[dict] = []
-    for item in SOURCES:
-        cat = item["category"]
-        counters[cat] = counters.get(cat, 0) + 1
-        out.append({"id": f"{cat.replace('_', '-')}-{counters[cat]:03d}", **item})
-    out.sort(key=lambda it: it["id"])
-    return out
+    return heldout_builder.collect(SOURCES)
 
 
 def main() -> int:
-    import check_items
-
-    items = collect()
-    with OUT.open("w", encoding="utf-8") as fh:
-        for it in items:
-            fh.write(json.dumps(it, ensure_ascii=False) + "\n")
-    print(f"wrote {len(items)} items to {OUT}")
-    errors = check_items.check(items) + check_items.global_checks(items, suite="heldout")
-    others = [o for path in OTHER_SUITES for o in check_items.load_items(path)]
-    sim_errors, worst = similarity_check(items, others)
-    errors += sim_errors
-    for e in errors:
-        print("ERROR", e)
-    print(check_items.stats(items))
-    print(f"max bigram Jaccard similarity with items.jsonl/heldout.jsonl/heldout2.jsonl questions: {worst:.3f} "
-          f"(limit {MAX_JACCARD})")
-    return 1 if errors else 0
+    return heldout_builder.main(collect(), OUT, OTHER_SUITES)
 
 
 if __name__ == "__main__":
