@@ -35,6 +35,7 @@ from assistant.answerability import (
 from assistant.catalog import Catalog, canonical_ministry
 from assistant.chunking import Chunk, measure_text
 from assistant.composition import (
+    MAX_LIST,
     MAX_SUPPORT,
     NUMERIC_ASK_RE,
     Citation,
@@ -48,7 +49,13 @@ from assistant.intents import load_intents
 from assistant.questions import MAX_QUERY_CHARS
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
 from assistant.tokenizer import JapaneseTokenizer, synonym_terms
-from assistant.understanding import QUESTION_WORDS, ConversationState, QuestionAnalysis, TermAnalyzer
+from assistant.understanding import (
+    QUESTION_WORDS,
+    ConversationState,
+    QueryTerms,
+    QuestionAnalysis,
+    TermAnalyzer,
+)
 
 # A list names every measure about as close to the question as the closest one (dense similarity
 # within LIST_NEAR of the best), and those a little further (within LIST_FAR) that hold at least
@@ -64,8 +71,9 @@ LIST_NEIGHBOUR_FAR = 0.05
 LIST_NEIGHBOUR_SUPPORT = 0.2
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」「デジ庁 主担当の施策 一覧」
+_MINISTRY = r"([^\s、。がのはをでもと]{2,12}?(?:省|庁|府|官房|委員会|院))"
 _MINISTRY_LIST_RE = re.compile(
-    r"([^\s、。がのはを]{2,12}?(?:省|庁|府|官房|委員会|院))\s*(?:が|の)?\s*(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?(?:施策|取組|取り組み|もの)"
+    _MINISTRY + r"\s*(?:が|の)?\s*(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?(?:施策|取組|取り組み|もの)"
 )
 
 
@@ -187,18 +195,20 @@ class ExtractiveAnswerer:
         if analysis.measure_nos or analysis.referenced_measures:
             return None
         m = _MINISTRY_LIST_RE.search(analysis.normalized)
-        if not m:
-            return None
-        name = canonical_ministry(m.group(1))
+        return self._lead(m.group(1)) if m else None
+
+    def _lead(self, written: str) -> tuple[str, str] | None:
+        """(canonical name, as written) when ``written`` names a ministry that leads measures."""
+        name = canonical_ministry(written)
         leads = {mi for meas in self.catalog.measures.values() for mi in meas.lead_ministries}
-        return (name, m.group(1)) if name in leads else None
+        return (name, written) if name in leads else None
 
     def ministry_measures(self, analysis: QuestionAnalysis) -> tuple[str, list[Hit]] | None:
         """「こども家庭庁が主担当の施策は？」 with no subject besides the ministry: every measure it leads,
         from the catalog (in the plan's order), rather than the few a search ranks first."""
         found = self._ministry_asked(analysis)
-        if found is None:
-            return None
+        if found is None or (analysis.state is not None and "subject" in analysis.state.inherited):
+            return None  # a follow-up restricting the earlier subject lists that subject's measures
         name, written = found
         rest = analysis.normalized.replace(written, " ").replace(name, " ")
         if any(t not in QUESTION_WORDS for t in self.tokenizer.naming_nouns(rest)):
@@ -361,12 +371,13 @@ class ExtractiveAnswerer:
             return self.refused(Refusal("weak_evidence", "計画には記載が見つかりませんでした。"))
         return "\n".join(lines), cites, None
 
-    def list_support(self, analysis: QuestionAnalysis, hit: Hit) -> float:
+    def list_support(self, analysis: QuestionAnalysis, hit: Hit, terms: QueryTerms | None = None) -> float:
         """Share of the weight of the words naming a list's subject that a measure holds.
 
-        A staff term (ガバクラ) counts as held when the plan's wording for it is.
+        A staff term (ガバクラ) counts as held when the plan's wording for it is. ``terms``: the
+        subject's terms when they are not the turn's own (a subject inherited by a follow-up).
         """
-        terms = analysis.terms
+        terms = terms or analysis.terms
         assert terms is not None
         toks = self.chunk_tokens(hit)
         total = held = 0.0
@@ -417,6 +428,12 @@ class ExtractiveAnswerer:
         if state is not None and state.resolution == "more":
             # 「他には？」: the next measures on the subject, not only those as close as the best of them.
             return [h for h in found if self.list_support(analysis, h) >= LIST_MIN_SUPPORT][:LIST_MAIN] or found[:LIST_MAIN]
+        if state is not None and state.resolution == "refine" and (state.filters or state.exclude):
+            # 「そのうち警察庁のものは？」「文科省以外は？」: the search is already restricted to the
+            # ministry's measures (or to the others), so every one holding the subject is asked for.
+            subject = self.analyzer.terms(state.subject, subject=state.subject)
+            held = [h for h in found if self.list_support(analysis, h, subject) >= LIST_MIN_SUPPORT]
+            return held if state.exhaustive or len(held) <= MAX_LIST else held[:MAX_LIST]
         best = max(h.dense_score for h in found)
         keep = [h for h in found if h.dense_score >= best - LIST_NEAR
                 or (h.dense_score >= best - LIST_FAR and self.list_support(analysis, h) >= LIST_MIN_SUPPORT)]
@@ -583,6 +600,10 @@ class ExtractiveAnswerer:
     def retrieve(self, analysis: QuestionAnalysis, filters: dict | None) -> RetrievalResult:
         """Hybrid retrieval for the resolved query, with the conversation's preferences applied."""
         eff_filters = dict(filters or {})
+        state = analysis.state
+        if state is not None and state.filters:
+            # A follow-up restricting the earlier subject to one lead ministry (「そのうち警察庁のものは？」).
+            eff_filters = {**state.filters, **eff_filters}
         ministry = self.ministry_constraint(analysis)
         if ministry and "ministry" not in eff_filters:
             # 「こども家庭庁が主担当の施策は？」 lists that ministry's measures.

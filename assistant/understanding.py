@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import permutations
 from typing import Any
 
-from assistant.catalog import Catalog, find_measure_nos
+from assistant.catalog import Catalog, canonical_ministry, find_measure_nos
 from assistant.chunking import measure_text
 from assistant.intents import (
     IntentTable,
@@ -330,6 +330,16 @@ _NOT_DETAIL_RE = re.compile(r"[0-9０-９.,%％]+|[一二三四五六七八九�
                             r"誰|だれ|今|現在|今年|今年度|来年|来年度|今後|将来|最新|直近|いま")
 
 
+# A follow-up that keeps the earlier subject and restricts it to one lead ministry (「そのうち警察庁の
+# ものは？」「国交省のだけ」「内閣府が担当のものだけ教えて」) or leaves one out (「文科省以外のものは？」).
+_MINISTRY = r"([^\s、。がのはをでもと]{2,12}?(?:省|庁|府|官房|委員会|院))"
+_MINISTRY_ONLY_RE = re.compile(
+    _MINISTRY + r"(?:が(?:主)?担当(?:して(?:いる|る))?|の担当|が所管)?の?(?:もの|施策|取組|やつ|分)?"
+    r"(?:だけ|のみ|に絞|に限|(?:は|って)[？?]?$|を(?:教えて|挙げて)|で[？?]?$)"
+)
+_MINISTRY_EXCEPT_RE = re.compile(_MINISTRY + r"(?:が(?:主)?担当(?:の|する|している)?(?:もの|施策)?)?以外")
+
+
 # How a request is phrased (「…を挙げて」「教えてください」): not what it is about.
 _REQUEST_VERB_RE = re.compile(
     r"(を|について)?(挙げ|教え|まとめ|見せ|出し|調べ|探し|知り|示し|列挙し|紹介し)(て|たい|たく)"
@@ -523,6 +533,20 @@ class Understanding:
                                      named=named, resolution=resolution, inherited=inh, exclude=tuple(exclude),
                                      require=tuple(require))
 
+        restriction = self.ministry_restriction(normalized)
+        if restriction is not None and self.catalog is not None:
+            name, written, keep = restriction
+            rest = set(self.subject_terms(re.sub(f"({re.escape(written)}|{re.escape(name)})(以外)?", " ", subject)))
+            rest -= previous_words
+            if not rest:
+                # The earlier subject's measures of that ministry, or of the others: a list (or the
+                # field asked of them), not the measure in focus.
+                led = tuple(no for no, m in self.catalog.measures.items() if name in m.lead_ministries)
+                restricted = state("refine", (), subject_=previous.subject, terms_=previous.subject_terms,
+                                   inherited=("subject",), exclude=() if keep else led,
+                                   fields_=tuple(f for f in fields if f not in ("lead", "what")) or ("list",))
+                restricted.filters = {"ministry": name} if keep else {}
+                return restricted
         if ordinal is not None and len(previous.named) >= max(2, abs(ordinal)) and len(previous.listing) < 2:
             # 「AとBについて」 answered with one measure, then 「前者は？」: the thing the user named,
             # searched anew with the field asked (the answer's measure may be the other one). When
@@ -664,6 +688,21 @@ class Understanding:
         analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if own_subject else None,
                                              naming=naming)
         return analysis
+
+    def ministry_restriction(self, normalized: str) -> tuple[str, str, bool] | None:
+        """(canonical name, name as written, keep) when the turn restricts a subject to the measures one
+        ministry leads (keep) or to those it does not lead: 「警察庁のものだけ」, 「文科省以外は？」."""
+        if self.catalog is None:
+            return None
+        for pattern, keep in ((_MINISTRY_EXCEPT_RE, False), (_MINISTRY_ONLY_RE, True)):
+            m = pattern.search(normalized)
+            # The match may start before the name (「うち警察庁」): the longest tail naming a lead ministry.
+            for start in range(len(m.group(1)) - 1) if m else ():
+                written = m.group(1)[start:]
+                name = canonical_ministry(written)
+                if any(name in meas.lead_ministries for meas in self.catalog.measures.values()):
+                    return name, written, keep
+        return None
 
     def asked_detail(self, normalized: str) -> str | None:
         """The noun phrase a question ends by asking about (「電子処方箋を導入しない病院に罰則はありますか」

@@ -418,3 +418,20 @@ def test_a_name_written_out_whole_finds_the_passage_holding_it(assistant):
     m = assistant.catalog.measures[second[0].measure_no]
     chunks = [c for c in retriever.index.chunks if c.measure_no == m.measure_no]
     assert any(name in search_key(c.embed_text) for c in chunks), a.text
+
+
+def test_restricting_a_list_to_a_ministry_or_leaving_one_out(assistant):
+    """A live conversation: a subject, then 「…のものだけ」 lists only that ministry's measures on it,
+    and 「…以外」 only measures it does not lead."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    q1, q2, q3 = "防災関係の施策を知りたい", "そのうち内閣府が担当のものだけ", "内閣府以外のものは？"
+    assert_in_neither_suite([q1, q2, q3])
+    first = assistant.answer(q1)
+    hist = [{"role": "user", "content": q1}, {"role": "assistant", "content": first.text}]
+    only = assistant.answer(q2, history=hist)
+    leads = {no: m.lead_ministries for no, m in assistant.catalog.measures.items()}
+    assert only.measure_nos and all("内閣府" in leads[n] for n in only.measure_nos), only.text
+    assert len(only.measure_nos) >= 2  # 防災 measures the Cabinet Office leads: more than one
+    others = assistant.answer(q3, history=hist)
+    assert others.measure_nos and not any("内閣府" in leads[n] for n in others.measure_nos), others.text

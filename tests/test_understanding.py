@@ -193,6 +193,34 @@ def test_a_question_of_its_own_that_says_only_is_not_a_narrowing(understanding, 
     assert understanding.analyse(question, hist).state.resolution != "refine"
 
 
+@pytest.mark.parametrize(("question", "ministry", "keep"), [
+    (phr("そのうち総務省のものは？")[0], "総務省", True),
+    (phr("国土交通省が担当しているものだけ")[0], "国土交通省", True),
+    (phr("文科省のだけ教えて")[0], "文部科学省", True),
+    (phr("デジタル庁以外のものは？")[0], "デジタル庁", False),
+    (phr("経産省以外だと？")[0], "経済産業省", False),
+])
+def test_a_follow_up_restricting_to_a_ministry_keeps_the_subject(understanding, question, ministry, keep):
+    """「そのうち総務省のものは？」: the earlier subject's measures that ministry leads; 「…以外」: those it
+    does not lead (excluded by number). A list, not the measure in focus."""
+    hist = turns(*phr("地域のデジタル化の施策は？"), "関連する施策は次の2件です: No. 1-28「…」、No. 1-20「…」 [No. 1-28] [No. 1-20]")
+    a = understanding.analyse(question, hist)
+    st = a.state
+    assert st.resolution == "refine" and a.referenced_measures == [] and st.subject.startswith("地域")
+    assert st.fields == ("list",)
+    led = {no for no, m in understanding.catalog.measures.items() if ministry in m.lead_ministries}
+    if keep:
+        assert st.filters == {"ministry": ministry}
+    else:
+        assert st.filters == {} and set(st.exclude) >= led
+
+
+def test_a_ministry_with_a_subject_of_its_own_is_a_new_question(understanding):
+    hist = turns(*phr("地域のデジタル化の施策は？"), "関連する施策は次の2件です: No. 1-28「…」 [No. 1-28]")
+    a = understanding.analyse(phr("総務省の防災の施策は？")[0], hist)
+    assert a.state.filters == {} and "防災" in a.retrieval_query
+
+
 @pytest.mark.parametrize("question", phr("ほかには？", "他にもありますか", "他の施策は？"))
 def test_more_asks_for_the_measures_not_shown_yet(understanding, question):
     hist = turns(*phr("オンライン診療の施策は？"), "No. 3-51「オンライン診療その他の遠隔医療の推進」… [No. 3-51]")
