@@ -572,6 +572,13 @@ class Understanding:
             return state("similar", subject_=f"{subject} {previous.subject}".strip(),
                          terms_=new_terms + tuple(previous.subject_terms), inherited=("subject",),
                          exclude=prior_focus, fields_=fields or ("list",), require=field_words)
+        if similar and not new_terms and prior_focus and self.catalog is not None \
+                and prior_focus[0] in self.catalog.measures:
+            # 「似たような施策は？」 with no field named: measures like the one in focus (searched by its
+            # title, which names what it does), other than those already shown.
+            title = self.catalog.measures[prior_focus[0]].title
+            return state("similar", subject_=title, terms_=self.subject_terms(title), inherited=("subject",),
+                         exclude=prior_focus, fields_=fields or ("list",))
         if new_terms and narrow:
             # 「民間向けのものだけだと？」: the earlier subject, narrowed — a new search for both.
             return state("refine", (), subject_=f"{previous.subject} {subject}".strip(),

@@ -215,6 +215,15 @@ def test_a_follow_up_restricting_to_a_ministry_keeps_the_subject(understanding, 
         assert st.filters == {} and set(st.exclude) >= led
 
 
+@pytest.mark.parametrize("question", phr("似たような施策は？", "同じような取組はほかにある？", "これに近い施策はある？"))
+def test_similar_with_no_field_searches_like_the_measure_in_focus(understanding, question):
+    hist = turns(*phr("No. 3-51の概要を教えて"), "No. 3-51「オンライン診療その他の遠隔医療の推進」… [No. 3-51]")
+    a = understanding.analyse(question, hist)
+    title = understanding.catalog.measures["3-51"].title
+    assert a.state.resolution == "similar" and a.state.exclude == ("3-51",) and a.intent == "list"
+    assert a.state.subject == title and title in a.retrieval_query and a.referenced_measures == []
+
+
 def test_a_ministry_with_a_subject_of_its_own_is_a_new_question(understanding):
     hist = turns(*phr("地域のデジタル化の施策は？"), "関連する施策は次の2件です: No. 1-28「…」 [No. 1-28]")
     a = understanding.analyse(phr("総務省の防災の施策は？")[0], hist)
