@@ -111,14 +111,19 @@ def unknown_share(analysis: QuestionAnalysis, analyzer: TermAnalyzer, unsupporte
 
 
 def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, top_tokens: set[str],
-                          max_share: float = DEFAULT_MAX_UNKNOWN_SHARE) -> Refusal | None:
-    """(2) The question is about something no document mentions."""
+                          max_share: float = DEFAULT_MAX_UNKNOWN_SHARE,
+                          aspects: re.Pattern[str] | None = None) -> Refusal | None:
+    """(2) The question is about something no document mentions.
+
+    ``aspects``: words for what is asked about the subject (意義, 背景): rare in a plan's wording,
+    they say nothing about whether the subject is in it."""
     terms = analysis.terms
     if terms is None or not terms.naming or analysis.measure_nos or analysis.referenced_measures:
         return None
     if analysis.english:
         return None  # plain English words are missing from a Japanese corpus anyway
-    unsupported = unsupported_words(terms, top_tokens, analyzer)
+    unsupported = [w for w in unsupported_words(terms, top_tokens, analyzer)
+                   if aspects is None or not aspects.search(w)]
     if not unsupported or unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
     shown = "』『".join(unsupported[:3])

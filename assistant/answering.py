@@ -277,7 +277,7 @@ class ExtractiveAnswerer:
             return "\n".join(lines), cites + more_cites[: MAX_SUPPORT - 1], None
         if not targets:
             refusal = quoted_name_refusal(analysis.text, self.corpus_contains, self.is_phrase) or \
-                unknown_terms_refusal(analysis, self.analyzer, top_tokens, self.max_unknown_share)
+                unknown_terms_refusal(analysis, self.analyzer, top_tokens, self.max_unknown_share, self.intents.explained)
             if refusal is not None:
                 return self.refused(refusal)
         evidence_hits: list[Hit] = []
@@ -288,6 +288,11 @@ class ExtractiveAnswerer:
                 if about is None:
                     return self.refused(refusal)
                 m = self.catalog.measures[about]
+                if "targets" in analysis.missing.unless_fields and any(analysis.missing.stated_in(t) for t in m.targets):
+                    # 「デジタル推進委員は何人？」: the plan states the number as a target (5万人の任命):
+                    # that is the figure it has, so it answers, as a target.
+                    lines, cites = composer.answer_measure(m, ["targets"], terms, 1.0, numeric=True)
+                    return "\n".join(lines), cites, None
                 refusal = Refusal(refusal.kind, f"No. {m.measure_no}「{m.title}」について、ご質問の"
                                   f"{analysis.missing.label}は計画に記載がありません。", measure_no=about,
                                   detail=refusal.detail)

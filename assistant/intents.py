@@ -12,7 +12,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -84,6 +84,8 @@ class IntentTable:
     # aspects a measure's body explains without naming them (背景, 成果, 仕組み): asked about, they
     # are answered by the body, so their word missing from it says nothing
     explained: re.Pattern[str] | None = None
+    # what staff write before a question: greetings and tags (dropped), a lead-in clause (「…のですが、」)
+    lead_in: dict[str, re.Pattern[str]] = field(default_factory=dict)
 
     def field(self, name: str) -> FieldIntent | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -126,8 +128,9 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
     )
     markers = {k: _compile(v) for k, v in data.get("conversation", {}).items()}
     explained = data.get("detail", {}).get("explained")
+    lead_in = {k: re.compile(v, re.I) for k, v in data.get("lead_in", {}).items()}
     return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers,
-                       explained=re.compile(explained, re.I) if explained else None)
+                       explained=re.compile(explained, re.I) if explained else None, lead_in=lead_in)
 
 
 # 「目標じゃなくて現状の数字で」: a field named only to be ruled out is not asked for.

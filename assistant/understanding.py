@@ -386,9 +386,35 @@ class Understanding:
 
     # -- one turn on its own ----------------------------------------------------------------
 
-    def subject_of(self, normalized: str) -> str:
-        """The question with field words and conversation markers removed: what it is about."""
-        text = _remove(normalized, self._marker_patterns)
+    def without_greeting(self, normalized: str) -> str:
+        """The question without the greetings and tags staff put before it (「お疲れ様です。【至急】」)."""
+        patterns = [p for k, p in self.table.lead_in.items() if k in ("greeting", "tag")]
+        text, changed = normalized, True
+        while changed:
+            changed = False
+            for p in patterns:
+                stripped = p.sub("", text, count=1)
+                if stripped != text and stripped.strip():
+                    text, changed = stripped, True
+        return text
+
+    def without_lead_in(self, text: str) -> str:
+        """``text`` without a lead-in clause (「課長から聞かれたのですが、」), when what follows it names
+        a subject of its own."""
+        clause = self.table.lead_in.get("clause")
+        m = clause.match(text) if clause is not None else None
+        if m is None:
+            return text
+        rest = text[m.end():]
+        probe = self.subject_of(rest, lead_in=False)
+        return rest if self.subject_terms(probe) else text
+
+    def subject_of(self, normalized: str, *, lead_in: bool = True) -> str:
+        """The question with field words and conversation markers removed: what it is about.
+
+        ``lead_in``: leave out a lead-in clause before the question (see ``without_lead_in``)."""
+        text = self.without_lead_in(normalized) if lead_in else normalized
+        text = _remove(text, self._marker_patterns)
         text = _remove(text, self._field_patterns)
         text = _REQUEST_VERB_RE.sub(" ", text)
         text = re.sub(r"[？?！!。]+|ください|下さい", " ", text)
@@ -618,7 +644,7 @@ class Understanding:
         for message in turns:
             text = unicodedata.normalize("NFKC", message_text(message))
             if message.get("role") == "user":
-                text = self.analyzer.respell(text).text
+                text = self.without_greeting(self.analyzer.respell(text).text)
                 if pending is not None:  # a user turn without an answer: keep its subject
                     state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
                 pending, last_question = text[:MAX_QUERY_CHARS], text
@@ -649,7 +675,7 @@ class Understanding:
     def analyse(self, question: str, history: Sequence[dict] | None = None) -> QuestionAnalysis:
         """Fields, terms, requests and the resolved conversation state of one turn."""
         respelling = self.analyzer.respell(unicodedata.normalize("NFKC", question))
-        normalized = respelling.text
+        normalized = self.without_greeting(respelling.text)
         measure_nos = find_measure_nos(normalized)
         previous, lists, last_question = self.conversation(history or [])
         state = self._turn_state(normalized, previous, measure_nos=measure_nos, earlier_lists=lists)

@@ -115,6 +115,27 @@ def test_details_the_plan_may_state_are_answered(assistant, question):
     assert a.refusal != "missing_fact" or "『" not in a.text.splitlines()[0], a.text
 
 
+@pytest.mark.parametrize("question", phr(
+    "課長から確認を頼まれたのですが、デジタル推進委員は何人を目指していますか",  # a lead-in with words no document uses
+    "初歩的な質問で恐縮ですが、ベース・レジストリって何ですか",
+    "【確認】電子処方箋の普及の目標を教えて",
+    "地方公共団体のシステム標準化の意義は？",                 # 意義: an aspect, rare in the plan's wording
+))
+def test_what_surrounds_an_answerable_question_does_not_refuse_it(assistant, question):
+    a = assistant.answer(question)
+    assert not a.abstained and a.citations, a.text
+
+
+def test_a_count_the_plan_states_as_a_target_is_answered_as_the_target(assistant):
+    a = assistant.answer(phr("でじたるすいしんいいんって何人？")[0])
+    assert not a.abstained and "5万人" in a.text.splitlines()[0] and "目標" in a.text.splitlines()[0], a.text
+
+
+def test_how_far_something_has_got_is_answered_by_a_dated_step(assistant):
+    a = assistant.answer(phr("スマホへの電子証明書の搭載、どこまで進んでいる？")[0])
+    assert not a.abstained and a.measure_nos[:1] == ["1-70"] and "開始" in a.text.splitlines()[0], a.text
+
+
 def test_asked_detail_is_the_noun_the_question_ends_on(assistant):
     u = assistant.understanding
     assert u.asked_detail("準公共分野のデータ連携基盤の運営主体はどこ？") == "運営主体"

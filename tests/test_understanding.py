@@ -215,6 +215,20 @@ def test_a_follow_up_restricting_to_a_ministry_keeps_the_subject(understanding, 
         assert st.filters == {} and set(st.exclude) >= led
 
 
+def test_greetings_tags_and_lead_ins_are_not_the_subject(understanding):
+    """What staff write before a question is not what it is about; a measure number in brackets is."""
+    g = understanding.without_greeting
+    assert g(phr("お疲れ様です。【至急】ガバメントクラウドの移行期限は？")[0]) == "ガバメントクラウドの移行期限は？"
+    assert g("[No. 4-2] の中身を簡単に") == "[No. 4-2] の中身を簡単に"
+    assert g("すみません") == "すみません"  # nothing but a greeting: left as it is
+    a = understanding.analyse(phr("部長から聞かれたのですが、電子契約の普及の目標は？")[0])
+    assert "部長" not in a.state.subject and "電子契約" in a.state.subject
+    assert all(w not in a.terms.naming for w in ("部長",))
+    # 「…の件ですが、期限は？」: the rest names nothing, so the lead-in is the subject
+    b = understanding.analyse(phr("マイナ免許証の件ですが、期限は？")[0])
+    assert "免許" in b.state.subject or "マイナ" in b.state.subject
+
+
 @pytest.mark.parametrize("question", phr("似たような施策は？", "同じような取組はほかにある？", "これに近い施策はある？"))
 def test_similar_with_no_field_searches_like_the_measure_in_focus(understanding, question):
     hist = turns(*phr("No. 3-51の概要を教えて"), "No. 3-51「オンライン診療その他の遠隔医療の推進」… [No. 3-51]")
