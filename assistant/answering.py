@@ -575,6 +575,10 @@ class ExtractiveAnswerer:
         df = self.analyzer.document_frequency
         if df is not None and min(df(w) for w in options[0]) > DETAIL_MAX_DF_SHARE * len(self.retriever.index.chunks):
             return None
+        # A detail of several words is held by a sentence with its rarest one (「電子納付」 by one saying
+        # 納付): the common word is the kind, the rare one the thing.
+        if df is not None:
+            options[0] = frozenset({min(options[0], key=lambda w: (df(w), w))})
         texts = [c.text for c in self.chunks_of_measure.get(about, [])] + [h.chunk.text for h in result.hits[:3]]
         for text in texts:
             for sent in sentence_units(text):
