@@ -84,6 +84,8 @@ class IntentTable:
     # aspects a measure's body explains without naming them (背景, 成果, 仕組み): asked about, they
     # are answered by the body, so their word missing from it says nothing
     explained: re.Pattern[str] | None = None
+    # how a question asks whether there is such a detail (「…はありますか」「…をもらえるの？」)
+    detail_whether: re.Pattern[str] | None = None
     # what staff write before a question: greetings and tags (dropped), a lead-in clause (「…のですが、」)
     lead_in: dict[str, re.Pattern[str]] = field(default_factory=dict)
 
@@ -128,9 +130,11 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
     )
     markers = {k: _compile(v) for k, v in data.get("conversation", {}).items()}
     explained = data.get("detail", {}).get("explained")
+    whether = data.get("detail", {}).get("asks_whether")
     lead_in = {k: re.compile(v, re.I) for k, v in data.get("lead_in", {}).items()}
     return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers,
-                       explained=re.compile(explained, re.I) if explained else None, lead_in=lead_in)
+                       explained=re.compile(explained, re.I) if explained else None, lead_in=lead_in,
+                       detail_whether=re.compile(whether, re.I) if whether else None)
 
 
 # 「目標じゃなくて現状の数字で」: a field named only to be ruled out is not asked for.

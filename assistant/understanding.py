@@ -53,6 +53,8 @@ QUESTION_WORDS = frozenset({
     "意味", "定義", "略", "略称",
     # predicates of a follow-up that add no subject: 「いつまでに終わる？」「いつから使える？」
     "終わる", "終える", "始まる", "始める", "使える", "変わる", "決まる",
+    # how to answer, not what about: 「もっと詳しく」「詳細を教えて」「簡単に言うと？」
+    "詳しい", "詳しく", "くわしい", "くわしく", "詳細", "簡単", "簡潔", "もっと", "もう少し", "少し",
 })
 
 # 「2021年の計画」「令和3年時点」: an edition named by its year.
@@ -403,7 +405,8 @@ class Understanding:
         a subject of its own."""
         clause = self.table.lead_in.get("clause")
         m = clause.match(text) if clause is not None else None
-        if m is None:
+        # 「電子処方箋についてですが、」「GビズIDの件ですが、」 name the topic: that is the subject.
+        if m is None or re.search(r"について|の件|に関して|に関する|に対して|のことで|の話", m.group(0)):
             return text
         rest = text[m.end():]
         probe = self.subject_of(rest, lead_in=False)
@@ -738,21 +741,26 @@ class Understanding:
         return None
 
     def asked_detail(self, normalized: str) -> str | None:
-        """The noun phrase a question ends by asking about (「電子処方箋を導入しない病院に罰則はありますか」
-        → 罰則, 「…の運営主体はどこ？」 → 運営主体), unless it is an aspect a measure's body explains
-        (背景, 成果, 計画: ``[detail] explained`` in the intents table). Which field it is (目標, 担当)
-        is left to the fields."""
-        runs: list[list[str]] = [[]]
+        """The detail a question asks whether a measure has (「電子処方箋を導入しない病院に罰則はありますか」
+        → 罰則, 「デジタル推進委員は報酬をもらえるの？」 → 報酬): the noun phrase it ends on, followed
+        by asking whether there is one (``[detail] asks_whether``). Not an aspect a measure's body
+        explains (背景, 成果, 計画: ``[detail] explained``); 「…の実施主体は？」 is left alone too, as
+        the plan states who does what without naming the role."""
+        runs: list[tuple[list[str], int]] = [([], 0)]
         counting = False
+        pos = 0
         for m in self.analyzer.tokenizer.morphemes(normalized):
+            pos = normalized.find(m.surface, pos) + len(m.surface) if m.surface else pos
             noun = m.pos1 in ("名詞", "接尾辞")
             counting = noun and (counting or bool(_NOT_DETAIL_RE.fullmatch(m.surface)))
-            if noun and not counting and (m.pos1 == "名詞" or runs[-1]):
-                runs[-1].append(m.surface)
-            elif runs[-1]:
-                runs.append([])
-        run = next((r for r in reversed(runs) if r), None)
-        if not run:
+            if noun and not counting and (m.pos1 == "名詞" or runs[-1][0]):
+                runs[-1][0].append(m.surface)
+                runs[-1] = (runs[-1][0], pos)
+            elif runs[-1][0]:
+                runs.append(([], 0))
+        run, end = next(((r, e) for r, e in reversed(runs) if r), ([], 0))
+        whether = self.table.detail_whether
+        if not run or whether is None or not whether.search(normalized[end:].strip()):
             return None
         explained = self.table.explained
         if explained is not None and (explained.search(run[-1]) or explained.search("".join(run))):

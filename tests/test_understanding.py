@@ -227,6 +227,9 @@ def test_greetings_tags_and_lead_ins_are_not_the_subject(understanding):
     # 「…の件ですが、期限は？」: the rest names nothing, so the lead-in is the subject
     b = understanding.analyse(phr("マイナ免許証の件ですが、期限は？")[0])
     assert "免許" in b.state.subject or "マイナ" in b.state.subject
+    # a lead-in naming the topic (「…についてですが、」) is the subject even when the rest names more
+    c = understanding.analyse(phr("電子処方箋についてですが、薬局の対応の目標は？")[0])
+    assert "処方" in c.state.subject and "薬局" in c.state.subject
 
 
 @pytest.mark.parametrize("question", phr("似たような施策は？", "同じような取組はほかにある？", "これに近い施策はある？"))
