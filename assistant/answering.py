@@ -357,6 +357,12 @@ class ExtractiveAnswerer:
             top = composer.anchor_hit([h for h in hits[:3] if h.chunk.measure_no], terms, numeric)
             m = self.catalog.measures[top.chunk.measure_no]
             lines, cites = composer.answer_measure(m, analysis.fields, terms, top.score, numeric=numeric)
+            if analysis.intent == "targets" and hits[0].chunk.kind == "procedure" and lines:
+                # Retrieval put a 第4 procedure group first: its KPI is the plan's other target for
+                # the same thing (the procedure's share online beside the measure's system date).
+                more, more_cites = composer.answer_procedure(hits[0], terms, analysis.fields, numeric)
+                lines = lines[:MAX_SUPPORT] + more[:1]
+                cites = cites + more_cites[:1]
         else:
             # The passage holding the sentence that best answers the question decides the form
             # of the answer, not just the fused rank: a 第1 paragraph with the figure asked for

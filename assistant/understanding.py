@@ -64,7 +64,7 @@ _ERA_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七"
 # Documents named by what they are (a slide deck, a web page, the 2021 education chapter).
 _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("cio-forum-2021", re.compile(r"CIO|フォーラム|スライド|デジタルサービス局|改革関連法|デジタル庁の(設置|発足|組織|ミッション|バリュー|ビジョン)", re.I)),
-    ("plan2021-education", re.compile(r"(2021|令和3|令和３|前の|旧|最初の)[^。]{0,20}(教育|学校|初等中等|GIGA)|(教育|学校|初等中等)[^。]{0,20}(2021|令和3)|初等中等教育")),
+    ("plan2021-education", re.compile(r"(2021|令和3|令和３|前の|旧|最初の)[^。]{0,20}(教育|学校|初等中等|GIGA)|(教育|学校|初等中等)[^。]{0,20}(2021|令和3)|初等中等教育|抜粋")),
     ("plan2021-outline", re.compile(r"構成イメージ|構成案|新重点計画|(2021|令和3)[^。]{0,15}(構成|骨子|案)")),
     ("plan2024-summary", re.compile(r"2024|令和6|令和６|昨年の|前年の|去年の|ウェブページ|webページ|ホームページの要約")),
 ]

@@ -435,3 +435,15 @@ def test_restricting_a_list_to_a_ministry_or_leaving_one_out(assistant):
     assert len(only.measure_nos) >= 2  # 防災 measures the Cabinet Office leads: more than one
     others = assistant.answer(q3, history=hist)
     assert others.measure_nos and not any("内閣府" in leads[n] for n in others.measure_nos), others.text
+
+
+def test_a_target_question_with_a_procedure_first_also_gives_its_kpi(assistant):
+    """The measure answers the target; the 第4 procedure group retrieval ranked first adds its KPI."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    q = "遺失物手続のオンライン化はどこまで進める予定ですか"
+    assert_in_neither_suite([q])
+    a = assistant.answer(q)
+    assert a.citations[0].measure_no == "3-92", a.text
+    procedure = [c for c in a.citations if c.measure_no is None and "遺失物" in c.section]
+    assert procedure and "100" in a.text, a.text
