@@ -349,7 +349,7 @@ class ExtractiveAnswerer:
             # 「第3の工程表って何？」 names no subject besides the 工程表: its preface answers (what it
             # shows, its columns and periods), not the first measure's rows.
             lines, cites = composer.answer_sections(preface, terms, numeric)
-        elif analysis.intent in ("lead", "related", "targets", "roadmap") and not older and any(
+        elif analysis.intent in ("lead", "related", "targets", "roadmap", "page") and not older and any(
             h.chunk.measure_no for h in hits[:3]
         ):
             # These fields exist only for measures: the measure among the top passages whose best
@@ -372,6 +372,13 @@ class ExtractiveAnswerer:
                 m = self.catalog.measures[anchor.chunk.measure_no]
                 fields = ["roadmap"] if anchor.chunk.kind == "roadmap" and analysis.intent == "roadmap" else ["what"]
                 lines, cites = composer.answer_measure(m, fields, terms, anchor.score, numeric=numeric)
+                first = hits[0]
+                if first.chunk.kind == "section" and first is not anchor and lines and not older:
+                    # Retrieval put a passage of the plan's prose first: its best sentence is the
+                    # plan's own account of the subject beside the measure's (「最高位の身分証」).
+                    more, more_cites = composer.answer_sections([first], terms, numeric)
+                    lines = lines[:MAX_SUPPORT] + more[:1]
+                    cites = cites + more_cites[:1]
             elif anchor.chunk.kind == "procedure":
                 lines, cites = composer.answer_procedure(anchor, terms, analysis.fields, numeric)
             else:

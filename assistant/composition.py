@@ -221,7 +221,7 @@ class Composer:
         self.tokenizer = tokenizer
         self.renderers: dict[str, Callable[[Measure, QueryTerms, float, str, bool], Lines]] = {
             "lead": self.render_lead, "related": self.render_related, "targets": self.render_targets,
-            "roadmap": self.render_roadmap, "what": self.render_what,
+            "roadmap": self.render_roadmap, "what": self.render_what, "page": self.render_page,
         }
         # (mention or note term normalised once, whether it must match whole, definition)
         self._definitions = [(_norm(before), whole, d) for doc in documents for before, whole, d in definitions_of(doc)]
@@ -497,6 +497,21 @@ class Composer:
             lines.append(f"・目標: {target.text} {ref}")
             cites.append(self.measure_citation(m, target.text, score))
         return lines, cites
+
+    def render_page(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
+        """Where the measure is printed: the page of its entry in 第2 and of the sentence that answers
+        (staff write 「重点計画 p.45」 in a memo)."""
+        ref = f"[No. {m.measure_no}]"
+        entry = self.title_citation(m, score)
+        lines, cites = self.render_what(m, terms, score, head, numeric)
+        best = cites[0] if cites else entry
+        info = self.documents[entry.doc_id].info if entry.doc_id in self.documents else None
+        doc = doc_short_title(info.title, info.edition) if info is not None else "重点計画"
+        where = entry.page_label or best.page_label
+        if not where:
+            return [f"{head}の掲載ページは特定できません {ref}", *lines[1:]], [entry, *cites[1:]]
+        also = f"（引用箇所は{best.page_label}）" if best.page_label and best.page_label != where else ""
+        return [f"{head}は{doc}の{where}に掲載されています{also} {ref}", *lines[:2]], [entry, *cites[:2]]
 
     def title_citation(self, m: Measure, score: float) -> Citation:
         return self.measure_citation(m, f"○[No. {m.measure_no}] {m.title}", score)

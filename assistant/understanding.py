@@ -616,6 +616,10 @@ class Understanding:
             # 「他には？」: the same subject, the measures not shown yet.
             return state("more", (), subject_=previous.subject, terms_=previous.subject_terms,
                          inherited=("subject",), exclude=prior_focus, fields_=("list",))
+        if not new_terms and "list" in fields and set(fields) <= {"list", "what"} and not (ordinal or reference or all_of):
+            # 「全部で何件？」「一覧にして」: the same subject's measures, as a list.
+            return state("refine", (), subject_=previous.subject, terms_=previous.subject_terms,
+                         inherited=("subject",), fields_=("list",))
         if new_terms and shift:
             # A new subject in a turn that keeps the earlier question's shape: 「では物流では？」
             return state("shift", subject_=subject, terms_=terms)

@@ -447,3 +447,21 @@ def test_a_target_question_with_a_procedure_first_also_gives_its_kpi(assistant):
     assert a.citations[0].measure_no == "3-92", a.text
     procedure = [c for c in a.citations if c.measure_no is None and "遺失物" in c.section]
     assert procedure and "100" in a.text, a.text
+
+
+def test_the_page_a_measure_is_printed_on(assistant):
+    """「何ページ？」 names the printed page of the measure's entry (the table of contents' page), as a
+    follow-up too."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    q1, q2 = "No. 1-79の掲載ページを知りたい", "GビズIDの施策は計画の何ページ？"
+    assert_in_neither_suite([q1, q2])
+    a = assistant.answer(q1)
+    entry = a.citations[0]
+    assert entry.measure_no == "1-79" and entry.page is not None
+    assert a.text.splitlines()[0].startswith("No. 1-79") and f"p.{entry.page}" in a.text.splitlines()[0]
+    b = assistant.answer(q2)
+    assert b.measure_nos[:1] == ["1-79"] and f"p.{entry.page}" in b.text.splitlines()[0], b.text
+    hist = [{"role": "user", "content": "GビズIDの目標は？"}, {"role": "assistant", "content": assistant.answer("GビズIDの目標は？").text}]
+    c = assistant.answer("それは何ページに載ってる？", history=hist)
+    assert f"p.{entry.page}" in c.text.splitlines()[0], c.text

@@ -156,8 +156,8 @@ def test_every_intent_pattern_compiles_and_every_field_has_a_renderer():
     from assistant.composition import Composer
 
     table = load_intents()
-    renderers = {"lead", "related", "targets", "roadmap", "what", "list"}
-    assert {f.renderer for f in table.fields} <= renderers
+    renderers = {f.renderer for f in table.fields}
+    assert renderers >= {"lead", "related", "targets", "roadmap", "what", "list", "page"}
     assert set(Composer.__dict__) >= {f"render_{r}" for r in renderers}
     assert {k.name for k in table.missing if k.evidence is not None} >= {"money", "current_value", "count"}
 
@@ -239,6 +239,14 @@ def test_similar_with_no_field_searches_like_the_measure_in_focus(understanding,
     title = understanding.catalog.measures["3-51"].title
     assert a.state.resolution == "similar" and a.state.exclude == ("3-51",) and a.intent == "list"
     assert a.state.subject == title and title in a.retrieval_query and a.referenced_measures == []
+
+
+@pytest.mark.parametrize("question", phr("全部で何件ある？", "一覧にしてください", "施策を全部まとめて"))
+def test_asking_for_the_list_keeps_the_subject(understanding, question):
+    hist = turns(*phr("観光のデジタル化について"), "No. 1-26「観光 DX の推進」… [No. 1-26]")
+    a = understanding.analyse(question, hist)
+    assert a.state.resolution == "refine" and a.intent == "list" and a.state.subject.startswith("観光")
+    assert a.missing is None and a.referenced_measures == []
 
 
 def test_a_ministry_with_a_subject_of_its_own_is_a_new_question(understanding):
