@@ -37,9 +37,9 @@ from assistant.chunking import Chunk, measure_text
 from assistant.composition import (
     MAX_LIST,
     MAX_SUPPORT,
-    NUMERIC_ASK_RE,
     Citation,
     Composer,
+    asked_figure,
     defined_term,
     era_note,
     sentence_units,
@@ -263,7 +263,7 @@ class ExtractiveAnswerer:
 
         targets = list(result.exact_measures) or list(analysis.referenced_measures)
         top_tokens = self.top_tokens(result.hits)
-        numeric = bool(NUMERIC_ASK_RE.search(analysis.normalized))
+        numeric = asked_figure(analysis.normalized)
         term = defined_term(analysis.normalized) if not targets and analysis.request is None else None
         definition = composer.definition(term) if term else None
         if definition is not None:

@@ -41,6 +41,24 @@ from assistant.understanding import QueryTerms
 # The question asks for a figure, a date or a target: prefer sentences that hold one.
 NUMERIC_ASK_RE = re.compile(r"いつ|何年|何月|何%|何％|何人|何件|何割|いくつ|どのくらい|どれくらい|どれだけ|割合|率|数|目標|KPI|時期|期限|予定|when|how many|how much|rate|target", re.I)
 _FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千万億]+(件|人|割|分野|法案|年)")
+# What kind of figure a question asks for: a time (いつまでに), an amount (何件, どのくらいの規模), or either.
+_TIME_ASK_RE = re.compile(r"いつ|何年|何月|時期|期限|めど|目途|目処|スケジュール|when|deadline", re.I)
+_QUANTITY_ASK_RE = re.compile(
+    r"何(?!年|月|日|時|を|が|の|で|と)[^\s、。？?]{0,3}|いくつ|どのくらい|どれくらい|どれだけ|どの程度|規模|割合|率|件数|人数|how many|how much",
+    re.I)
+# An amount as plans write it (a figure with a counter other than a date, a share, 「約17,000」).
+_QUANTITY_RE = re.compile(
+    r"\d[\d,.]*\s*(万|千|億)|\d[\d,.]*\s*(%|％|割|件|人|名|者|社|団体|か所|箇所|自治体|機関|校|法人|手続|地区|枚|店舗|"
+    r"台|施設|か国|拠点|回|市町村|都市|km|キロ|隊|本部|システム|業務|分野|条項|円|倍|ポイント|時間|日間)|約\s*\d")
+_DATE_RE = re.compile(r"\d{4}\s*年|令和\s*[0-9０-９元]|年度|\d\s*月")
+
+
+def asked_figure(question: str) -> str:
+    """"time", "quantity" or "any" when the question asks for a figure (NUMERIC_ASK_RE), else ""."""
+    if not NUMERIC_ASK_RE.search(question):
+        return ""
+    time, quantity = bool(_TIME_ASK_RE.search(question)), bool(_QUANTITY_ASK_RE.search(question))
+    return "time" if time and not quantity else "quantity" if quantity and not time else "any"
 # A numbered or lettered line without a full stop is a heading (「（３）構造改革のためのデジタル原則」,
 # 「Bマイナンバーカードの市民カード化の推進」): it names a topic and states nothing.
 _HEADING_RE = re.compile(r"^(第[0-9０-９一二三四五六七八九十]+|[（(]?[0-9０-９一二三四五六七八九十]+[）)．.]|[①-⑳]|[（(]?[ア-ンA-ZＡ-Ｚa-z][）)．.]?\s?|[○◯■□●◆◇▼▽・])")
@@ -304,8 +322,11 @@ class Composer:
                         taken += 1
         return taken
 
-    def score(self, terms: QueryTerms, cand: Candidate, *, fields: Sequence[str] = (), numeric: bool = False) -> float:
-        """The one scoring function: rare question words shared, the field asked, figures, position."""
+    def score(self, terms: QueryTerms, cand: Candidate, *, fields: Sequence[str] = (),
+              numeric: bool | str = False) -> float:
+        """The one scoring function: rare question words shared, the field asked, figures, position.
+
+        ``numeric``: a figure is asked for (True), or which kind (see :func:`asked_figure`)."""
         toks = self.tokens_of(cand.text)
         overlap = sum(w for t, w in terms.weights.items() if t in toks)
         if terms.phrases:
@@ -318,7 +339,11 @@ class Composer:
         # Long sentences are penalised: a 300-character list matches everything.
         score = (overlap + (2.0 if asked else 0.0)) / (max(len(toks), 8) ** 0.35) - cand.position * 0.003
         if numeric:
-            score *= 1.3 if _FIGURE_RE.search(cand.text) else 0.7
+            # The figure of the kind asked for counts most (「720消防本部、5,334隊」 for a scale, not
+            # 「2025年度中に」); a figure of the other kind a little.
+            kind = numeric if isinstance(numeric, str) else "any"
+            wanted = _QUANTITY_RE if kind == "quantity" else _DATE_RE if kind == "time" else _FIGURE_RE
+            score *= 1.3 if wanted.search(cand.text) else 1.0 if _FIGURE_RE.search(cand.text) else 0.7
         if is_heading(cand.text):
             score *= 0.4
         if _BACK_REFERENCE_RE.match(cand.text):
@@ -430,7 +455,7 @@ class Composer:
             sent = self.key_sentence(m, terms)
             return ([f"{head}には具体的な目標の記載がありません。取組の内容: {sent} {ref}"],
                     [self.measure_citation(m, sent, score)])
-        ranked_targets = self.rank(terms, targets, fields=("targets",), numeric=True)
+        ranked_targets = self.rank(terms, targets, fields=("targets",), numeric=numeric or True)
         best = ranked_targets[0][1] if ranked_targets else targets[0]
         # Staff quote a target with the ministry that owns it.
         lead = "" if head == "同施策" else f"（主担当: {ministries(m.lead_ministries)}）"
@@ -438,7 +463,7 @@ class Composer:
         cites = [self.measure_citation(m, best.text, score)]
         # A sentence of the body that answers the question's own words better than any target
         # (「従来の保険証はいつまで？」) comes first; the target follows.
-        body = self.rank(terms, [c for c in cands if c.field == "body"], numeric=True)
+        body = self.rank(terms, [c for c in cands if c.field == "body"], numeric=numeric or True)
         title_words = self.tokens_of(m.title)
         if body and (terms.content - title_words) and body[0][0] > 2 * (ranked_targets[0][0] if ranked_targets else 0):
             lines.insert(0, f"{head}{lead}: {body[0][1].text} {ref}")
@@ -750,7 +775,8 @@ def following_units(text: str, sent: str, max_units: int = 3) -> list[str]:
 
 
 __all__ = [
-    "MAX_LIST", "NUMERIC_ASK_RE", "Candidate", "Citation", "Composer", "Definition", "clause", "defined_term",
+    "MAX_LIST", "NUMERIC_ASK_RE", "Candidate", "Citation", "Composer", "Definition", "asked_figure", "clause",
+    "defined_term",
     "definitions_of", "doc_short_title", "era_note", "ministries",
     "sentence_units",
 ]

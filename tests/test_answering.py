@@ -465,3 +465,21 @@ def test_the_page_a_measure_is_printed_on(assistant):
     hist = [{"role": "user", "content": "GビズIDの目標は？"}, {"role": "assistant", "content": assistant.answer("GビズIDの目標は？").text}]
     c = assistant.answer("それは何ページに載ってる？", history=hist)
     assert f"p.{entry.page}" in c.text.splitlines()[0], c.text
+
+
+def test_the_kind_of_figure_asked_for_picks_the_sentence(assistant):
+    """A question for an amount (どのくらいの規模) ranks the sentence with the amount above one that
+    only dates the step; a question for a time the other way round."""
+    from assistant.composition import Candidate, asked_figure
+
+    assert asked_figure("実証はどのくらいの規模でやるの？") == "quantity"
+    assert asked_figure("全国展開はいつまでに？") == "time"
+    assert asked_figure("目標は？") == "any" and asked_figure("概要は？") == ""
+    composer = assistant.extractive.composer
+    terms = assistant.analyzer.terms("マイナ救急の実証")
+    dated = Candidate("マイナ救急の実証事業を2025年度中に行い、全国展開を推進する。")
+    sized = Candidate("マイナ救急の実証事業を全国720消防本部、5,334隊で実施する。")
+    by = {c.text: s for s, c in composer.rank(terms, [dated, sized], numeric="quantity")}
+    assert by[sized.text] > by[dated.text]
+    by = {c.text: s for s, c in composer.rank(terms, [dated, sized], numeric="time")}
+    assert by[dated.text] > by[sized.text]
