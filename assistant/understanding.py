@@ -656,7 +656,7 @@ class Understanding:
                     state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
                 pending, last_question = text[:MAX_QUERY_CHARS], text
                 continue
-            cited = cited_measures(text)
+            cited = cited_measures(text) or self.mentioned_measures(text)
             if pending is not None:
                 state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
                 pending = None
@@ -676,6 +676,23 @@ class Understanding:
         if pending is not None:
             state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
         return state, lists, last_question
+
+    def mentioned_measures(self, text: str) -> list[str]:
+        """Measures an earlier answer names without this assistant's citation marks — an answer
+        written by another tool or pasted by the user: numbers in any form (「施策3-80」「3-80番」)
+        that the plan has, else measures whose full title it quotes, in order of mention."""
+        if self.catalog is None:
+            return []
+        numbers = [no for no in find_measure_nos(text) if no in self.catalog.measures]
+        if numbers:
+            return numbers
+        key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+        found = []
+        for no, m in self.catalog.measures.items():
+            title = re.sub(r"\s+", "", unicodedata.normalize("NFKC", m.title))
+            if len(title) >= 6 and (at := key.find(title)) >= 0:
+                found.append((at, no))
+        return [no for _at, no in sorted(found)]
 
     # -- the analysis ------------------------------------------------------------------------------
 

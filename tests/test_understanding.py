@@ -249,6 +249,17 @@ def test_asking_for_the_list_keeps_the_subject(understanding, question):
     assert a.missing is None and a.referenced_measures == []
 
 
+@pytest.mark.parametrize("answer", [
+    "施策番号3-80で、デジタル庁が担当しています。",
+    "国・地方公共団体等のガバメントクラウド移行という施策があります。",
+])
+def test_an_earlier_answer_without_citation_marks_still_sets_the_focus(understanding, answer):
+    """History written by another tool (or pasted): a number in any form, or a measure's full title."""
+    hist = turns(*phr("自治体のクラウド移行の施策は？"), answer)
+    a = understanding.analyse(phr("その目標を教えて")[0], hist)
+    assert a.state.resolution == "reference" and a.referenced_measures[:1] == ["3-80"]
+
+
 def test_a_ministry_with_a_subject_of_its_own_is_a_new_question(understanding):
     hist = turns(*phr("地域のデジタル化の施策は？"), "関連する施策は次の2件です: No. 1-28「…」 [No. 1-28]")
     a = understanding.analyse(phr("総務省の防災の施策は？")[0], hist)
