@@ -55,6 +55,78 @@ def to_katakana(text: str) -> str:
     return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
 
 
+# Romaji as an IME would take it (Hepburn, kunrei and wapuro spellings): a question typed with the
+# IME off (「gabamento kuraudo no ikou kigen」) is read as kana, then respelled like kana input.
+_ROMAJI = {
+    "a": "あ", "i": "い", "u": "う", "e": "え", "o": "お",
+    **{c + v: k for c, row in {
+        "k": "かきくけこ", "s": "さしすせそ", "t": "たちつてと", "n": "なにぬねの", "h": "はひふへほ",
+        "m": "まみむめも", "r": "らりるれろ", "g": "がぎぐげご", "z": "ざじずぜぞ", "d": "だぢづでど",
+        "b": "ばびぶべぼ", "p": "ぱぴぷぺぽ"}.items() for v, k in zip("aiueo", row, strict=True)},
+    "ya": "や", "yu": "ゆ", "yo": "よ", "wa": "わ", "wo": "を",
+    "shi": "し", "chi": "ち", "tsu": "つ", "fu": "ふ", "ji": "じ", "jya": "じゃ", "jyu": "じゅ", "jyo": "じょ",
+    "sha": "しゃ", "shu": "しゅ", "she": "しぇ", "sho": "しょ", "cha": "ちゃ", "chu": "ちゅ", "che": "ちぇ",
+    "cho": "ちょ", "ja": "じゃ", "ju": "じゅ", "je": "じぇ", "jo": "じょ", "fa": "ふぁ", "fi": "ふぃ",
+    "fe": "ふぇ", "fo": "ふぉ", "ti": "ち", "tu": "つ", "si": "し", "zi": "じ", "hu": "ふ", "di": "ぢ",
+    "du": "づ", "thi": "てぃ", "dhi": "でぃ", "wi": "うぃ", "we": "うぇ", "va": "ゔぁ", "vi": "ゔぃ",
+    "vu": "ゔ", "ve": "ゔぇ", "vo": "ゔぉ",
+    **{c + "y" + v: k + small for c, k in {"k": "き", "s": "し", "t": "ち", "n": "に", "h": "ひ", "m": "み",
+                                           "r": "り", "g": "ぎ", "z": "じ", "b": "び", "p": "ぴ", "d": "ぢ"}.items()
+       for v, small in zip("auo", "ゃゅょ", strict=True)},
+    "n'": "ん", "-": "ー",
+}
+_ROMAJI_WORD_RE = re.compile(r"[a-z'-]+")
+
+
+def romaji_to_kana(word: str) -> str | None:
+    """Hiragana for a word typed in romaji (「ikou」 → いこう, 「kigen」 → きげん), or None when it is
+    not romaji (English words rarely parse: 「target」 has no syllable 「r」)."""
+    word, out, i = word.lower(), [], 0
+    while i < len(word):
+        c = word[i]
+        if c == word[i + 1 : i + 2] and c in "aeo":
+            out.append(_ROMAJI[c] + "ー")  # a doubled a/e/o is a loanword's long vowel (「beesu」)
+            i += 2
+            continue
+        if c == word[i + 1 : i + 2] and c not in "aiueon":
+            out.append("っ")  # a doubled consonant is a small tsu
+            i += 1
+            continue
+        if c == "n" and (i + 1 == len(word) or word[i + 1] not in "aiueoy'"):
+            # Hepburn: 「nannin」 is なんにん (a syllabic n, then にん)
+            out.append("ん")
+            i += 1
+            continue
+        for size in (3, 2, 1):
+            kana = _ROMAJI.get(word[i : i + size]) if i + size <= len(word) else None
+            if kana is not None:
+                out.append(kana)
+                i += size
+                if size > 1 and word[i - 1] in "aeo" and word[i : i + 1] == word[i - 1]:
+                    # a doubled a/e/o is a loanword's long vowel (「mainanbaa」 → まいなんばー); a
+                    # doubled i or u is two kana in words such as 委員 (iin) or 数 (suu)
+                    out.append("ー")
+                    i += 1
+                break
+        else:
+            return None
+    return "".join(out)
+
+
+def romaji_question(text: str) -> str | None:
+    """The question in kana when it is typed in romaji: only Latin letters, and nearly every word
+    reads as romaji (an English question does not). The words are joined, as kana input would be."""
+    if re.search(r"[^\x00-\x7f]|\d", text):
+        return None  # kana or kanji typed, or a measure number: not romaji input
+    words = _ROMAJI_WORD_RE.findall(text.lower())
+    if len(words) < 2 and not (words and len(words[0]) >= 6):
+        return None
+    kana = [romaji_to_kana(w) for w in words]
+    if sum(k is not None for k in kana) < 0.8 * len(words):
+        return None
+    return "".join(k if k is not None else w for k, w in zip(kana, words, strict=True))
+
+
 @dataclass(frozen=True)
 class Respelling:
     """A question as the plan would spell it; ``changes`` are (as typed, as respelled)."""
@@ -116,6 +188,10 @@ class Respeller:
         if not self._vocabulary or not text:
             return Respelling(text)
         changes: list[tuple[str, str]] = []
+        kana = romaji_question(text)
+        if kana is not None:
+            changes.append((text.strip(), kana))
+            text = kana
         text = self._respell_kanji(text, changes)
         text = self._respell_katakana(text, changes)
         runs = [r for r in _HIRAGANA_RUN_RE.finditer(text) if not self.known(r.group())]

@@ -107,3 +107,25 @@ def test_a_homophone_typo_is_not_taken_for_a_word_the_plan_lacks(assistant):
 
 def test_phrasings_are_in_no_eval_suite():
     assert_in_neither_suite(PHRASINGS)
+
+
+@pytest.mark.parametrize(("word", "kana"), [
+    ("ikou", "いこう"), ("nannin", "なんにん"), ("iin", "いいん"), ("gakkou", "がっこう"),
+    ("mainanbaakaado", "まいなんばーかーど"), ("kon'ya", "こんや"), ("hyoujunka", "ひょうじゅんか"),
+    ("target", None), ("the", None), ("leads", None),
+])
+def test_romaji_reads_as_kana(word, kana):
+    from assistant.spelling import romaji_to_kana
+
+    assert romaji_to_kana(word) == kana
+
+
+def test_a_question_typed_with_the_ime_off_is_read_as_kana(assistant):
+    """「gabamento kuraudo no ikou kigen」 is kana input typed in romaji; an English question is not."""
+    from assistant.spelling import romaji_question
+
+    assert romaji_question("What is the target for local governments?") is None
+    assert romaji_question("No1-57 no tantou") is None  # a measure number: not romaji input
+    a = assistant.answer("gabamento kuraudo heno ikou no kigen wa?")
+    assert not a.abstained and a.measure_nos[:1] == ["3-80"], a.text
+    assert a.notices and "ガバメントクラウド" in a.notices[0]
