@@ -33,6 +33,7 @@ _KATAKANA_RE = re.compile(r"[ァ-ヺー]+")
 _KATAKANA_RUN_RE = re.compile(r"[ァ-ヺー]{4,}")
 # Pieces shorter than this are too often particles or everyday words (いか, かい, する).
 MIN_PIECE_KANA = 3
+LOANWORD_KANA = 5  # a katakana word typed in hiragana this long is taken whatever the parse says
 # What unidic makes of kana typed for a noun: interjections, conjunctions, adverbs, symbols.
 _MISREAD_POS = frozenset({"感動詞", "接続詞", "副詞", "形状詞", "記号", "補助記号"})
 # Words of grammar: a respelled piece never cuts through one.
@@ -261,14 +262,18 @@ class Respeller:
             self._offer(best, i + 1, score, pieces + [(run[i], run[i])])  # keep one character as typed
             for j in range(i + MIN_PIECE_KANA, n + 1):
                 piece = run[i:j]
-                if j in marks.inside_grammar:
-                    continue
                 prev = pieces[-1][1] if pieces and pieces[-1][0] != pieces[-1][1] else ""
-                if i == 0 and kanji_before is not None:
+                if i == 0 and kanji_before is not None and j not in marks.inside_grammar:
                     finished = self._finish_word(kanji_before.group(), piece)
                     if finished:
                         self._offer(best, j, score + (j - i) ** 2 + 4, pieces + [(piece, finished)])
-                if i in marks.inside_grammar or i in marks.particle_starts:
+                if i in marks.inside_grammar or i in marks.particle_starts or j in marks.inside_grammar:
+                    # Five kana or more that sound like a katakana word of the plan are that word,
+                    # however unidic parses them (べ|ー|すれ|じ|す|とり → ベースレジストリ).
+                    if j - i >= LOANWORD_KANA:
+                        for word in self._candidates(piece)[:1]:
+                            if _KATAKANA_RE.fullmatch(word):
+                                self._offer(best, j, score + (j - i) ** 2, pieces + [(piece, word)])
                     continue
                 # A loanword typed in hiragana may parse as grammar (くらう|ど); four kana or more
                 # that sound like a katakana word of the plan are that word.

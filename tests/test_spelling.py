@@ -129,3 +129,11 @@ def test_a_question_typed_with_the_ime_off_is_read_as_kana(assistant):
     a = assistant.answer("gabamento kuraudo heno ikou no kigen wa?")
     assert not a.abstained and a.measure_nos[:1] == ["3-80"], a.text
     assert a.notices and "ガバメントクラウド" in a.notices[0]
+
+
+def test_a_long_loanword_in_hiragana_is_taken_whatever_the_parse(assistant):
+    """unidic parses 「べーすれじすとり」 as grammar (べ|ー|すれ|じ|す|とり); five kana or more that
+    sound like a katakana word of the plan are that word. Grammar stays as typed."""
+    respell = assistant.analyzer.respell
+    assert respell("べーすれじすとりの進み具合").text.startswith("ベースレジストリ")
+    assert respell("調べてくださいますか").text == "調べてくださいますか"
