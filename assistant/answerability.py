@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from assistant.intents import MissingKind
 from assistant.retrieval import RetrievalResult
-from assistant.understanding import QueryTerms, QuestionAnalysis, TermAnalyzer
+from assistant.understanding import QueryTerms, QuestionAnalysis, TermAnalyzer, is_content_word
 
 # Calibrated on the dev suite (evals/items.jsonl) with evals/tools/calibrate_abstention.py.
 DEFAULT_MIN_DENSE = 0.84
@@ -86,9 +86,13 @@ def unsupported_words(terms: QueryTerms, top_tokens: set[str], analyzer: TermAna
             continue
         expansion = analyzer.abbreviation_of(w)
         if expansion is not None:
-            if expansion not in top_tokens:
+            # A kanji compound is several tokens (臨時|行政|調査|会): the passages must hold them all.
+            parts = [t for t in analyzer.tokenizer.tokenize(expansion) if is_content_word(t)] or [expansion]
+            if not all(t in top_tokens for t in parts):
                 out.append(w)
-        elif analyzer.document_frequency(w) <= max_df:
+        elif analyzer.document_frequency(w) <= max_df and not (w in terms.verbal and analyzer.known(w)):
+            # A rare verb the plan does use (推移する) is what the question says of its subject: only
+            # a verb no document uses at all leaves the question unsupported.
             out.append(w)
     return out
 

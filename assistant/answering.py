@@ -344,6 +344,13 @@ class ExtractiveAnswerer:
                     (composer.best_score(h, terms, numeric) for h in hits[1:3] if h.chunk.measure_no), default=0.0):
             # A 第4 procedure group has its own KPI and lead ministry (◎): it answers these fields.
             lines, cites = composer.answer_procedure(hits[0], terms, analysis.fields, numeric)
+        elif analysis.intent == "targets" and hits[0].chunk.kind == "section" and not older \
+                and composer.best_score(hits[0], terms, numeric) > max(
+                    (composer.best_score(h, terms, numeric) for h in hits[1:3] if h.chunk.measure_no), default=0.0):
+            # 「高齢化率の見込みは？」: a figure the plan's prose projects (第1, 第5), not a measure's
+            # target — the prose passage retrieval put first states it better than the measures.
+            prose = [h for h in hits if h.chunk.kind == "section"]
+            lines, cites = composer.answer_sections(prose, terms, numeric, edition=max(self.editions))
         elif analysis.intent == "roadmap" and not terms.naming and not terms.synonym_weights and (
                 preface := [h for h in hits if h.chunk.kind == "section" and h.chunk.section.startswith("第3")]):
             # 「第3の工程表って何？」 names no subject besides the 工程表: its preface answers (what it

@@ -47,7 +47,8 @@ class Assistant:
         # Question words are weighed by the indexed corpus: rare words identify passages, and words
         # no chunk contains mean the documents do not mention the subject.
         self.analyzer = TermAnalyzer(self.tokenizer, self.synonyms, self.index.document_frequency,
-                                     len(self.index.chunks), vocabulary=self.index.vocabulary())
+                                     len(self.index.chunks), vocabulary=self.index.vocabulary(),
+                                     texts=(d.raw for d in self.documents))
         self.understanding = Understanding(
             self.analyzer, self.catalog, editions=[d.info.edition for d in self.documents]
         )

@@ -114,6 +114,9 @@ def romaji_to_kana(word: str) -> str | None:
     return "".join(out)
 
 
+_ROMAJI_PARTICLES = {"wa": "は", "he": "へ", "e": "へ", "wo": "を", "o": "を", "heno": "への", "eno": "への"}
+
+
 def romaji_question(text: str) -> str | None:
     """The question in kana when it is typed in romaji: only Latin letters, and nearly every word
     reads as romaji (an English question does not). The words are joined, as kana input would be."""
@@ -122,7 +125,9 @@ def romaji_question(text: str) -> str | None:
     words = _ROMAJI_WORD_RE.findall(text.lower())
     if len(words) < 2 and not (words and len(words[0]) >= 6):
         return None
-    kana = [romaji_to_kana(w) for w in words]
+    # Particles typed as a word of their own are spelled as pronounced (wa, e, o): kana input
+    # writes them は, へ, を, and a word that ends in 「わ」 reads as nothing in the plan.
+    kana = [_ROMAJI_PARTICLES.get(w) or romaji_to_kana(w) for w in words]
     if sum(k is not None for k in kana) < 0.8 * len(words):
         return None
     return "".join(k if k is not None else w for k, w in zip(kana, words, strict=True))

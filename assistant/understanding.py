@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import permutations
 from typing import Any
@@ -81,6 +82,8 @@ _PART_RE = re.compile(r"第([1-5一二三四五])(?![0-9回段次期者弾号条
 _HIRAGANA_RE = re.compile(r"[\u3040-\u309f]+")
 _KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff々]{2,}")
 _KATAKANA_WORD_RE = re.compile(r"[\u30a0-\u30ffー]{3,}")
+_KANJI_COMPOUND_RE = re.compile(r"[\u4e00-\u9fff]{4,10}")
+_KANJI_ABBREVIATION_RE = re.compile(r"[\u4e00-\u9fff]{2,3}")
 _LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
 _KANJI_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
               "ひと": 1, "ふた": 2, "みっ": 3, "よっ": 4, "いつ": 5}
@@ -104,6 +107,8 @@ class QueryTerms:
     synonym_words: dict[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
     phrases: tuple[str, ...] = ()  # multi-word runs of the subject (「デジタル3原則」), spaces removed
     unknown: tuple[str, ...] = ()  # those of them found in no document
+    # naming words the question uses as verbs (推移する, 強調されている): what is said of the subject
+    verbal: tuple[str, ...] = ()
 
     @property
     def words(self) -> frozenset[str]:
@@ -147,7 +152,7 @@ class TermAnalyzer:
 
     def __init__(self, tokenizer: JapaneseTokenizer, synonyms: dict[str, list[str]],
                  document_frequency: DocumentFrequency | None = None, n_docs: int = 0,
-                 vocabulary: Sequence[str] = ()) -> None:
+                 vocabulary: Sequence[str] = (), texts: Iterable[str] = ()) -> None:
         self.tokenizer = tokenizer
         self.synonyms = synonyms
         self.document_frequency = document_frequency
@@ -158,6 +163,12 @@ class TermAnalyzer:
         for tok in vocabulary:
             if len(tok) >= 5 and _KATAKANA_WORD_RE.fullmatch(tok):
                 self._katakana.setdefault(tok[:1], []).append(tok)
+        # Kanji compounds of the corpus text (臨時行政調査会), with how often each occurs: the
+        # tokenizer splits them, so they are not in the vocabulary; staff clip them (臨調, 地公体).
+        self._compounds: dict[str, Counter[str]] = {}
+        for text in texts:
+            for run in _KANJI_COMPOUND_RE.findall(text):
+                self._compounds.setdefault(run[:1], Counter())[run] += 1
         # Kana-typed words and homophone typos, respelled by reading before anything else looks.
         self.respeller = Respeller(tokenizer, vocabulary, document_frequency) \
             if vocabulary and document_frequency else None
@@ -169,13 +180,18 @@ class TermAnalyzer:
     def abbreviation_of(self, word: str) -> str | None:
         """The corpus word a katakana abbreviation stands for (スパコン → スーパーコンピュータ): the
         most frequent katakana word of the corpus that starts like it (same first character, the
-        second within its first few), is longer by at least two, and holds its characters in order."""
+        second within its first few), is longer by at least two, and holds its characters in order.
+        A kanji abbreviation (臨調, 地公体) stands for a kanji compound of the corpus text in the
+        same way (臨時行政調査会, 地方公共団体)."""
+        if word in self._abbreviations:  # asked for several times per turn (terms, refusals)
+            return self._abbreviations[word]
+        if _KANJI_ABBREVIATION_RE.fullmatch(word) and not self.known(word):
+            self._abbreviations[word] = self._compound_for(word)
+            return self._abbreviations[word]
         # Abbreviations clip words (スパ|コン, ガバ|クラ): four characters or more, not ending in a long
         # vowel — a short word such as カレー is a word of its own, not a clipping of カレンダー.
         if not (4 <= len(word) <= 6 and _KATAKANA_WORD_RE.fullmatch(word)) or word.endswith("ー") or self.known(word):
             return None
-        if word in self._abbreviations:  # asked for several times per turn (terms, refusals)
-            return self._abbreviations[word]
         best, best_df = None, 0
         for cand in self._katakana.get(word[:1], ()):
             if len(cand) >= len(word) + 2 and 0 < cand.find(word[1], 1) <= 3 and _in_order(word[1:], cand[1:]):
@@ -183,6 +199,17 @@ class TermAnalyzer:
                 if df > best_df:
                     best, best_df = cand, df
         self._abbreviations[word] = best
+        return best
+
+    def _compound_for(self, word: str) -> str | None:
+        """The most frequent corpus compound (seen twice or more) that starts with the word's first
+        kanji, holds the others in order, each in a later part of it (a clipping keeps the head of
+        each part: 臨|時 行|政 調|査 会), and is at least two characters longer."""
+        best, best_n = None, 1
+        for run, n in self._compounds.get(word[:1], Counter()).items():
+            if n > best_n and len(run) >= len(word) + 2 and _in_order(word[1:], run[1:]) \
+                    and word[1] not in run[1:2]:
+                best, best_n = run, n
         return best
 
     def idf(self, token: str) -> float:
@@ -223,9 +250,17 @@ class TermAnalyzer:
                                  for e in self.synonyms[term])
                 mapped[term] = max((self.idf(t) for w in wordings for t in w), default=0.0)
                 mapped_words[term] = tuple(w for w in wordings if w)
+        verbal = tuple(w for w in named if w in self.verbal_nouns(subject)) if subject is not None else ()
         return QueryTerms(text=text, tokens=tokens, content=content, expanded=expanded, weights=weights,
                           naming=named, synonym_weights=mapped, synonym_words=mapped_words, unknown=unknown,
-                          phrases=tuple(self.phrases(subject if subject is not None else text)))
+                          phrases=tuple(self.phrases(subject if subject is not None else text)), verbal=verbal)
+
+    def verbal_nouns(self, text: str) -> set[str]:
+        """Nouns followed by a form of する (推移する, 強調されて): used as verbs, they say what
+        happens to the subject rather than name it."""
+        morphemes = self.tokenizer.morphemes(text)
+        return {m.base.lower() for m, nxt in zip(morphemes, morphemes[1:], strict=False)
+                if m.pos1 == "名詞" and nxt.lemma in ("為る", "する")}
 
     def phrases(self, text: str) -> list[str]:
         """Runs of the text between particles and punctuation that hold two words or more: a passage

@@ -168,3 +168,33 @@ def test_a_missing_fact_about_nothing_distinctive_is_not_answered_by_any_figure(
     # 「計画づくりの費用」 names no word that a passage about money could be about.
     a = assistant.answer(phr("この計画づくりに使ったお金はいくら？")[0])
     assert a.abstained, a.text
+
+
+def test_kanji_abbreviations_stand_for_corpus_compounds(assistant):
+    analyzer = assistant.analyzer
+    assert analyzer.abbreviation_of("地公体") == "地方公共団体"
+    assert analyzer.abbreviation_of("厚労省") == "厚生労働省"
+    assert analyzer.abbreviation_of("臨調") == "臨時行政調査会"
+    # words of their own that no compound of the plan clips
+    assert analyzer.abbreviation_of("核融合") is None and analyzer.abbreviation_of("田舎") is None
+    assert analyzer.abbreviation_of("自治体") is None  # a word the corpus uses as it is
+
+
+@pytest.mark.parametrize("question", phr("臨調が打ち出した原則を教えて", "地公体の手続のオンライン化はどう進める？"))
+def test_a_kanji_abbreviation_is_answered_as_the_compound(assistant, question):
+    a = assistant.answer(question)
+    assert not a.abstained and a.citations, a.text
+
+
+@pytest.mark.parametrize("question", phr("総人口はこの先どう推移していくと書かれている？",
+                                         "2024年版の概要ではどんな点が強調されている？"))
+def test_a_rare_verb_is_not_an_unmentioned_subject(assistant, question):
+    # 推移する, 強調する: the plan uses these words once each, in passages about something else
+    a = assistant.answer(question)
+    assert not a.abstained, a.text
+
+
+def test_a_figure_the_prose_projects_is_answered_from_the_prose(assistant):
+    a = assistant.answer(phr("2040年に高齢化率は何%になる見込み？")[0])
+    assert not a.abstained and "34.8%" in a.text.splitlines()[0], a.text
+    assert a.citations[0].measure_no is None  # 第1, not a measure's target

@@ -126,6 +126,9 @@ def test_a_question_typed_with_the_ime_off_is_read_as_kana(assistant):
 
     assert romaji_question("What is the target for local governments?") is None
     assert romaji_question("No1-57 no tantou") is None  # a measure number: not romaji input
+    # particles typed as pronounced are written as kana input writes them
+    assert romaji_question("kaado wo tsukau houhou wa") == "かーどをつかうほうほうは"
+    assert romaji_question("kouiki e no iten") == "こういきへのいてん"
     a = assistant.answer("gabamento kuraudo heno ikou no kigen wa?")
     assert not a.abstained and a.measure_nos[:1] == ["3-80"], a.text
     assert a.notices and "ガバメントクラウド" in a.notices[0]

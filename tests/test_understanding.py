@@ -49,7 +49,9 @@ def turns(*pairs: str) -> list[dict[str, str]]:
     "キャッシュレス納付はいつまでに広げるの",
     "サイバー攻撃への備えに関わる施策をリストアップして",
     "ワンスオンリーとは何のこと？",
-), ["lead", "lead", "related", "roadmap", "targets", "list", "what"], strict=True)))
+    "港湾の手続の電子化は誰が責任を持っている？",
+    "交通系のデータ整備って誰の所管なの",
+), ["lead", "lead", "related", "roadmap", "targets", "list", "what", "lead", "lead"], strict=True)))
 def test_fields(question, field):
     assert detect_fields(question)[0] == field
 
@@ -147,9 +149,23 @@ def test_missing_kinds(question, kind):
 
 @pytest.mark.parametrize("question", phr("電子処方箋の普及の目標は？", "誰が担当してるの", "災害時の医療情報の共有",
                                          "どの自治体が標準化の対象になるの", "医療機関の名称変更の手続もオンライン化される？",
-                                         "データセンターの地方分散はどう進める？", "最も重要な取組はどれ？"))
+                                         "データセンターの地方分散はどう進める？", "最も重要な取組はどれ？",
+                                         "港湾の手続の電子化は誰が責任を持っている？", "交通系のデータ整備って誰の所管なの"))
 def test_ordinary_questions_have_no_missing_kind(question):
     assert missing_kind(question) is None
+
+
+@pytest.mark.parametrize("sentence,states", [
+    ("サーバーは大阪府に設置する。", True),
+    ("計算資源を支える設備の地方への分散を進める。", True),
+    ("施設の分散立地を促す。", True),
+    ("拠点を適地へ誘導する。", True),
+    ("システムの整備を進める。", False),
+    ("利用環境の整備を推進する。", False),
+])
+def test_a_place_may_be_a_kind_of_place(sentence, states):
+    location = next(k for k in load_intents().missing if k.name == "location")
+    assert location.stated_in(sentence) is states
 
 
 def test_every_intent_pattern_compiles_and_every_field_has_a_renderer():
