@@ -50,6 +50,7 @@ from assistant.questions import MAX_QUERY_CHARS
 from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
 from assistant.tokenizer import JapaneseTokenizer, synonym_terms
 from assistant.understanding import (
+    MINISTRY_PATTERN,
     QUESTION_WORDS,
     ConversationState,
     QueryTerms,
@@ -71,9 +72,8 @@ LIST_NEIGHBOUR_FAR = 0.05
 LIST_NEIGHBOUR_SUPPORT = 0.2
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」「デジ庁 主担当の施策 一覧」
-_MINISTRY = r"([^\s、。がのはをでもと]{2,12}?(?:省|庁|府|官房|委員会|院))"
 _MINISTRY_LIST_RE = re.compile(
-    _MINISTRY + r"\s*(?:が|の)?\s*(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?(?:施策|取組|取り組み|もの)"
+    MINISTRY_PATTERN + r"\s*(?:が|の)?\s*(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?(?:施策|取組|取り組み|もの)"
 )
 
 

@@ -120,6 +120,22 @@ def ministries(names: Sequence[str]) -> str:
     return "、".join(names) if names else "なし"
 
 
+def confirmation(m: Measure, asked: Sequence[str], role: str) -> str:
+    """「はい、」 or 「いいえ、」 when the question checks a ministry against the measure
+    (「主担当は文科省？」), with the role it does have when it has another: empty otherwise."""
+    if not asked:
+        return ""
+    name = asked[0]
+    lead, related = name in m.lead_ministries, name in m.related_ministries
+    if (role == "lead" and lead) or (role == "related" and related):
+        return "はい、"
+    if lead:
+        return f"いいえ、{name}は主担当です。"
+    if related:
+        return f"いいえ、{name}は関係府省庁です。"
+    return f"いいえ、{name}はこの施策の担当に挙がっていません。"
+
+
 def clause(text: str, limit: int = 60) -> str:
     """The first clause of a sentence, for one-line gists in lists (the citation keeps it whole)."""
     text = text.strip().lstrip("・-○ ")
@@ -438,14 +454,17 @@ class Composer:
             return [f"{head}には主担当府省庁の記載がありません {ref}"], [self.title_citation(m, score)]
         related = f"（関係府省庁: {ministries(m.related_ministries)}）" if m.related_ministries else ""
         window = (m.roadmap[0].start, m.roadmap[0].end) if m.lead_source == "roadmap" and m.roadmap else None
-        return ([f"{head}の主担当府省庁は{ministries(m.lead_ministries)}です{related} {ref}"],
+        return ([f"{confirmation(m, terms.ministries, 'lead')}{head}の主担当府省庁は{ministries(m.lead_ministries)}"
+                 f"です{related} {ref}"],
                 [self.measure_citation(m, self._lead_quote(m), score, window=window)])
 
     def render_related(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
         ref = f"[No. {m.measure_no}]"
         quote = f"関係府省庁：{ministries(m.related_ministries) if m.related_ministries else '—'}"
-        return ([f"{head}の関係府省庁は{ministries(m.related_ministries)}です（主担当: {ministries(m.lead_ministries)}） {ref}"],
-                [self.measure_citation(m, quote, score)])
+        lead = f"（主担当: {ministries(m.lead_ministries)}）"
+        line = f"{head}の関係府省庁は{ministries(m.related_ministries)}です{lead}" if m.related_ministries \
+            else f"{head}には関係府省庁の記載がありません{lead}"
+        return [f"{confirmation(m, terms.ministries, 'related')}{line} {ref}"], [self.measure_citation(m, quote, score)]
 
     def render_targets(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
         ref = f"[No. {m.measure_no}]"

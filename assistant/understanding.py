@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import permutations
 from typing import Any
 
@@ -109,6 +109,8 @@ class QueryTerms:
     unknown: tuple[str, ...] = ()  # those of them found in no document
     # naming words the question uses as verbs (推移する, 強調されている): what is said of the subject
     verbal: tuple[str, ...] = ()
+    # ministries the question names (canonical): 「主担当は文科省？」 checks one against the answer
+    ministries: tuple[str, ...] = ()
 
     @property
     def words(self) -> frozenset[str]:
@@ -369,12 +371,14 @@ _NOT_DETAIL_RE = re.compile(r"[0-9０-９.,%％]+|[一二三四五六七八九�
 
 # A follow-up that keeps the earlier subject and restricts it to one lead ministry (「そのうち警察庁の
 # ものは？」「国交省のだけ」「内閣府が担当のものだけ教えて」) or leaves one out (「文科省以外のものは？」).
-_MINISTRY = r"([^\s、。がのはをでもと]{2,12}?(?:省|庁|府|官房|委員会|院))"
+# A ministry as staff write it (文科省, デジタル庁), within a longer run (「これの主担当は文科省」)
+MINISTRY_PATTERN = r"([^\s、。がのはをでもと]{2,12}?(?:省|庁|府|官房|委員会|院))"
+_MINISTRY_RE = re.compile(MINISTRY_PATTERN)
 _MINISTRY_ONLY_RE = re.compile(
-    _MINISTRY + r"(?:が(?:主)?担当(?:して(?:いる|る))?|の担当|が所管)?の?(?:もの|施策|取組|やつ|分)?"
+    MINISTRY_PATTERN + r"(?:が(?:主)?担当(?:して(?:いる|る))?|の担当|が所管)?の?(?:もの|施策|取組|やつ|分)?"
     r"(?:だけ|のみ|に絞|に限|(?:は|って)[？?]?$|を(?:教えて|挙げて)|で[？?]?$)"
 )
-_MINISTRY_EXCEPT_RE = re.compile(_MINISTRY + r"(?:が(?:主)?担当(?:の|する|している)?(?:もの|施策)?)?以外")
+_MINISTRY_EXCEPT_RE = re.compile(MINISTRY_PATTERN + r"(?:が(?:主)?担当(?:の|する|している)?(?:もの|施策)?)?以外")
 
 
 # How a request is phrased (「…を挙げて」「教えてください」): not what it is about.
@@ -413,6 +417,7 @@ class Understanding:
         self.table = table or load_intents()
         self.editions = sorted(set(editions))
         self._measure_tokens: dict[tuple[str, bool], frozenset[str]] = {}
+        self._ministries: frozenset[str] | None = None
         # What a question asks for (a field, a budget, a count) is not what it is about.
         self._field_patterns = tuple(p for f in self.table.fields for p in f.patterns) + tuple(
             k.asks for k in self.table.missing
@@ -581,6 +586,11 @@ class Understanding:
         previous_words = set(previous.subject_terms)
         new_terms = tuple(t for t in terms if t not in previous_words)
         prior_focus = previous.answered or previous.focus
+        if prior_focus and own_fields and set(fields) <= {"lead", "related", "what"} and set(fields) - {"what"}:
+            # 「これの主担当は文科省？」 checks a ministry against the measure in focus: the ministry
+            # is the value asked about, not a new subject.
+            checked = {t for _name, written in self.ministries_named(normalized) for t in self.subject_terms(written)}
+            new_terms = tuple(t for t in new_terms if t not in checked)
         ordinal = self._ordinal(normalized)
         reference = self.table.marker("reference", normalized) is not None
         all_of = self.table.marker("all_of", normalized) is not None
@@ -779,7 +789,34 @@ class Understanding:
         own_subject = not state.is_followup or state.resolution in ("shift", "similar")
         analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if own_subject else None,
                                              naming=naming)
+        named_ministries = tuple(name for name, _written in self.ministries_named(normalized))
+        if named_ministries:
+            analysis.terms = replace(analysis.terms, ministries=named_ministries)
         return analysis
+
+    def ministries_named(self, normalized: str) -> list[tuple[str, str]]:
+        """(canonical name, as written) of each ministry the text names that the plan assigns
+        measures to (「文科省」 → 文部科学省), in order."""
+        if self.catalog is None:
+            return []
+        known = self._plan_ministries()
+        out: list[tuple[str, str]] = []
+        for m in _MINISTRY_RE.finditer(normalized):
+            # The match may start before the name (「これの主担当は文科省」): the longest tail naming one.
+            for start in range(len(m.group(1)) - 1):
+                written = m.group(1)[start:]
+                if (name := canonical_ministry(written)) in known:
+                    if name not in (n for n, _w in out):
+                        out.append((name, written))
+                    break
+        return out
+
+    def _plan_ministries(self) -> frozenset[str]:
+        if self._ministries is None:
+            assert self.catalog is not None
+            self._ministries = frozenset(mi for meas in self.catalog.measures.values()
+                                         for mi in (*meas.lead_ministries, *meas.related_ministries))
+        return self._ministries
 
     def ministry_restriction(self, normalized: str) -> tuple[str, str, bool] | None:
         """(canonical name, name as written, keep) when the turn restricts a subject to the measures one

@@ -483,3 +483,26 @@ def test_the_kind_of_figure_asked_for_picks_the_sentence(assistant):
     assert by[sized.text] > by[dated.text]
     by = {c.text: s for s, c in composer.rank(terms, [dated, sized], numeric="time")}
     assert by[dated.text] > by[sized.text]
+
+
+def test_a_ministry_checked_against_the_measure_is_confirmed_or_corrected(assistant, catalog):
+    from tests.test_understanding import assert_in_neither_suite
+
+    questions = ["Lアラートの主担当は総務省？", "電子処方箋の推進は厚労省の担当？", "これの主担当はデジタル庁ですか"]
+    assert_in_neither_suite(questions)
+    yes = assistant.answer(questions[0])
+    no = yes.measure_nos[0]
+    assert "総務省" in catalog.measures[no].lead_ministries and yes.text.startswith("はい、"), yes.text
+    assert assistant.answer(questions[1]).text.startswith("はい、")
+    # In a follow-up the ministry is the value checked, not a new subject: the measure in focus stays.
+    hist = [{"role": "user", "content": "防災デジタルプラットフォームのこと"},
+            {"role": "assistant", "content": "防災デジタルプラットフォームの施策（3-27）があります。"}]
+    a = assistant.answer(questions[2], history=hist)
+    assert a.measure_nos[:1] == ["3-27"] and a.text.startswith("いいえ、デジタル庁は関係府省庁です。"), a.text
+    assert "内閣府" in a.text.splitlines()[0]
+
+
+def test_a_measure_without_related_ministries_says_so(assistant, catalog):
+    no = next(n for n, m in catalog.measures.items() if not m.related_ministries and m.lead_ministries)
+    a = assistant.answer(f"No. {no} の関係府省庁は？")
+    assert "関係府省庁の記載がありません" in a.text.splitlines()[0] and "なしです" not in a.text, a.text

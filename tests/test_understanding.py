@@ -51,7 +51,9 @@ def turns(*pairs: str) -> list[dict[str, str]]:
     "ワンスオンリーとは何のこと？",
     "港湾の手続の電子化は誰が責任を持っている？",
     "交通系のデータ整備って誰の所管なの",
-), ["lead", "lead", "related", "roadmap", "targets", "list", "what", "lead", "lead"], strict=True)))
+    "港湾手続の電子化、担当どこ",
+    "介護記録の電子化の締め切りは",
+), ["lead", "lead", "related", "roadmap", "targets", "list", "what", "lead", "lead", "lead", "targets"], strict=True)))
 def test_fields(question, field):
     assert detect_fields(question)[0] == field
 
