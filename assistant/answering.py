@@ -361,7 +361,8 @@ class ExtractiveAnswerer:
         ):
             # These fields exist only for measures: the measure among the top passages whose best
             # sentence answers the question best (the first one unless another is clearly better).
-            top = composer.anchor_hit([h for h in hits[:3] if h.chunk.measure_no], terms, numeric)
+            top = composer.anchor_hit(self.holding_distinctive(terms, [h for h in hits[:3] if h.chunk.measure_no]),
+                                      terms, numeric)
             m = self.catalog.measures[top.chunk.measure_no]
             lines, cites = composer.answer_measure(m, analysis.fields, terms, top.score, numeric=numeric)
             if analysis.intent == "targets" and hits[0].chunk.kind == "procedure" and lines:
@@ -683,6 +684,17 @@ class ExtractiveAnswerer:
             )
         return result
 
+    def holding_distinctive(self, terms: QueryTerms, hits: Sequence[Hit]) -> list[Hit]:
+        """``hits`` with those holding the question's most distinctive word first (the rarest word the
+        user typed that the corpus has: 電子カルテ in 「電子カルテ標準化 KPI」, not 標準化): a
+        measure without it is about something else, however close its rank."""
+        known = [w for w in terms.content if self.analyzer.known(w) and not w.isascii()]
+        if not known or len(hits) < 2:
+            return list(hits)
+        word = max(known, key=lambda w: terms.weights.get(w, 0.0))
+        holding = [h for h in hits if word in self.chunk_tokens(h)]
+        return holding + [h for h in hits if h not in holding] if holding else list(hits)
+
     def holding_required(self, state: ConversationState, hits: Sequence[Hit]) -> list[Hit]:
         """The hits holding the field a "similar" follow-up names (the word or the plan's wording)."""
         wanted = set(state.require) | set(self.analyzer.terms(" ".join(state.require)).expanded)
@@ -715,9 +727,34 @@ class ExtractiveAnswerer:
         answer = Answer(
             question=analysis.text, text=text, citations=cites, abstained=refusal is not None, timings=timings,
             state=analysis.state, refusal=refusal.kind if refusal else None, related=list(dict.fromkeys(related)),
-            notices=[respelled_notice(analysis.respellings)] if analysis.respellings else [],
+            notices=self.reading_notices(analysis, answered=refusal is None),
         )
         return answer, result
+
+    def reading_notices(self, analysis: QuestionAnalysis, *, answered: bool) -> list[str]:
+        """How the question was read, so that a wrong guess is visible: respellings, abbreviations
+        taken for the word they clip, and (in an answer) the question's words no document uses."""
+        notices = [respelled_notice(analysis.respellings)] if analysis.respellings else []
+        terms = analysis.terms
+        if terms is None:
+            return notices
+        # (the word as typed: the tagger may split a clipping, 地公|体)
+        clipped = [(m.group(0) if (m := re.search(f"[\u4e00-\u9fff]*{re.escape(w)}[\u4e00-\u9fff]*",
+                                                  analysis.normalized)) else w, e)
+                   for w in terms.naming if (e := self.analyzer.abbreviation_of(w))]
+        if clipped:
+            notices.append("、".join(f"『{w}』を『{e}』" for w, e in clipped) + "の略として検索しました。")
+        # A staff term the documents never use (ChatGPT) was searched as the plan's wording for it.
+        unused = [(t, self.analyzer.synonyms[t][0]) for t in terms.synonym_weights
+                  if not self.analyzer.known(t) and self.analyzer.synonyms.get(t)]
+        if answered and unused:
+            typed = [(m.group(0) if (m := re.search(re.escape(t), analysis.normalized, re.IGNORECASE)) else t, w)
+                     for t, w in unused]
+            notices.append("、".join(f"『{t}』は計画にない語のため『{w}』" for t, w in typed) + "として検索しました。")
+        if answered and terms.unknown:
+            words = "』『".join(terms.unknown)
+            notices.append(f"『{words}』という語は計画と関連資料にありません。関連する記載を示しています。")
+        return notices
 
 
 def fuse_rankings(rankings: Sequence[Sequence[Hit]], k: int = 10) -> list[Hit]:

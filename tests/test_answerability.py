@@ -198,3 +198,12 @@ def test_a_figure_the_prose_projects_is_answered_from_the_prose(assistant):
     a = assistant.answer(phr("2040年に高齢化率は何%になる見込み？")[0])
     assert not a.abstained and "34.8%" in a.text.splitlines()[0], a.text
     assert a.citations[0].measure_no is None  # 第1, not a measure's target
+
+
+@pytest.mark.parametrize("question,typed,read", list(zip(phr("地公体の窓口改革はどう進める？", "ChatGPTみたいなAIを役所で使う話はある？"),
+                                                     ["地公体", "ChatGPT"], ["地方公共団体", "生成AI"], strict=True)))
+def test_an_answer_says_how_it_read_words_the_documents_do_not_use(assistant, question, typed, read):
+    a = assistant.answer(question)
+    assert not a.abstained
+    assert any(typed in n and read in n for n in a.notices), a.notices
+    assert typed not in a.text.splitlines()[0] or read in a.text  # the notice, not the answer, explains

@@ -506,3 +506,13 @@ def test_a_measure_without_related_ministries_says_so(assistant, catalog):
     no = next(n for n, m in catalog.measures.items() if not m.related_ministries and m.lead_ministries)
     a = assistant.answer(f"No. {no} の関係府省庁は？")
     assert "関係府省庁の記載がありません" in a.text.splitlines()[0] and "なしです" not in a.text, a.text
+
+
+def test_the_measure_answered_holds_the_questions_most_distinctive_word(assistant):
+    # 「電子カルテ」 is what the question is about; 標準化 alone would fit the municipal systems (3-103).
+    from tests.test_understanding import assert_in_neither_suite
+
+    question = "電子カルテ　標準化　目標"
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    assert a.measure_nos[:1] == ["3-43"], a.text

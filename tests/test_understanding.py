@@ -53,7 +53,10 @@ def turns(*pairs: str) -> list[dict[str, str]]:
     "交通系のデータ整備って誰の所管なの",
     "港湾手続の電子化、担当どこ",
     "介護記録の電子化の締め切りは",
-), ["lead", "lead", "related", "roadmap", "targets", "list", "what", "lead", "lead", "lead", "targets"], strict=True)))
+    "港湾　手続　電子化　担当",
+    "船員手帳の電子化の担当",
+), ["lead", "lead", "related", "roadmap", "targets", "list", "what", "lead", "lead", "lead", "targets", "lead",
+    "lead"], strict=True)))
 def test_fields(question, field):
     assert detect_fields(question)[0] == field
 
