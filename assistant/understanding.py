@@ -371,6 +371,13 @@ _NOT_DETAIL_RE = re.compile(r"[0-9０-９.,%％]+|[一二三四五六七八九�
 
 # A follow-up that keeps the earlier subject and restricts it to one lead ministry (「そのうち警察庁の
 # ものは？」「国交省のだけ」「内閣府が担当のものだけ教えて」) or leaves one out (「文科省以外のものは？」).
+# The items of an enumeration in prose: 「A、B及びC」「AやB」「AとB、」 (a name may hold と: split at と only
+# before a comma). MIN_PARAPHRASE_COVER: share of an item's word weight a title must hold.
+_ENUMERATION_RE = re.compile(r"[、,，。\n]|[・•]\s|及び|並びに|および|(?<=[^\s])や(?=[^\s、])|と(?=、)|や(?=、)")
+MIN_PARAPHRASE_COVER = 0.6
+# 「Xのほうは」「Xの方の担当」: one of several things, picked by its name
+_PICK_RE = re.compile(r"(の方|のほう)(?=は|の|が|って|を|で|も|[？?]|$)")
+
 # A ministry as staff write it (文科省, デジタル庁), within a longer run (「これの主担当は文科省」)
 MINISTRY_PATTERN = r"([^\s、。がのはをでもと]{2,12}?(?:省|庁|府|官房|委員会|院))"
 _MINISTRY_RE = re.compile(MINISTRY_PATTERN)
@@ -533,14 +540,18 @@ class Understanding:
             self._measure_tokens[key] = toks
         return toks
 
-    def focus_holding(self, focus: Sequence[str], words: Sequence[str]) -> str | None:
+    def focus_holding(self, focus: Sequence[str], words: Sequence[str], *, title_only: bool = False) -> str | None:
         """The measure in focus whose text holds every one of ``words`` (bigrams aside): the first
-        whose title does (「Lアラートのほう」 is the measure named so), else the first whose text does."""
+        whose title does (「Lアラートのほう」 is the measure named so), else the first whose text does
+        (unless ``title_only``)."""
         needed = [w for w in _unigrams(list(words)) if not w.isdigit()]
         if not needed or self.catalog is None:
             return None
-        return next((no for no in focus[:5] if all(w in self.measure_tokens(no, title_only=True) for w in needed)),
-                    None) or next((no for no in focus[:5] if all(w in self.measure_tokens(no) for w in needed)), None)
+        by_title = next((no for no in focus[:5] if all(w in self.measure_tokens(no, title_only=True) for w in needed)),
+                        None)
+        if by_title is not None or title_only:
+            return by_title
+        return next((no for no in focus[:5] if all(w in self.measure_tokens(no) for w in needed)), None)
 
     def order_by_naming(self, named: Sequence[str], cited: Sequence[str]) -> tuple[str, ...]:
         """The cited measures in the order the user named their subjects (each name → its best measure)."""
@@ -669,7 +680,12 @@ class Understanding:
             # A new subject in a turn that keeps the earlier question's shape: 「では物流では？」
             return state("shift", subject_=subject, terms_=terms)
         if new_terms:
-            holder = self.focus_holding(prior_focus, new_terms)
+            # 「引越しのほうは？」 picks one of the things just listed by its name: a measure in focus
+            # that merely mentions 引越し in its body is not it (a new search finds the one named so).
+            picking = _PICK_RE.search(normalized) is not None
+            holder = self.focus_holding(prior_focus, new_terms, title_only=picking)
+            if holder is None and picking:
+                return state("shift", subject_=subject, terms_=terms)
             if holder is not None:
                 # 「対策技術の開発支援は何件が目標？」 after a measure whose text says exactly that: an
                 # aspect of the measure in focus, not a new subject.
@@ -737,7 +753,29 @@ class Understanding:
             title = re.sub(r"\s+", "", unicodedata.normalize("NFKC", m.title))
             if len(title) >= 6 and (at := key.find(title)) >= 0:
                 found.append((at, no))
-        return [no for _at, no in sorted(found)]
+        return [no for _at, no in sorted(found)] or self.paraphrased_measures(text)
+
+    def paraphrased_measures(self, text: str) -> list[str]:
+        """Measures an answer enumerates in its own words (「保育現場のICT環境整備や、放課後児童クラブの
+        DX推進など」): each item of the enumeration, taken for the measure whose title holds most
+        of its words by weight (at least MIN_PARAPHRASE_COVER), in order of mention."""
+        if self.catalog is None:
+            return []
+        out: list[str] = []
+        for item in _ENUMERATION_RE.split(unicodedata.normalize("NFKC", text)):
+            words = {t for t in self.analyzer.tokenizer.tokenize(item) if is_content_word(t) and self.analyzer.known(t)}
+            total = sum(self.analyzer.idf(t) for t in words)
+            if len(words) < 2 or total <= 0:
+                continue
+            best, best_cover = None, 0.0
+            for no in self.catalog.measures:
+                shared = words & self.measure_tokens(no, title_only=True)
+                cover = sum(self.analyzer.idf(t) for t in shared) / total
+                if cover > best_cover:
+                    best, best_cover = no, cover
+            if best is not None and best_cover >= MIN_PARAPHRASE_COVER and best not in out:
+                out.append(best)
+        return out
 
     # -- the analysis ------------------------------------------------------------------------------
 

@@ -546,3 +546,26 @@ def test_a_bargain_asked_is_an_opinion_and_the_next_plan_is_an_edition(understan
     found = missing_kind(unicodedata.normalize("NFKC", phr("電子申請サービスはどこが一番安い？")[0]))
     assert found is not None and found.name == "opinion"
     assert understanding.edition_asked(phr("次の重点計画ではAIの扱いは変わる？")[0]) == 2026
+
+
+# --- answers written by another tool: measures named in prose ----------------------------------------
+
+def test_measures_an_answer_enumerates_in_its_own_words(assistant):
+    u = assistant.understanding
+    text = phr("主なものは、消防防災分野のDX、デジタル技術を使った防災気象情報の高度化、放射線モニタリングの基盤整備です。")[0]
+    assert u.mentioned_measures(text) == ["3-40", "3-39", "3-42"]
+    assert u.mentioned_measures(phr("該当する記載は見つかりませんでした。")[0]) == []
+
+
+def test_an_ordinal_counts_the_items_of_a_prose_answer(assistant):
+    hist = turns(*phr("学校まわりの施策って？"), "学習者用デジタル教科書の導入や、学校における働き方改革の推進などがあります。")
+    a = assistant.understanding.analyse(phr("二つ目の担当は？")[0], hist)
+    assert a.referenced_measures == ["3-71"], a.state
+
+
+def test_picking_by_name_takes_the_measure_named_so_not_one_that_mentions_it(assistant):
+    # 1-53's text mentions 引越し too; 「…のほう」 picks the measure whose title names it, found anew.
+    assert "引越し" in assistant.understanding.measure_tokens("1-53")
+    hist = turns(*phr("自治体の手続の話"), "地方公共団体の行政手続オンライン化の推進 [No. 1-53] と、引越しの手続があります。")
+    a = assistant.answer(phr("引越しのほうは誰の担当？")[0], history=hist)
+    assert a.measure_nos[:1] == ["1-50"], a.text
