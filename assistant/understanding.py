@@ -69,6 +69,13 @@ _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("plan2021-outline", re.compile(r"構成イメージ|構成案|新重点計画|(2021|令和3)[^。]{0,15}(構成|骨子|案)")),
     ("plan2024-summary", re.compile(r"2024|令和6|令和６|昨年の|前年の|去年の|ウェブページ|webページ|ホームページの要約")),
 ]
+# How a turn names one of the documents (the slides, the web page, an edition), as words to leave out
+# of its subject.
+_DOCUMENT_NAMING_RE = re.compile(
+    r"CIO\s*フォーラム(の資料)?|フォーラムの資料|スライド|ウェブページ|webページ|ホームページ|"
+    r"(20\d\d|令和\d{1,2}|令和[一二三四五六七八九十]{1,2})年(度)?(版)?の(重点)?(計画|概要|資料)|(前|旧|最初)の(重点)?計画|旧計画",
+    re.IGNORECASE,
+)
 # A plan edition asked for by year (「2030年版の計画」「次期計画」): compared with the editions held.
 _EDITION_ASK_RE = re.compile(
     r"(20\d\d)年(?:度)?(?:版|度版)?の(?:重点)?計画|(20\d\d)年に改定|(次期|次の|来年|再来年)の?(?:重点)?計画"
@@ -597,6 +604,14 @@ class Understanding:
         previous_words = set(previous.subject_terms)
         new_terms = tuple(t for t in terms if t not in previous_words)
         prior_focus = previous.answered or previous.focus
+        # 「CIOフォーラムの資料では？」「2021年の計画には？」 name where to look, not what about:
+        # the earlier subject, in that document.
+        named_docs = {t for m in _DOCUMENT_NAMING_RE.finditer(normalized) for t in self.subject_terms(m.group(0))}
+        new_terms = tuple(t for t in new_terms if t not in named_docs)
+        verbs = {m.base.lower() for m in self.analyzer.tokenizer.morphemes(subject) if m.pos1 in ("動詞", "形容詞")}
+        if new_terms and set(new_terms) <= verbs:
+            # Only verbs are new (「どう扱われてた？」「どう使う？」): what is said of the same subject.
+            new_terms = ()
         if prior_focus and own_fields and set(fields) <= {"lead", "related", "what"} and set(fields) - {"what"}:
             # 「これの主担当は文科省？」 checks a ministry against the measure in focus: the ministry
             # is the value asked about, not a new subject.
@@ -814,13 +829,25 @@ class Understanding:
             # A question of its own in a conversation may still be about the measure just discussed
             # (「対策技術の開発支援は何件が目標？」): retrieval prefers it when it holds the new words.
             analysis.context_measures = list(previous.answered or previous.focus)
+        # A follow-up names the edition, the earlier question the subject (「GIGAスクールは？」 then
+        # 「それって2021年の計画にもあった？」): the document is named by both together.
+        inherited_text = unicodedata.normalize("NFKC", last_question) if state.is_followup \
+            and state.resolution != "shift" else ""
         for doc_id, pattern in _EDITION_PATTERNS:
-            if pattern.search(normalized) or (state.is_followup and state.resolution != "shift"
-                                              and pattern.search(unicodedata.normalize("NFKC", last_question))):
+            if pattern.search(normalized) or (inherited_text and (
+                    pattern.search(inherited_text) or pattern.search(f"{inherited_text} {normalized}")
+                    or pattern.search(f"{normalized} {inherited_text}"))):
                 analysis.preferred_doc = doc_id
                 break
         if analysis.preferred_doc is None:
             analysis.preferred_edition = self.preferred_edition(normalized)
+        latest = max(self.editions) if self.editions else None
+        older_doc = analysis.preferred_doc is not None and (self.catalog is None
+                                                             or analysis.preferred_doc != self.catalog.doc_id)
+        older_edition = None not in (analysis.preferred_edition, latest) and analysis.preferred_edition < latest
+        if (older_doc or older_edition) and analysis.referenced_measures:
+            # The measures in focus are the 2025 plan's: an older edition is searched for the subject.
+            analysis.referenced_measures = []
         part = _PART_RE.search(normalized)
         if part:
             analysis.preferred_part = "第" + str("12345一二三四五".index(part.group(1)) % 5 + 1)

@@ -569,3 +569,14 @@ def test_picking_by_name_takes_the_measure_named_so_not_one_that_mentions_it(ass
     hist = turns(*phr("自治体の手続の話"), "地方公共団体の行政手続オンライン化の推進 [No. 1-53] と、引越しの手続があります。")
     a = assistant.answer(phr("引越しのほうは誰の担当？")[0], history=hist)
     assert a.measure_nos[:1] == ["1-50"], a.text
+
+
+@pytest.mark.parametrize("first,followup,doc", list(zip(
+    phr("電子カルテの標準化について", "GIGAスクール構想の端末整備"),
+    phr("CIOフォーラムの資料ではどう扱われてた？", "令和3年の計画ではどうだった？"),
+    ["cio-forum-2021", "plan2021-education"], strict=True)))
+def test_a_followup_naming_a_document_asks_the_same_subject_there(assistant, first, followup, doc):
+    hist = turns(first, assistant.answer(first).text)
+    a = assistant.understanding.analyse(followup, hist)
+    assert a.preferred_doc == doc and a.referenced_measures == [], (a.preferred_doc, a.state)
+    assert set(a.state.subject_terms) & set(assistant.understanding.subject_terms(first))  # the subject stays
