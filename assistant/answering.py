@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -682,7 +683,27 @@ class ExtractiveAnswerer:
             result.hits = sorted(
                 result.hits, key=lambda h: -h.score * (1.0 if h.chunk.edition == newest else 0.8)
             )
+        titled = self.titled_by_subject(analysis, result.hits[:5]) if not result.exact_measures else None
+        if titled is not None:
+            # 「マイナンバーカードの普及」 is how the plan titles No. 1-36 (「…の普及及び利用の推進」):
+            # the measure whose title says what the user said, word for word, leads.
+            result.hits = [titled] + [h for h in result.hits if h is not titled]
         return result
+
+    def titled_by_subject(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> Hit | None:
+        """The first of ``hits`` whose measure title contains the turn's own subject verbatim (five
+        characters or more, two words or more), when the top hit's title does not."""
+        state = analysis.state
+        if state is None or (state.is_followup and state.resolution not in ("shift", "new")):
+            return None
+        key = _title_key(state.subject)
+        if len(key) < 5 or len(state.subject_terms) < 2 or not hits:
+            return None
+        def holds(h: Hit) -> bool:
+            return bool(h.chunk.measure_no) and key in _title_key(self.catalog.measures[h.chunk.measure_no].title)
+        if holds(hits[0]):
+            return None
+        return next((h for h in hits[1:] if holds(h)), None)
 
     def holding_distinctive(self, terms: QueryTerms, hits: Sequence[Hit]) -> list[Hit]:
         """``hits`` with those holding the question's most distinctive word first (the rarest word the
@@ -755,6 +776,11 @@ class ExtractiveAnswerer:
             words = "』『".join(terms.unknown)
             notices.append(f"『{words}』という語は計画と関連資料にありません。関連する記載を示しています。")
         return notices
+
+
+def _title_key(text: str) -> str:
+    """A title or subject as compared verbatim: NFKC, lower case, no spaces."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
 
 
 def fuse_rankings(rankings: Sequence[Sequence[Hit]], k: int = 10) -> list[Hit]:

@@ -516,3 +516,12 @@ def test_the_measure_answered_holds_the_questions_most_distinctive_word(assistan
     assert_in_neither_suite([question])
     a = assistant.answer(question)
     assert a.measure_nos[:1] == ["3-43"], a.text
+
+
+def test_a_subject_the_plan_uses_as_a_title_finds_that_measure(assistant):
+    from tests.test_understanding import assert_in_neither_suite
+
+    question = "マイナンバーカードの普及、どうなってる"
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    assert a.measure_nos[:1] == ["1-36"], a.text  # 「マイナンバーカードの普及及び利用の推進」
