@@ -471,6 +471,11 @@ class Understanding:
 
         ``lead_in``: leave out a lead-in clause before the question (see ``without_lead_in``)."""
         text = self.without_lead_in(normalized) if lead_in else normalized
+        # 「CIOフォーラムの資料で、…」 says where to look (preferred_doc), not what about — unless
+        # the document is all the question names.
+        unplaced = re.sub(r"^[でにはの、\s]+", "", _DOCUMENT_NAMING_RE.sub(" ", text)).strip()
+        if unplaced != text.strip() and self.subject_terms(unplaced):
+            text = unplaced
         text = _remove(text, self._marker_patterns)
         text = _remove(text, self._field_patterns)
         text = _REQUEST_VERB_RE.sub(" ", text)

@@ -207,3 +207,10 @@ def test_an_answer_says_how_it_read_words_the_documents_do_not_use(assistant, qu
     assert not a.abstained
     assert any(typed in n and read in n for n in a.notices), a.notices
     assert typed not in a.text.splitlines()[0] or read in a.text  # the notice, not the answer, explains
+
+
+@pytest.mark.parametrize("question", phr("フォーラムの資料に、デジタル庁が発足したときの職員の人数は載ってる？"))
+def test_the_document_named_is_where_to_look_not_what_the_fact_is_about(assistant, question):
+    # the count is in the slides (「発足時は500人程度」): the slides' name is not a word it must hold
+    a = assistant.answer(question)
+    assert not a.abstained and "500人" in a.text, a.text
