@@ -709,7 +709,8 @@ class ExtractiveAnswerer:
         """``hits`` with those holding the question's most distinctive word first (the rarest word the
         user typed that the corpus has: 電子カルテ in 「電子カルテ標準化 KPI」, not 標準化): a
         measure without it is about something else, however close its rank."""
-        known = [w for w in terms.content if self.analyzer.known(w) and not w.isascii()]
+        # (a bigram the tokenizer made, such as マイナ免許, may occur once by chance: words only)
+        known = [w for w in terms.typed_words if self.analyzer.known(w) and not w.isascii()]
         if not known or len(hits) < 2:
             return list(hits)
         word = max(known, key=lambda w: terms.weights.get(w, 0.0))

@@ -123,6 +123,11 @@ class QueryTerms:
     def words(self) -> frozenset[str]:
         return self.content | self.expanded
 
+    @property
+    def typed_words(self) -> list[str]:
+        """The content words as typed, without the noun bigrams the tokenizer adds (マイナ免許)."""
+        return [t for t in _unigrams(self.tokens) if t in self.content]
+
     def rare(self, min_weight: float = 2.5) -> set[str]:
         """Distinctive words: those rare enough in the corpus to identify a passage."""
         return {w for w, weight in self.weights.items() if weight >= min_weight}
