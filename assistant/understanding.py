@@ -89,6 +89,7 @@ _PART_RE = re.compile(r"第([1-5一二三四五])(?![0-9回段次期者弾号条
 _HIRAGANA_RE = re.compile(r"[\u3040-\u309f]+")
 _KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff々]{2,}")
 _KATAKANA_WORD_RE = re.compile(r"[\u30a0-\u30ffー]{3,}")
+_KATAKANA_CHAR_RE = re.compile(r"[\u30a0-\u30ffー]")
 _KANJI_COMPOUND_RE = re.compile(r"[\u4e00-\u9fff]{4,10}")
 _KANJI_ABBREVIATION_RE = re.compile(r"[\u4e00-\u9fff]{2,3}")
 _LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
@@ -180,9 +181,14 @@ class TermAnalyzer:
         # Kanji compounds of the corpus text (臨時行政調査会), with how often each occurs: the
         # tokenizer splits them, so they are not in the vocabulary; staff clip them (臨調, 地公体).
         self._compounds: dict[str, Counter[str]] = {}
+        katakana_runs: set[str] = set()
         for text in texts:
             for run in _KANJI_COMPOUND_RE.findall(text):
                 self._compounds.setdefault(run[:1], Counter())[run] += 1
+            katakana_runs.update(_KATAKANA_WORD_RE.findall(unicodedata.normalize("NFKC", text)))
+        # every katakana run of the corpus text, to tell a loanword the documents use (as a whole or
+        # inside a longer one) from one they never do; empty without texts (nothing is absent then)
+        self._corpus_text = "\n".join(sorted(katakana_runs))
         # Kana-typed words and homophone typos, respelled by reading before anything else looks.
         self.respeller = Respeller(tokenizer, vocabulary, document_frequency) \
             if vocabulary and document_frequency else None
@@ -286,6 +292,13 @@ class TermAnalyzer:
                 out.append(run.lower())
         return out
 
+    def _staff_compound(self, run: str) -> bool:
+        """A staff term, alone or joined to a katakana word of the corpus (スマホ|アプリ)."""
+        if run in self.synonyms:
+            return True
+        return any(run[:i] in self.synonyms and f"\n{run[i:]}\n" in f"\n{self._corpus_text}\n"
+                   for i in range(2, len(run) - 1))
+
     def naming_words(self, subject: str) -> list[str]:
         """Words that name what the subject is about, in order, without repeats.
 
@@ -294,10 +307,17 @@ class TermAnalyzer:
         they stand for the plan's own wording.
         """
         key = unicodedata.normalize("NFKC", subject).casefold()
-        for term in synonym_terms(subject, self.synonyms):
+        # A katakana word the corpus text never contains names something the documents do not
+        # mention (マイナポイント), whatever its parts are (マイナ, ポイント; the staff term マイナポ):
+        # it counts whole — unless it is a staff term of its own (マイナカード).
+        absent = [run for run in _KATAKANA_WORD_RE.findall(key) if self._corpus_text
+                  and run not in self._corpus_text and not self._staff_compound(run)]
+        for run in absent:
+            key = key.replace(run, " ")
+        for term in synonym_terms(key, self.synonyms):
             key = key.replace(term, " ")
         # Latin words as the tokenizer keeps them whole (JC-STAR, not JC | STAR); the rest from the tagger.
-        candidates = [t for t in self.tokenizer.naming_nouns(key) if not t.isascii()]
+        candidates = absent + [t for t in self.tokenizer.naming_nouns(key) if not t.isascii()]
         candidates += [t for t in self.tokenizer.tokenize(key) if _LATIN_WORD_RE.fullmatch(t)]
         out: list[str] = []
         for tok in candidates:
@@ -421,8 +441,15 @@ def _is_english(text: str) -> bool:
 
 
 def _remove(text: str, patterns: Sequence[re.Pattern[str]]) -> str:
+    """``text`` without the matches of ``patterns`` — except a match inside a katakana word
+    (ポイント in マイナポイント, 概要 is not at risk): a word is not cut in two."""
+    def cut(m: re.Match[str]) -> str:
+        s, e = m.span()
+        inside = (s > 0 and _KATAKANA_CHAR_RE.match(m.string[s - 1]) and _KATAKANA_CHAR_RE.match(m.string[s])) or (
+            e < len(m.string) and e > s and _KATAKANA_CHAR_RE.match(m.string[e]) and _KATAKANA_CHAR_RE.match(m.string[e - 1]))
+        return m.group(0) if inside else " "
     for p in patterns:
-        text = p.sub(" ", text)
+        text = p.sub(cut, text)
     return text
 
 

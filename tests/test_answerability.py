@@ -214,3 +214,17 @@ def test_the_document_named_is_where_to_look_not_what_the_fact_is_about(assistan
     # the count is in the slides (「発足時は500人程度」): the slides' name is not a word it must hold
     a = assistant.answer(question)
     assert not a.abstained and "500人" in a.text, a.text
+
+
+@pytest.mark.parametrize("question", phr("マイナポイントの申込期限って計画に出てくる？"))
+def test_a_katakana_word_the_documents_never_use_counts_whole(assistant, question):
+    # its parts (マイナ, ポイント) and the staff term マイナポ inside it are all in the corpus
+    assert "マイナポイント" in assistant.understanding.subject_of(question)
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "unknown_terms" and "『マイナポイント』" in a.text, a.text
+
+
+@pytest.mark.parametrize("question", phr("スマホアプリから申請できる手続には何がある？"))
+def test_a_staff_term_joined_to_a_corpus_word_is_not_unknown(assistant, question):
+    a = assistant.answer(question)
+    assert a.refusal != "unknown_terms", a.text
