@@ -228,3 +228,10 @@ def test_a_katakana_word_the_documents_never_use_counts_whole(assistant, questio
 def test_a_staff_term_joined_to_a_corpus_word_is_not_unknown(assistant, question):
     a = assistant.answer(question)
     assert a.refusal != "unknown_terms", a.text
+
+
+@pytest.mark.parametrize("question", phr("発足したデジタル庁の組織のトップは誰が務める？"))
+def test_who_heads_an_organisation_is_answered_by_the_office_the_documents_name(assistant, question):
+    a = assistant.answer(question)
+    assert not a.abstained and "内閣総理大臣" in a.text, a.text
+    assert assistant.answer(phr("デジタル大臣の氏名を教えて")[0]).abstained  # a person's name: never stated

@@ -145,8 +145,9 @@ def test_plan_questions_are_not_requests(question):
     "政府のAI基盤のサーバーはどこに置かれるの？",
     "キャッシュレス納付が一番進んでいる自治体は？",
     "マイナ免許証の普及がこの先どうなるか予測して",
+    "新しい庁のトップって誰なの",
 ), ["money", "current_value", "count", "company", "personal_help", "opinion", "recent_value", "entity_names",
-    "entity_names", "entity_names", "count", "count", "location", "entity_names", "opinion"], strict=True)))
+    "entity_names", "entity_names", "count", "count", "location", "entity_names", "opinion", "role"], strict=True)))
 def test_missing_kinds(question, kind):
     found = missing_kind(unicodedata.normalize("NFKC", question))
     assert found is not None and found.name == kind
