@@ -63,6 +63,9 @@ from assistant.understanding import (
 # within LIST_NEAR of the best), and those a little further (within LIST_FAR) that hold at least
 # LIST_MIN_SUPPORT of the words naming the subject. Calibrated on the dev suite's list items with
 # evals/tools/calibrate_abstention.py --only lists.
+# A prose passage answers a targets question instead of the measures only when its best sentence
+# scores this much higher than theirs (the margin anchor_hit uses to leave the top passage).
+PROSE_FIGURE_MARGIN = 1.5
 LIST_NEAR = 0.01
 LIST_FAR = 0.04
 LIST_MIN_SUPPORT = 0.4
@@ -346,10 +349,11 @@ class ExtractiveAnswerer:
             # A 第4 procedure group has its own KPI and lead ministry (◎): it answers these fields.
             lines, cites = composer.answer_procedure(hits[0], terms, analysis.fields, numeric)
         elif analysis.intent == "targets" and hits[0].chunk.kind == "section" and not older \
-                and composer.best_score(hits[0], terms, numeric) > max(
+                and composer.best_score(hits[0], terms, numeric) > PROSE_FIGURE_MARGIN * max(
                     (composer.best_score(h, terms, numeric) for h in hits[1:3] if h.chunk.measure_no), default=0.0):
             # 「高齢化率の見込みは？」: a figure the plan's prose projects (第1, 第5), not a measure's
-            # target — the prose passage retrieval put first states it better than the measures.
+            # target — the prose passage retrieval put first states it clearly better than the
+            # measures (a measure's target is the answer when they are close).
             prose = [h for h in hits if h.chunk.kind == "section"]
             lines, cites = composer.answer_sections(prose, terms, numeric, edition=max(self.editions))
         elif analysis.intent == "roadmap" and not terms.naming and not terms.synonym_weights and (

@@ -525,3 +525,13 @@ def test_a_subject_the_plan_uses_as_a_title_finds_that_measure(assistant):
     assert_in_neither_suite([question])
     a = assistant.answer(question)
     assert a.measure_nos[:1] == ["1-36"], a.text  # 「マイナンバーカードの普及及び利用の推進」
+
+
+def test_a_measures_target_is_not_displaced_by_prose_that_is_only_a_little_closer(assistant):
+    # the 第1 passage retrieval puts first scores about as well as No. 1-55: the measure's target answers
+    from tests.test_understanding import assert_in_neither_suite
+
+    question = "What is the target for integrating the Health Insurance Card with the My Number Card?"
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    assert a.measure_nos[:1] == ["1-55"], a.text
