@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -204,8 +203,7 @@ class ExtractiveAnswerer:
     def _lead(self, written: str) -> tuple[str, str] | None:
         """(canonical name, as written) when ``written`` names a ministry that leads measures."""
         name = canonical_ministry(written)
-        leads = {mi for meas in self.catalog.measures.values() for mi in meas.lead_ministries}
-        return (name, written) if name in leads else None
+        return (name, written) if name in self.catalog.lead_ministries else None
 
     def ministry_measures(self, analysis: QuestionAnalysis) -> tuple[str, list[Hit]] | None:
         """「こども家庭庁が主担当の施策は？」 with no subject besides the ministry: every measure it leads,
@@ -700,11 +698,11 @@ class ExtractiveAnswerer:
         state = analysis.state
         if state is None or (state.is_followup and state.resolution not in ("shift", "new")):
             return None
-        key = _title_key(state.subject)
+        key = search_key(state.subject).casefold()
         if len(key) < 5 or len(state.subject_terms) < 2 or not hits:
             return None
         def holds(h: Hit) -> bool:
-            return bool(h.chunk.measure_no) and key in _title_key(self.catalog.measures[h.chunk.measure_no].title)
+            return bool(h.chunk.measure_no) and key in search_key(self.catalog.measures[h.chunk.measure_no].title).casefold()
         if holds(hits[0]):
             return None
         return next((h for h in hits[1:] if holds(h)), None)
@@ -781,11 +779,6 @@ class ExtractiveAnswerer:
             words = "』『".join(terms.unknown)
             notices.append(f"『{words}』という語は計画と関連資料にありません。関連する記載を示しています。")
         return notices
-
-
-def _title_key(text: str) -> str:
-    """A title or subject as compared verbatim: NFKC, lower case, no spaces."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
 
 
 def fuse_rankings(rankings: Sequence[Sequence[Hit]], k: int = 10) -> list[Hit]:

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,16 @@ class Catalog:
     roadmap: list[RoadmapRow]
     procedures: list[Procedure]
     gaps: list[str] = field(default_factory=list)  # measures without a lead ministry
+
+    @cached_property
+    def lead_ministries(self) -> frozenset[str]:
+        """Every ministry that leads at least one measure (canonical names)."""
+        return frozenset(mi for m in self.measures.values() for mi in m.lead_ministries)
+
+    @cached_property
+    def ministries(self) -> frozenset[str]:
+        """Every ministry a measure names, as lead or as related (canonical names)."""
+        return self.lead_ministries | frozenset(mi for m in self.measures.values() for mi in m.related_ministries)
 
     def get(self, measure_no: str) -> Measure | None:
         """The measure for a number in any accepted spelling (``No. 1-57``, ``１－５７``), or None."""

@@ -26,6 +26,7 @@ from typing import Any
 
 from assistant.catalog import Catalog, canonical_ministry, find_measure_nos
 from assistant.chunking import measure_text
+from assistant.corpus import search_key
 from assistant.intents import (
     IntentTable,
     MissingKind,
@@ -187,7 +188,9 @@ class TermAnalyzer:
                 self._compounds.setdefault(run[:1], Counter())[run] += 1
             katakana_runs.update(_KATAKANA_WORD_RE.findall(unicodedata.normalize("NFKC", text)))
         # every katakana run of the corpus text, to tell a loanword the documents use (as a whole or
-        # inside a longer one) from one they never do; empty without texts (nothing is absent then)
+        # inside a longer one: the joined text) from one they never do; empty without texts (nothing
+        # is absent then)
+        self._katakana_runs = frozenset(katakana_runs)
         self._corpus_text = "\n".join(sorted(katakana_runs))
         # Kana-typed words and homophone typos, respelled by reading before anything else looks.
         self.respeller = Respeller(tokenizer, vocabulary, document_frequency) \
@@ -296,8 +299,7 @@ class TermAnalyzer:
         """A staff term, alone or joined to a katakana word of the corpus (スマホ|アプリ)."""
         if run in self.synonyms:
             return True
-        return any(run[:i] in self.synonyms and f"\n{run[i:]}\n" in f"\n{self._corpus_text}\n"
-                   for i in range(2, len(run) - 1))
+        return any(run[:i] in self.synonyms and run[i:] in self._katakana_runs for i in range(2, len(run) - 1))
 
     def naming_words(self, subject: str) -> list[str]:
         """Words that name what the subject is about, in order, without repeats.
@@ -427,6 +429,16 @@ _REQUEST_VERB_RE = re.compile(
 )
 
 
+def _ministry_tail(run: str, known: frozenset[str]) -> tuple[str, str] | None:
+    """(canonical name, as written) of the longest tail of ``run`` naming a ministry in ``known``: a
+    match of MINISTRY_PATTERN may start before the name (「これの主担当は文科省」「うち警察庁」)."""
+    for start in range(len(run) - 1):
+        written = run[start:]
+        if (name := canonical_ministry(written)) in known:
+            return name, written
+    return None
+
+
 def _in_order(chars: str, word: str) -> bool:
     """Whether ``chars`` occur in ``word`` in this order (not necessarily adjacent)."""
     it = iter(word)
@@ -463,7 +475,6 @@ class Understanding:
         self.table = table or load_intents()
         self.editions = sorted(set(editions))
         self._measure_tokens: dict[tuple[str, bool], frozenset[str]] = {}
-        self._ministries: frozenset[str] | None = None
         # What a question asks for (a field, a budget, a count) is not what it is about.
         self._field_patterns = tuple(p for f in self.table.fields for p in f.patterns) + tuple(
             k.asks for k in self.table.missing
@@ -799,10 +810,10 @@ class Understanding:
         numbers = [no for no in find_measure_nos(text) if no in self.catalog.measures]
         if numbers:
             return numbers
-        key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+        key = search_key(text)
         found = []
         for no, m in self.catalog.measures.items():
-            title = re.sub(r"\s+", "", unicodedata.normalize("NFKC", m.title))
+            title = search_key(m.title)
             if len(title) >= 6 and (at := key.find(title)) >= 0:
                 found.append((at, no))
         return [no for _at, no in sorted(found)] or self.paraphrased_measures(text)
@@ -901,24 +912,12 @@ class Understanding:
         measures to (「文科省」 → 文部科学省), in order."""
         if self.catalog is None:
             return []
-        known = self._plan_ministries()
         out: list[tuple[str, str]] = []
         for m in _MINISTRY_RE.finditer(normalized):
-            # The match may start before the name (「これの主担当は文科省」): the longest tail naming one.
-            for start in range(len(m.group(1)) - 1):
-                written = m.group(1)[start:]
-                if (name := canonical_ministry(written)) in known:
-                    if name not in (n for n, _w in out):
-                        out.append((name, written))
-                    break
+            found = _ministry_tail(m.group(1), self.catalog.ministries)
+            if found is not None and found[0] not in (n for n, _w in out):
+                out.append(found)
         return out
-
-    def _plan_ministries(self) -> frozenset[str]:
-        if self._ministries is None:
-            assert self.catalog is not None
-            self._ministries = frozenset(mi for meas in self.catalog.measures.values()
-                                         for mi in (*meas.lead_ministries, *meas.related_ministries))
-        return self._ministries
 
     def ministry_restriction(self, normalized: str) -> tuple[str, str, bool] | None:
         """(canonical name, name as written, keep) when the turn restricts a subject to the measures one
@@ -927,12 +926,9 @@ class Understanding:
             return None
         for pattern, keep in ((_MINISTRY_EXCEPT_RE, False), (_MINISTRY_ONLY_RE, True)):
             m = pattern.search(normalized)
-            # The match may start before the name (「うち警察庁」): the longest tail naming a lead ministry.
-            for start in range(len(m.group(1)) - 1) if m else ():
-                written = m.group(1)[start:]
-                name = canonical_ministry(written)
-                if any(name in meas.lead_ministries for meas in self.catalog.measures.values()):
-                    return name, written, keep
+            found = _ministry_tail(m.group(1), self.catalog.lead_ministries) if m else None
+            if found is not None:
+                return (*found, keep)
         return None
 
     def asked_detail(self, normalized: str) -> str | None:
