@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from assistant.tokenizer import JapaneseTokenizer
@@ -159,10 +159,13 @@ class Respeller:
     """Respells the kana and homophone typos of a question into the corpus's own words."""
 
     def __init__(self, tokenizer: JapaneseTokenizer, vocabulary: Sequence[str],
-                 document_frequency: Callable[[str], int]) -> None:
+                 document_frequency: Callable[[str], int], katakana_runs: Iterable[str] = ()) -> None:
+        """``katakana_runs``: the katakana runs of the corpus text. The tokenizer splits compounds
+        (サイバー|ポート), so a slip in one (サイバーポト) is only found against the text's own runs."""
         self.tokenizer = tokenizer
         self.document_frequency = document_frequency
         self._vocabulary = [w for w in vocabulary if not w.isascii()]
+        self._katakana_runs = frozenset(katakana_runs)
         self._lexicon: dict[str, list[str]] | None = None  # reading → corpus nouns, most frequent first
         self._katakana: dict[str, list[str]] | None = None  # loose form → corpus katakana words
         self._lock = threading.Lock()
@@ -343,26 +346,28 @@ class Respeller:
         with self._lock:
             if self._katakana is None:
                 loose: dict[str, list[str]] = {}
-                for word in self._vocabulary:
-                    if len(word) >= 4 and _KATAKANA_RE.fullmatch(word):
+                for word in {*self._vocabulary, *self._katakana_runs}:
+                    if len(word) >= 3 and _KATAKANA_RE.fullmatch(word):
                         loose.setdefault(loose_katakana(word), []).append(word)
                 self._katakana = self._most_frequent_first(loose)
             return self._katakana
 
     def _respell_katakana(self, text: str, changes: list[tuple[str, str]]) -> str:
         """A katakana word the corpus does not know, replaced by the corpus word it differs from only
-        in a long vowel, a voicing mark or a small kana (マイナンバカード, ガバメントクラウト)."""
+        in a long vowel, a voicing mark or a small kana (マイナンバカード, ガバメントクラウト, サイバーポト),
+        or by the corpus noun it reads as (フリガナ → 振り仮名: katakana typed for a word the plan
+        writes in kanji)."""
         def corpus_word(part: str) -> str | None:
-            if self.known(part):
+            if self.known(part) or part in self._katakana_runs:
                 return part
             found = self.katakana_words().get(loose_katakana(part)) if len(part) >= 2 else None
             return found[0] if found else None
 
         def fix(m: re.Match[str]) -> str:
             word = m.group()
-            if self.known(word):
+            if self.known(word) or word in self._katakana_runs:
                 return word
-            fixed = corpus_word(word)
+            fixed = corpus_word(word) or self._written_in_kanji(word)
             if fixed is None:
                 # A compound the corpus writes as two words (マイナンバ|カード → マイナンバー|カード).
                 for i in range(2, len(word) - 1):
@@ -376,6 +381,14 @@ class Respeller:
             return fixed
 
         return _KATAKANA_RUN_RE.sub(fix, text)
+
+    def _written_in_kanji(self, katakana: str) -> str | None:
+        """The corpus noun with kanji that reads as ``katakana`` (a reading is katakana), used at
+        least twice: the plan's spelling of a word typed by its sound."""
+        for word in self.lexicon().get(katakana, []):
+            if _HAS_KANJI_RE.search(word) and self.document_frequency(word) >= 2:
+                return word
+        return None
 
     # -- kanji homophones -------------------------------------------------------------------------
 

@@ -193,7 +193,7 @@ class TermAnalyzer:
         self._katakana_runs = frozenset(katakana_runs)
         self._corpus_text = "\n".join(sorted(katakana_runs))
         # Kana-typed words and homophone typos, respelled by reading before anything else looks.
-        self.respeller = Respeller(tokenizer, vocabulary, document_frequency) \
+        self.respeller = Respeller(tokenizer, vocabulary, document_frequency, katakana_runs) \
             if vocabulary and document_frequency else None
 
     def respell(self, normalized: str) -> Respelling:

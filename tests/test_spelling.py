@@ -20,7 +20,8 @@ def phr(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def respeller(assistant) -> Respeller:
-    return Respeller(assistant.tokenizer, assistant.index.vocabulary(), assistant.index.document_frequency)
+    assert assistant.analyzer.respeller is not None
+    return assistant.analyzer.respeller
 
 
 def test_to_katakana():
@@ -62,10 +63,27 @@ def test_a_kanji_of_the_same_sound_is_corrected(respeller, question, typo, plan)
     (phr("ガバメントクラウトへ移るのはいつ？"), "ガバメントクラウト", "ガバメントクラウド"),
     (phr("マイナンバカードで受診できる病院"), "マイナンバカード", "マイナンバーカード"),
     (phr("マイナポタルの使い勝手をよくする取組"), "マイナポタル", "マイナポータル"),
+    # compounds the tokenizer splits (サイバー|ポート) are found against the text's katakana runs
+    (phr("サイバーポトにつながる港湾の関係者は何者？"), "サイバーポト", "サイバーポート"),
+    (phr("ベースレジストリの整備でアドレスベスレジストリは？"), "アドレスベスレジストリ", "アドレスベースレジストリ"),
 ])
 def test_katakana_slips_take_the_plans_spelling(respeller, question, slip, plan):
     result = respeller.respell(question)
     assert (slip, plan) in result.changes and plan in result.text
+
+
+@pytest.mark.parametrize("question,typed,plan", [
+    (phr("戸籍にフリガナが載るのはいつから"), "フリガナ", "振り仮名"),
+    (phr("シンリョウホウシュウの改定をデジタルで"), "シンリョウホウシュウ", "診療報酬"),
+])
+def test_katakana_typed_for_a_kanji_word_takes_the_plans_kanji(respeller, question, typed, plan):
+    result = respeller.respell(question)
+    assert (typed, plan) in result.changes and plan in result.text and typed not in result.text
+
+
+def test_a_katakana_name_the_plan_lacks_stays_as_typed(respeller):
+    for question in (phr("ポケトークを窓口に置く施策"), phr("ユーチューブで広報する計画")):
+        assert respeller.respell(question).changes == (), question
 
 
 def test_loose_katakana_ignores_long_vowels_voicing_and_small_kana():
