@@ -125,13 +125,34 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     if terms is None or not terms.naming or analysis.measure_nos or analysis.referenced_measures:
         return None
     if analysis.english:
-        return None  # plain English words are missing from a Japanese corpus anyway
+        return _english_unknown_refusal(analysis, analyzer, top_tokens, max_share)
     unsupported = [w for w in unsupported_words(terms, top_tokens, analyzer)
                    if aspects is None or not aspects.search(w)]
     if not unsupported or unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
     shown = "』『".join(unsupported[:3])
     return Refusal("unknown_terms", f"計画には『{shown}』に関する記載がありません。", detail=",".join(unsupported))
+
+
+def _english_unknown_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, top_tokens: set[str],
+                             max_share: float) -> Refusal | None:
+    """(2) for an English question: its English words are missing from a Japanese corpus anyway, so
+    the subject is weighed by the corpus words they were bridged to (assistant.bilingual), against
+    the names that bridge to none and that no document contains (Bitcoin) and the names bridged to
+    a word the corpus barely uses that the passages found do not hold (India → インド). Other
+    bridged words are never unsupported: the bridge is a guess at the plan's wording."""
+    rare = [b.japanese for b in analysis.bridged if b.name and b.japanese not in top_tokens
+            and analyzer.document_frequency is not None and analyzer.document_frequency(b.japanese) <= 2]
+    names = list(dict.fromkeys([*analysis.unbridged_names, *rare]))
+    if not names:
+        return None
+    words = list(dict.fromkeys(b.japanese for b in analysis.bridged))
+    unknown = sum(analyzer.idf(n.casefold()) for n in names)
+    total = sum(analyzer.idf(w) for w in words if w not in names) + unknown
+    if total <= 0 or unknown / total < max_share:
+        return None
+    shown = "』『".join(names[:3])
+    return Refusal("unknown_terms", f"計画には『{shown}』に関する記載がありません。", detail=",".join(names))
 
 
 # A name the user quotes: 「…」『…』 or "…", short enough to be a name rather than a sentence.
@@ -184,6 +205,8 @@ def weak_evidence(analysis: QuestionAnalysis, result: RetrievalResult, cov: floa
         return False
     if not result.hits:
         return True
+    if "context" in result.hits[0].retrievers:
+        return False  # the measure under discussion holds the turn's words (answering.retrieve)
     return (result.top_dense < min_dense and cov < min_coverage) or cov == 0.0
 
 

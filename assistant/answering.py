@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from assistant.answerability import (
@@ -43,6 +43,7 @@ from assistant.composition import (
     defined_term,
     era_note,
     sentence_units,
+    shared_figures,
 )
 from assistant.corpus import Document, search_key
 from assistant.intents import load_intents
@@ -342,8 +343,7 @@ class ExtractiveAnswerer:
             topic = analysis.state.subject if analysis.state else ""
             lines, cites = composer.render_list(listed, terms, topic)
         elif analysis.intent in ("lead", "targets") and hits[0].chunk.kind == "procedure" and not older \
-                and composer.best_score(hits[0], terms, numeric) > max(
-                    (composer.best_score(h, terms, numeric) for h in hits[1:3] if h.chunk.measure_no), default=0.0):
+                and self.procedure_answers(hits, terms, numeric):
             # A 第4 procedure group has its own KPI and lead ministry (◎): it answers these fields.
             lines, cites = composer.answer_procedure(hits[0], terms, analysis.fields, numeric)
         elif analysis.intent == "targets" and hits[0].chunk.kind == "section" and not older \
@@ -364,8 +364,11 @@ class ExtractiveAnswerer:
         ):
             # These fields exist only for measures: the measure among the top passages whose best
             # sentence answers the question best (the first one unless another is clearly better).
-            top = composer.anchor_hit(self.holding_distinctive(terms, [h for h in hits[:3] if h.chunk.measure_no]),
-                                      terms, numeric)
+            measures = [h for h in hits[:3] if h.chunk.measure_no]
+            if measures[0].chunk.measure_no in analysis.context_measures:
+                top = measures[0]  # the measure under discussion still fits (see retrieve): it answers
+            else:
+                top = composer.anchor_hit(self.holding_distinctive(terms, measures), terms, numeric)
             m = self.catalog.measures[top.chunk.measure_no]
             lines, cites = composer.answer_measure(m, analysis.fields, terms, top.score, numeric=numeric)
             if analysis.intent == "targets" and hits[0].chunk.kind == "procedure" and lines:
@@ -399,6 +402,20 @@ class ExtractiveAnswerer:
         if not lines:
             return self.refused(Refusal("weak_evidence", "計画には記載が見つかりませんでした。"))
         return "\n".join(lines), cites, None
+
+    def procedure_answers(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool) -> bool:
+        """Whether the 第4 procedure group retrieval put first answers rather than the measures after
+        it: its best sentence is better than theirs, and no such measure states the same figure (a
+        KPI both list is cited from the measure, the plan's unit of citation)."""
+        composer = self.composer
+        score, sentence = composer.best_sentence(hits[0], terms, numeric)
+        for h in hits[1:3]:
+            if not h.chunk.measure_no:
+                continue
+            other, other_sentence = composer.best_sentence(h, terms, numeric)
+            if other >= score or shared_figures(sentence, other_sentence):
+                return False
+        return True
 
     def list_support(self, analysis: QuestionAnalysis, hit: Hit, terms: QueryTerms | None = None) -> float:
         """Share of the weight of the words naming a list's subject that a measure holds.
@@ -673,8 +690,21 @@ class ExtractiveAnswerer:
             rare = (set(state.subject_terms) if state else set()) & (analysis.terms.rare() if analysis.terms else set())
             near = [h for h in result.hits[:5] if h.chunk.measure_no in analysis.context_measures
                     and (not rare or len(rare & self.chunk_tokens(h)) * 2 >= len(rare))]
+            if not near and rare and result.hits:
+                # Retrieval ranked it lower (「訓練の回数の目標は？」 after EMIS: another measure
+                # counts 回数): it still wins when it holds as many of the words as the top passage.
+                top_holds = len(rare & self.chunk_tokens(result.hits[0]))
+                for no in analysis.context_measures[:3]:
+                    hit = self.retriever.measure_hit(no)
+                    held = len(rare & self.chunk_tokens(hit)) if hit is not None else 0
+                    if hit is not None and held * 2 >= len(rare) and held >= top_holds:
+                        near = [next((h for h in result.hits if h.chunk.measure_no == no), hit)]
+                        break
             if near:
-                result.hits = near[:1] + [h for h in result.hits if h is not near[0]]
+                # marked: the conversation, not only the search, vouches for it (see weak_evidence)
+                kept = replace(near[0], score=max(near[0].score, result.hits[0].score),
+                               retrievers=tuple(dict.fromkeys((*near[0].retrievers, "context"))))
+                result.hits = [kept] + [h for h in result.hits if h is not near[0]]
         if analysis.preferred_part and not result.exact_measures and result.hits:
             # 「第3の工程表は何を示したもの？」 is about that part of the plan: its passages first.
             part = analysis.preferred_part

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from assistant.answering import Answer, ExtractiveAnswerer, stream_text
+from assistant.bilingual import EnglishBridge, loanwords
 from assistant.catalog import Catalog, build_catalog
 from assistant.config import Settings
 from assistant.corpus import Document, load_corpus
@@ -49,8 +50,14 @@ class Assistant:
         self.analyzer = TermAnalyzer(self.tokenizer, self.synonyms, self.index.document_frequency,
                                      len(self.index.chunks), vocabulary=self.index.vocabulary(),
                                      texts=(d.raw for d in self.documents))
+        words, vectors = self.index.vocabulary_vectors()
+        respeller = self.analyzer.respeller
+        bridge = EnglishBridge(loanwords(self.tokenizer, self.index.vocabulary()), words, vectors,
+                               embed_query=self.embeddings.embed_query,
+                               by_reading=respeller.written_in_kanji if respeller else None,
+                               known=self.analyzer.known)
         self.understanding = Understanding(
-            self.analyzer, self.catalog, editions=[d.info.edition for d in self.documents]
+            self.analyzer, self.catalog, editions=[d.info.edition for d in self.documents], bridge=bridge,
         )
         self.extractive = ExtractiveAnswerer(
             self.catalog, self.retriever, self.documents, self.tokenizer, analyzer=self.analyzer,

@@ -61,7 +61,12 @@ def asked_figure(question: str) -> str:
     return "time" if time and not quantity else "quantity" if quantity and not time else "any"
 # A numbered or lettered line without a full stop is a heading (「（３）構造改革のためのデジタル原則」,
 # 「Bマイナンバーカードの市民カード化の推進」): it names a topic and states nothing.
-_HEADING_RE = re.compile(r"^(第[0-9０-９一二三四五六七八九十]+|[（(]?[0-9０-９一二三四五六七八九十]+[）)．.]|[①-⑳]|[（(]?[ア-ンA-ZＡ-Ｚa-z][）)．.]?\s?|[○◯■□●◆◇▼▽・])")
+# A lettered heading is a letter with its mark (（ア）, a), A．), a katakana letter and a space (ア 防災
+# DX) or a capital before a quoted label (A「…」): a sentence that merely starts with a letter
+# (RESAS普及…, マイナンバーカードは…) is not one.
+_HEADING_RE = re.compile(r"^(第[0-9０-９一二三四五六七八九十]+|[（(]?[0-9０-９一二三四五六七八九十]+[）)．.]|[①-⑳]"
+                         r"|[（(][ア-ンA-ZＡ-Ｚa-z][）)]|[ア-ンA-ZＡ-Ｚa-z][）)．.]|[ア-ン]\s|[A-ZＡ-Ｚ](?=「)"
+                         r"|[○◯■□●◆◇▼▽・])")
 MAX_SUPPORT = 3  # supporting lines after the first
 MAX_LIST = 10  # measures listed one per line; the next ones are named in 「ほかに関連」
 LIST_GIST_CHARS = 90  # a listed measure's gist: its key sentence up to a clause break near this length
@@ -108,6 +113,14 @@ def doc_short_title(title: str, edition: int) -> str:
     """「重点計画（2025）」-style labels: short enough to follow every cited sentence."""
     short = re.sub(r"[（(].*?[)）]", "", title).replace("デジタル社会の実現に向けた重点計画", "重点計画")
     return f"{short[:28]}（{edition}）"
+
+
+def shared_figures(a: str, b: str) -> set[str]:
+    """Figures two sentences both state, years aside (「4,294 万件」 and 「4,294万件」 share 4294)."""
+    def figures(text: str) -> set[str]:
+        found = {f.replace(",", "") for f in re.findall(r"\d[\d,.]*\d|\d", unicodedata.normalize("NFKC", text))}
+        return {f for f in found if not re.fullmatch(r"20\d\d", f) and len(f) >= 2}
+    return figures(a) & figures(b)
 
 
 def is_heading(text: str) -> bool:
@@ -509,6 +522,9 @@ class Composer:
             text = f"{targets[i - 1].text} {text}"
         if i + 1 < len(targets) and re.match(r"^[（(]", targets[i + 1].text) and len(targets[i + 1].text) < 40:
             text += targets[i + 1].text
+        elif i + 1 < len(targets) and not _FIGURE_RE.search(text) and len(targets[i + 1].text) < 25 \
+                and _FIGURE_RE.search(targets[i + 1].text) and not re.match(r"^[（(※]", targets[i + 1].text):
+            text = f"{text} {targets[i + 1].text}"  # the label chosen: its figure follows
         return text
 
     def render_roadmap(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
@@ -639,14 +655,19 @@ class Composer:
                          + (f" ほか{beyond}件" if beyond > 0 else ""))
         return lines, cites
 
-    def best_score(self, hit: Hit, terms: QueryTerms, numeric: bool) -> float:
-        """The score of a passage's best sentence (a measure's body and targets, or the chunk text)."""
+    def best_sentence(self, hit: Hit, terms: QueryTerms, numeric: bool) -> tuple[float, str]:
+        """A passage's best sentence (of a measure's body and targets, or of the chunk text) and its
+        score; ``(0.0, "")`` when none shares a word with the question."""
         if hit.chunk.kind == "measure" and hit.chunk.measure_no:
             cands = self.measure_candidates(self.catalog.measures[hit.chunk.measure_no])
         else:
             cands = self.text_candidates(hit.chunk.text)
         ranked = self.rank(terms, cands, numeric=numeric)
-        return ranked[0][0] if ranked else 0.0
+        return (ranked[0][0], ranked[0][1].text) if ranked else (0.0, "")
+
+    def best_score(self, hit: Hit, terms: QueryTerms, numeric: bool) -> float:
+        """The score of a passage's best sentence."""
+        return self.best_sentence(hit, terms, numeric)[0]
 
     def anchor_hit(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool, depth: int = 5) -> Hit:
         """The hit among the top few whose best sentence matches the question best."""
@@ -797,5 +818,5 @@ __all__ = [
     "MAX_LIST", "NUMERIC_ASK_RE", "Candidate", "Citation", "Composer", "Definition", "asked_figure", "clause",
     "defined_term",
     "definitions_of", "doc_short_title", "era_note", "ministries",
-    "sentence_units",
+    "sentence_units", "shared_figures",
 ]

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import zipfile
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,13 @@ class _ArrayEmbeddings(Embeddings):
 
     def embed_query_array(self, text: str) -> np.ndarray:
         raise NotImplementedError
+
+    def embed_terms_array(self, terms: list[str]) -> np.ndarray:
+        """Short terms embedded as queries, so that they compare with a query's vector (the
+        vocabulary vectors that bridge English words to the corpus's)."""
+        if not terms:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self.embed_query_array(t) for t in terms]).astype(np.float32, copy=False)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_documents_array(list(texts)).tolist()
@@ -352,8 +360,13 @@ class CachedEmbeddings(_ArrayEmbeddings):
     # -- embedding ----------------------------------------------------------------------------
 
     def embed_documents_array(self, texts: list[str]) -> np.ndarray:
-        texts = list(texts)
-        keys = [self._key("passage", t) for t in texts]
+        return self._cached("passage", list(texts), self.inner.embed_documents_array)
+
+    def embed_terms_array(self, terms: list[str]) -> np.ndarray:
+        return self._cached("term", list(terms), self.inner.embed_terms_array)
+
+    def _cached(self, role: str, texts: list[str], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        keys = [self._key(role, t) for t in texts]
         with self._lock:
             found = [self._vectors.get(k) for k in keys]
         missing = [i for i, v in enumerate(found) if v is None]
@@ -363,7 +376,7 @@ class CachedEmbeddings(_ArrayEmbeddings):
         for i in missing:
             unique.setdefault(keys[i], texts[i])
         if unique:
-            fresh = self.inner.embed_documents_array(list(unique.values()))
+            fresh = embed(list(unique.values()))
             new = dict(zip(unique, fresh, strict=True))
             for i in missing:
                 found[i] = new[keys[i]]

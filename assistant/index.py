@@ -4,7 +4,10 @@ Layout under ``settings.index_dir``::
 
     CURRENT                 id of the build that queries use (switched with os.replace)
     .build.lock             flock held while a build runs
-    builds/<build_id>/      chroma/ (embedded mode), bm25/, chunks.jsonl, manifest.json
+    builds/<build_id>/      chroma/ (embedded mode), bm25/, chunks.jsonl, vocabulary.npz, manifest.json
+
+``vocabulary.npz`` holds a vector for each word of the BM25 vocabulary that names something (see
+``_named_words``): English questions are bridged to the corpus's words by them.
 
 A build writes a fresh ``builds/<build_id>/`` and only then switches ``CURRENT``, so a build
 killed at any point leaves the previous index usable; the next build removes the leftovers.
@@ -44,6 +47,8 @@ BUILD_CMD = "python -m assistant index"
 REBUILD_CMD = "python -m assistant index --rebuild"
 _EMBED_BATCH = 32
 _STOP = KeyboardInterrupt | SystemExit | GeneratorExit  # never converted into index errors
+_NAMING_RE = re.compile(r"[ァ-ヺ\u4e00-\u9fff々]")
+_HIRAGANA_RE = re.compile(r"[ぁ-ゖ]")
 
 
 def hnsw_ef_search(n_chunks: int) -> int:
@@ -271,9 +276,18 @@ def _unchanged(settings: Settings, manifest: dict[str, Any], expected: dict[str,
     if any(manifest.get(key) != value for key, value in expected.items()):
         return False
     build_dir = settings.index_dir / "builds" / manifest["build_id"]
-    needed = ["chunks.jsonl", "bm25/params.index.json"] + ([] if manifest["chroma"].get("url") else
+    needed = ["chunks.jsonl", "bm25/params.index.json", "vocabulary.npz"] + ([] if manifest["chroma"].get("url") else
                                                           ["chroma/chroma.sqlite3"])
     return all((build_dir / n).is_file() for n in needed)
+
+
+def _named_words(retriever: bm25s.BM25) -> list[str]:
+    """The vocabulary words that name something: written in kanji or katakana with no hiragana
+    (verbs and grammar have it), two characters or more, in at least two chunks."""
+    indptr = retriever.scores["indptr"]
+    return sorted(w for w, tid in retriever.vocab_dict.items()
+                  if len(w) >= 2 and _NAMING_RE.search(w) and not _HIRAGANA_RE.search(w)
+                  and indptr[tid + 1] - indptr[tid] >= 2)
 
 
 def _cleanup(settings: Settings, keep: set[str], client: Any | None) -> None:
@@ -436,6 +450,15 @@ def build_index(
             if not url:
                 client.close()  # flush and release the sqlite file (before fsync, or on failure)
         n_embedded = len(chunks) if misses_before is None else embeddings.misses - misses_before
+        named = _named_words(retriever)
+        # As queries, so that they compare with an English word's query vector; a LangChain
+        # embedder without embed_terms_array embeds them one by one.
+        embed_terms = getattr(embeddings, "embed_terms_array", None) or (
+            lambda terms: np.asarray([embeddings.embed_query(t) for t in terms], dtype=np.float32))
+        vectors = [np.asarray(embed_terms(named[i:i + 256]), dtype=np.float32).reshape(-1, dim)
+                   for i in tqdm(range(0, len(named), 256), desc="語彙の埋め込み", **bar_opts)]
+        np.savez(build_dir / "vocabulary.npz", words=np.array(named, dtype=str),
+                 vectors=np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32))
         if count != len(chunks):
             raise IndexCorrupt(f"Chroma の件数 {count} がチャンク数 {len(chunks)} と一致しません")
         _fsync_tree(build_dir)
@@ -449,6 +472,7 @@ def build_index(
             "n_embedded": n_embedded,
             "chroma": chroma_info,
             "bm25": {"path": "bm25", "n_docs": len(chunks), "vocab_size": len(retriever.vocab_dict)},
+            "vocabulary_vectors": {"path": "vocabulary.npz", "n_words": len(named)},
             # For the record only: synonyms expand queries, never indexed text, so a change of
             # them needs no rebuild and check_fresh does not compare it.
             "synonyms_version": _synonyms_version(),
@@ -629,6 +653,15 @@ class PlanIndex:
     def vocabulary(self) -> list[str]:
         """Every token the BM25 index knows (unigrams and noun bigrams of the chunks)."""
         return list(self._bm25.vocab_dict)
+
+    def vocabulary_vectors(self) -> tuple[list[str], np.ndarray | None]:
+        """The naming words of the vocabulary and their passage vectors (``vocabulary.npz``);
+        ``([], None)`` for a build made before they were stored, or an unreadable file."""
+        try:
+            with np.load(self.build_dir / "vocabulary.npz", allow_pickle=False) as data:
+                return [str(w) for w in data["words"]], np.asarray(data["vectors"], dtype=np.float32)
+        except (OSError, KeyError, ValueError):
+            return [], None
 
     def document_frequency(self, token: str) -> int:
         """In how many chunks a token occurs (read from the BM25 matrix; used for IDF weights)."""

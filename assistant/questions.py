@@ -16,6 +16,8 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 # 「[No. 3-27]」 as this assistant cites, or a bare 「No. 3-27（…）」 as a pasted answer may name it
 _CITATION_RE = re.compile(r"\[No\.\s*(\d+-\d+)\]|(?<![\w\[-])No\.\s*(\d+-\d+)(?![\d-])")
+# 「No. 2-1、2-2」「No. 1-47と1-90」: numbers enumerated after one written with 「No.」 are cited too
+_ENUMERATED_NO_RE = re.compile(r"\s*(?:、|,|・|と|及び|および|や|/)\s*(?:No\.\s*)?(\d{1,2}-\d{1,3})(?![\d-])")
 
 
 # Retrieval and sentence scoring look at this much of a question: staff questions are short, and a
@@ -50,13 +52,17 @@ def clean_question(question: object, max_chars: int) -> str:
 
 
 def cited_measures(text: str) -> list[str]:
-    """Measure numbers an earlier answer cites (``[No. X-Y]``, or a bare ``No. X-Y``), in order of
-    first mention, without repeats."""
+    """Measure numbers an earlier answer cites (``[No. X-Y]``, or a bare ``No. X-Y`` and the
+    numbers enumerated right after it), in order of first mention, without repeats."""
     out: list[str] = []
-    for m in _CITATION_RE.finditer(unicodedata.normalize("NFKC", text)):
-        no = m.group(1) or m.group(2)
-        if no not in out:
-            out.append(no)
+    text = unicodedata.normalize("NFKC", text)
+    for m in _CITATION_RE.finditer(text):
+        numbers = [m.group(1) or m.group(2)]
+        end = m.end()
+        while m.group(2) and (more := _ENUMERATED_NO_RE.match(text, end)):
+            numbers.append(more.group(1))
+            end = more.end()
+        out.extend(no for no in numbers if no not in out)
     return out
 
 

@@ -185,6 +185,16 @@ class HybridRetriever:
             return []
         return self.index.bm25_search(tokens, k, allowed)
 
+    def measure_hit(self, measure_no: str) -> Hit | None:
+        """The first chunk of a measure (its body) as a hit found by no search (``retrievers``
+        names it "context"): a measure still under discussion, for the answerer to weigh."""
+        positions = self._by_measure.get(measure_no, [])
+        if not positions:
+            return None
+        chunk = next((self.index.chunks[i] for i in positions if self.index.chunks[i].kind == "measure"),
+                     self.index.chunks[positions[0]])
+        return Hit(chunk, 0.0, ("context",))
+
     def dense(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """Dense search; filters are applied after an over-fetch because lead ministries are lists."""
         # Embedding cost grows with length; the head of a question carries its meaning.

@@ -367,7 +367,7 @@ class Respeller:
             word = m.group()
             if self.known(word) or word in self._katakana_runs:
                 return word
-            fixed = corpus_word(word) or self._written_in_kanji(word)
+            fixed = corpus_word(word) or self.written_in_kanji(word)
             if fixed is None:
                 # A compound the corpus writes as two words (マイナンバ|カード → マイナンバー|カード).
                 for i in range(2, len(word) - 1):
@@ -382,7 +382,7 @@ class Respeller:
 
         return _KATAKANA_RUN_RE.sub(fix, text)
 
-    def _written_in_kanji(self, katakana: str) -> str | None:
+    def written_in_kanji(self, katakana: str) -> str | None:
         """The corpus noun with kanji that reads as ``katakana`` (a reading is katakana), used at
         least twice: the plan's spelling of a word typed by its sound."""
         for word in self.lexicon().get(katakana, []):

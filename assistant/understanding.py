@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field, replace
 from itertools import permutations
 from typing import Any
 
+from assistant.bilingual import STOP_WORDS, Bridged, EnglishBridge
 from assistant.catalog import Catalog, canonical_ministry, find_measure_nos
 from assistant.chunking import measure_text
 from assistant.corpus import search_key
@@ -50,7 +51,7 @@ QUESTION_WORDS = frozenset({
     "教え", "件", "やつ", "こと", "もの", "今", "ため", "方法", "やり方", "仕方", "知りたい", "わかる", "分かる",
     "数字", "名前", "数値", "規模", "程度", "水準", "割合", "件数", "人数", "文脈", "一言", "一通り", "聞く", "見る", "言う", "いう", "よい", "いい", "良い", "お願い", "願う", "くれる", "もらう", "みる", "おく",
     "全部", "一覧", "すべて", "全て", "主", "他", "ほか", "別", "どれ", "どちら", "ところ", "感じ", "ちょっと",
-    "じゃあ", "では", "さっき", "先ほど", "前者", "後者", "最初", "最後", "番目", "つ目", "似る", "同じ", "同様",
+    "じゃあ", "では", "さっき", "先ほど", "前者", "後者", "最初", "最後", "番目", "つ目", "つめ", "似る", "同じ", "同様",
     "それぞれ", "両方", "方", "場合", "挙げる", "まとめる", "載る", "書く", "記載", "あれ", "これ", "それ",
     "意味", "定義", "略", "略称",
     # predicates of a follow-up that add no subject: 「いつまでに終わる？」「いつから使える？」
@@ -304,11 +305,11 @@ class TermAnalyzer:
     def naming_words(self, subject: str) -> list[str]:
         """Words that name what the subject is about, in order, without repeats.
 
-        Nouns (not 今年, 3キロ) of two or more kanji or three or more katakana, and Latin words
-        (not measure numbers). Colloquial terms the synonym table knows (ガバクラ) are left out:
+        Nouns (not 今年, 3キロ, nor the counter of 何: 何パーセント) of two or more kanji or three or
+        more katakana, and Latin words (not measure numbers). Colloquial terms the synonym table knows (ガバクラ) are left out:
         they stand for the plan's own wording.
         """
-        key = unicodedata.normalize("NFKC", subject).casefold()
+        key = typed = unicodedata.normalize("NFKC", subject).casefold()
         # A katakana word the corpus text never contains names something the documents do not
         # mention (マイナポイント), whatever its parts are (マイナ, ポイント; the staff term マイナポ):
         # it counts whole — unless it is a staff term of its own (マイナカード).
@@ -323,8 +324,8 @@ class TermAnalyzer:
         candidates += [t for t in self.tokenizer.tokenize(key) if _LATIN_WORD_RE.fullmatch(t)]
         out: list[str] = []
         for tok in candidates:
-            if tok in out or tok in QUESTION_WORDS or _MEASURE_NO_RE.search(tok):
-                continue
+            if tok in out or tok in QUESTION_WORDS or _MEASURE_NO_RE.search(tok) or f"何{tok}" in typed:
+                continue  # (「何パーセント」「何団体」: the counter asked for, not what the subject is)
             if _KANJI_WORD_RE.fullmatch(tok) or _KATAKANA_WORD_RE.fullmatch(tok) or _LATIN_WORD_RE.fullmatch(tok):
                 out.append(tok)
         return out
@@ -384,6 +385,8 @@ class QuestionAnalysis:
     preferred_part: str | None = None  # 「第3の工程表は…」: a part of the plan named (第1 … 第5)
     asked_edition: int | None = None  # an edition asked for by year or as 次期/来年 (may not be held)
     english: bool = False
+    bridged: list[Bridged] = field(default_factory=list)  # an English question's words in the plan's
+    unbridged_names: list[str] = field(default_factory=list)  # its names the documents lack (Bitcoin)
     context_measures: list[str] = field(default_factory=list)  # measures still in the conversation
     terms: QueryTerms | None = None
     respellings: list[tuple[str, str]] = field(default_factory=list)  # (as typed, as the plan spells it)
@@ -445,6 +448,9 @@ def _in_order(chars: str, word: str) -> bool:
     return all(c in it for c in chars)
 
 
+_TYPED_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*")  # Latin words as typed (case kept)
+
+
 def _is_english(text: str) -> bool:
     """Mostly Latin letters: an English question (a Japanese one may contain a few Latin names)."""
     japanese = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", text))
@@ -469,8 +475,11 @@ class Understanding:
     """Analyses turns: fields, terms and the conversation state. Thread-safe (no mutable state)."""
 
     def __init__(self, analyzer: TermAnalyzer, catalog: Catalog | None = None, *,
-                 table: IntentTable | None = None, editions: Sequence[int] = ()) -> None:
+                 table: IntentTable | None = None, editions: Sequence[int] = (),
+                 bridge: EnglishBridge | None = None) -> None:
+        """``bridge``: turns English questions' words into the corpus's (none: English is read as is)."""
         self.analyzer = analyzer
+        self.bridge = bridge
         self.catalog = catalog
         self.table = table or load_intents()
         self.editions = sorted(set(editions))
@@ -801,6 +810,20 @@ class Understanding:
             state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
         return state, lists, last_question
 
+    def unbridged_names(self, question: str, bridged: Sequence[Bridged]) -> list[str]:
+        """The names of an English question (capitalised words after its first, acronyms) that
+        bridge to no corpus word and that no chunk contains."""
+        taken = {w for b in bridged for w in b.english.split()}
+        out: list[str] = []
+        for k, word in enumerate(_TYPED_WORD_RE.findall(unicodedata.normalize("NFKC", question))):
+            name = re.sub(r"['’]s$", "", word)
+            key = name.casefold()
+            if not name[:1].isupper() or (k == 0 and not name.isupper()) or key in STOP_WORDS or not name.isalpha() \
+                    or key in taken or self.analyzer.known(key) or name in out:
+                continue
+            out.append(name)
+        return out
+
     def mentioned_measures(self, text: str) -> list[str]:
         """Measures an earlier answer names without this assistant's citation marks — an answer
         written by another tool or pasted by the user: numbers in any form (「施策3-80」「3-80番」)
@@ -826,6 +849,9 @@ class Understanding:
             return []
         out: list[str] = []
         for item in _ENUMERATION_RE.split(unicodedata.normalize("NFKC", text)):
+            for ministry in self.catalog.ministries:
+                # 「こども家庭庁が…を推進」: who leads is said beside the measure, not in its title
+                item = item.replace(ministry, " ")
             words = {t for t in self.analyzer.tokenizer.tokenize(item) if is_content_word(t) and self.analyzer.known(t)}
             total = sum(self.analyzer.idf(t) for t in words)
             if len(words) < 2 or total <= 0:
@@ -846,16 +872,28 @@ class Understanding:
         """Fields, terms, requests and the resolved conversation state of one turn."""
         respelling = self.analyzer.respell(unicodedata.normalize("NFKC", question))
         normalized = self.without_greeting(respelling.text)
+        english = _is_english(normalized)
+        bridged = self.bridge.bridge(normalized) if english and self.bridge is not None else []
+        if bridged:
+            # The plan's words for the English ones join the question: the lexical side, the
+            # subject and the refusal checks then see words the documents use.
+            normalized = f"{normalized} {' '.join(dict.fromkeys(b.japanese for b in bridged))}"
         measure_nos = find_measure_nos(normalized)
         previous, lists, last_question = self.conversation(history or [])
         state = self._turn_state(normalized, previous, measure_nos=measure_nos, earlier_lists=lists)
+        unbridged = self.unbridged_names(question, bridged) if english else []
+        if bridged and not state.is_followup:
+            # An English subject is weighed in the plan's words (and the names that have none):
+            # its English words match nothing and would dilute every share of the subject.
+            state.subject = " ".join(dict.fromkeys([*(b.japanese for b in bridged), *unbridged]))
         fields = [f for f in state.fields if f != "general"] or ["general"]
         if "list" in fields and fields[0] != "list" and state.resolution not in ("similar",):
             # 「防災の施策の目標を一覧で」 asks for targets; the list shape is secondary.
             fields = [f for f in fields if f != "list"] + ["list"]
         analysis = QuestionAnalysis(
             text=question, normalized=normalized, intent=fields[0], intents=fields, measure_nos=measure_nos,
-            english=_is_english(normalized), state=state,
+            english=english, state=state, bridged=bridged,
+            unbridged_names=unbridged,
             request=request_kind(normalized, self.table), missing=missing_kind(normalized, self.table),
             asked_edition=self.edition_asked(normalized), respellings=list(respelling.changes),
             asked_detail=self.asked_detail(normalized),

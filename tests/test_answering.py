@@ -535,3 +535,34 @@ def test_a_measures_target_is_not_displaced_by_prose_that_is_only_a_little_close
     assert_in_neither_suite([question])
     a = assistant.answer(question)
     assert a.measure_nos[:1] == ["1-55"], a.text
+
+
+def test_a_lettered_heading_needs_its_mark():
+    from assistant.composition import is_heading
+
+    assert is_heading("（ア）防災デジタルプラットフォームの構築") and is_heading("ア 防災 DX")
+    assert is_heading("A「データが円滑に連携されるよう整備する」") and is_heading("b) 利用者の登録")
+    # a sentence that merely starts with a letter or a katakana word
+    assert not is_heading("RESAS普及のための研修等の開催件数：2025年度250件")
+    assert not is_heading("マイナンバーカードの普及率の向上")
+
+
+def test_a_target_label_chosen_shows_the_figure_on_its_next_line():
+    from assistant.composition import Candidate, Composer
+
+    targets = [Candidate("基盤経費の削減額（各府省庁分）", "targets", 0), Candidate("2026年度末 12.5億円", "targets", 1)]
+    assert Composer._with_figures(targets[0], targets) == "基盤経費の削減額（各府省庁分） 2026年度末 12.5億円"
+    assert Composer._with_figures(targets[1], targets) == "基盤経費の削減額（各府省庁分） 2026年度末 12.5億円"
+
+
+def test_a_kpi_a_measure_states_too_is_cited_from_the_measure(assistant):
+    from assistant.composition import shared_figures
+
+    assert shared_figures("電子申請件数（2025 年度：4,294 万件）", "件数（2025年度：4,294万件）") == {"4294"}
+    assert shared_figures("2025年度に開始", "2025年度中") == set()
+    from tests.test_understanding import assert_in_neither_suite
+
+    question = "e-Govでの電子申請件数、2025年度の目標は何件？"
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    assert a.measure_nos[:1] == ["1-65"], a.text

@@ -49,3 +49,12 @@ def test_cited_measures_takes_bracketed_and_bare_numbers_in_order():
     text = "防災の施策は No. 3-27（基盤）、No. 3-30（Lアラート）です。詳細 [No. 3-31] と [No. 3-27]。"
     assert cited_measures(text) == ["3-27", "3-30", "3-31"]
     assert cited_measures("施策番号ではない No. 12-345-6 や ABCNo. 1-1") == []
+
+
+def test_numbers_enumerated_after_a_cited_one_are_cited_too():
+    from assistant.questions import cited_measures
+
+    assert cited_measures("移行の施策①②（No. 2-1、2-2）があります。") == ["2-1", "2-2"]
+    assert cited_measures("No. 1-47と1-90、それに No. 3-5 です") == ["1-47", "1-90", "3-5"]
+    # a date after a number is not one: 「No. 1-5、2025年」
+    assert cited_measures("No. 1-5、2025年度から") == ["1-5"]

@@ -581,3 +581,39 @@ def test_a_followup_naming_a_document_asks_the_same_subject_there(assistant, fir
     a = assistant.understanding.analyse(followup, hist)
     assert a.preferred_doc == doc and a.referenced_measures == [], (a.preferred_doc, a.state)
     assert set(a.state.subject_terms) & set(assistant.understanding.subject_terms(first))  # the subject stays
+
+
+CONTEXT_KEPT = phr("救急医療の情報システムについて", "訓練の回数の目標は？")
+
+
+def test_the_measure_under_discussion_answers_when_it_holds_the_new_words(assistant):
+    """Another measure counts 回数 and ranks first; the one just discussed holds 訓練 as well: it answers."""
+    hist = turns(CONTEXT_KEPT[0], "広域災害救急医療情報システム（EMIS）の改修です（No. 3-49）。")
+    a = assistant.answer(CONTEXT_KEPT[1], history=hist)
+    assert not a.abstained and a.measure_nos[:1] == ["3-49"], a.text
+    # a new subject still moves the conversation on
+    moved = assistant.answer(phr("では量子暗号のほうは？")[0], history=hist)
+    assert moved.measure_nos[:1] == ["2-42"], moved.text
+
+
+PARAPHRASED_WITH_LEAD = phr("こどものデータ連携の話を聞きたい", "事例集の公開はいつまで？")
+
+
+def test_a_prose_answer_naming_the_lead_still_sets_the_focus(assistant):
+    """「こども家庭庁が…を推進しています」: the lead named beside the measure is not part of its title."""
+    hist = turns(PARAPHRASED_WITH_LEAD[0], "こども家庭庁がこどもデータ連携の取組を推進しています。")
+    assert assistant.understanding.mentioned_measures(hist[1]["content"]) == ["3-62"]
+    a = assistant.answer(PARAPHRASED_WITH_LEAD[1], history=hist)
+    assert not a.abstained and a.measure_nos[:1] == ["3-62"], a.text
+
+
+def test_the_counter_asked_for_is_not_a_subject_word(assistant):
+    a = assistant.answer(phr("電子調達の利用者満足度は何パーセントを目指す？")[0])
+    assert not a.abstained and a.measure_nos[:1] == ["3-89"], a.text
+    assert "パーセント" not in assistant.understanding.analyzer.naming_words("満足度は何パーセント")
+
+
+def test_an_ordinal_typed_with_kana(understanding):
+    hist = turns(*phr("校務の施策"), "次世代校務DX環境への移行（No. 2-1、2-2）が該当します。")
+    a = understanding.analyse(phr("2つめの担当府省庁は？")[0], hist)
+    assert a.referenced_measures == ["2-2"], a.state
