@@ -39,7 +39,8 @@ from assistant.tokenizer import JapaneseTokenizer
 from assistant.understanding import QueryTerms
 
 # The question asks for a figure, a date or a target: prefer sentences that hold one.
-NUMERIC_ASK_RE = re.compile(r"いつ|何年|何月|何%|何％|何人|何件|何割|いくつ|どのくらい|どれくらい|どれだけ|割合|率|数|目標|KPI|時期|期限|予定|when|how many|how much|rate|target", re.I)
+# 「何」 with a counter (何分野, 何団体, 何パーセント) asks a figure; with a particle (何を, 何が, 何か) it does not
+NUMERIC_ASK_RE = re.compile(r"いつ|何(?![をのがはにでともかやらよだてなへ\s、。？?!！])|どのくらい|どれくらい|どれだけ|割合|率|数|目標|KPI|時期|期限|予定|when|how many|how much|rate|target", re.I)
 _FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千万億]+(件|人|割|分野|法案|年)")
 # What kind of figure a question asks for: a time (いつまでに), an amount (何件, どのくらいの規模), or either.
 _TIME_ASK_RE = re.compile(r"いつ|何年|何月|時期|期限|めど|目途|目処|スケジュール|when|deadline", re.I)
@@ -62,11 +63,12 @@ def asked_figure(question: str) -> str:
 # A numbered or lettered line without a full stop is a heading (「（３）構造改革のためのデジタル原則」,
 # 「Bマイナンバーカードの市民カード化の推進」): it names a topic and states nothing.
 # A lettered heading is a letter with its mark (（ア）, a), A．), a katakana letter and a space (ア 防災
-# DX) or a capital before a quoted label (A「…」): a sentence that merely starts with a letter
-# (RESAS普及…, マイナンバーカードは…) is not one.
+# DX) or one of the first capitals before Japanese (A「…」, Bマイナンバーカードの…): a sentence that
+# merely starts with a letter (RESAS普及…, マイナンバーカードは…, Jアラートによる…) is not one.
 _HEADING_RE = re.compile(r"^(第[0-9０-９一二三四五六七八九十]+|[（(]?[0-9０-９一二三四五六七八九十]+[）)．.]|[①-⑳]"
-                         r"|[（(][ア-ンA-ZＡ-Ｚa-z][）)]|[ア-ンA-ZＡ-Ｚa-z][）)．.]|[ア-ン]\s|[A-ZＡ-Ｚ](?=「)"
+                         r"|[（(][ア-ンA-ZＡ-Ｚa-z][）)]|[ア-ンA-ZＡ-Ｚa-z][）)．.]|[ア-ン]\s|[A-FＡ-Ｆ](?=[^\x00-\x7f])"
                          r"|[○◯■□●◆◇▼▽・])")
+_BRACKETED_LINE_RE = re.compile(r"[（(][^（()）]{1,40}[）)]")  # 「（医療データ利活用の現状）」: a label
 MAX_SUPPORT = 3  # supporting lines after the first
 MAX_LIST = 10  # measures listed one per line; the next ones are named in 「ほかに関連」
 LIST_GIST_CHARS = 90  # a listed measure's gist: its key sentence up to a clause break near this length
@@ -126,7 +128,7 @@ def shared_figures(a: str, b: str) -> set[str]:
 def is_heading(text: str) -> bool:
     """A short line without a full stop that starts like a numbered or lettered heading."""
     text = text.strip()
-    return len(text) < 50 and "。" not in text and bool(_HEADING_RE.match(text))
+    return len(text) < 50 and "。" not in text and bool(_HEADING_RE.match(text) or _BRACKETED_LINE_RE.fullmatch(text))
 
 
 def ministries(names: Sequence[str]) -> str:
@@ -178,6 +180,8 @@ def _norm(text: str) -> str:
 
 
 # Openers that refer back to the previous sentence (「このように」「こうした取組」「その上で」).
+_HIRAGANA_START_RE = re.compile(r"[ぁ-ゖ]")
+_GRAMMAR_START = frozenset({"助詞", "助動詞", "接尾辞"})
 _BACK_REFERENCE_RE = re.compile(r"^[・\-\s]*(このように|このため|こうした|こうして|これら|これに|そうした|その上で|それら|その(?=[^\s]))")
 # The topic of a sentence: what comes before its first は (「マイナンバーカードは…である」).
 _TOPIC_RE = re.compile(r"^[・\-\s]*([^、。は]{2,40}?)(?:とは|は)")
@@ -273,6 +277,7 @@ class Composer:
         # (mention or note term normalised once, whether it must match whole, definition)
         self._definitions = [(_norm(before), whole, d) for doc in documents for before, whole, d in definitions_of(doc)]
         self._sentence_tokens: dict[str, frozenset[str]] = {}
+        self._fragment_heads: dict[str, bool] = {}  # a sentence's first characters → starts mid-sentence
         self._measure_candidates: dict[str, list[Candidate]] = {}
         self._lock = threading.Lock()
 
@@ -332,6 +337,17 @@ class Composer:
                 self._sentence_tokens[sentence] = toks
         return toks
 
+    def starts_with_grammar(self, sentence: str) -> bool:
+        """Whether a sentence starts with a particle, an auxiliary or a suffix: it is a fragment."""
+        head = sentence[:8]
+        found = self._fragment_heads.get(head)
+        if found is None:
+            morphemes = self.tokenizer.morphemes(head)
+            found = bool(morphemes) and morphemes[0].pos1 in _GRAMMAR_START
+            with self._lock:
+                self._fragment_heads[head] = found
+        return found
+
     def seed_tokens(self, chunks: Iterable[Chunk], tokenizer_version: str | None) -> int:
         """Take the sentence tokens stored with ``chunks`` at index time; returns how many distinct
         sentences were taken.
@@ -375,6 +391,10 @@ class Composer:
             score *= 1.3 if wanted.search(cand.text) else 1.0 if _FIGURE_RE.search(cand.text) else 0.7
         if is_heading(cand.text):
             score *= 0.4
+        if _HIRAGANA_START_RE.match(cand.text) and self.starts_with_grammar(cand.text):
+            # 「つインセンティブが…」「には、…」: the tail of a sentence cut off (a chunk boundary, a
+            # gap in the source text) — its subject and verb are elsewhere.
+            score *= 0.5
         if _BACK_REFERENCE_RE.match(cand.text):
             # 「このように、…」「こうした…」 lean on the sentence before: a poor quote on its own.
             score *= 0.8
@@ -693,7 +713,10 @@ class Composer:
         kpis = [Candidate(re.sub(r"^[-・\s]+", "", k), "kpi", i) for i, k in enumerate(proc.kpi.splitlines()) if re.search(r"\w", k)]
         actions = self.text_candidates(proc.actions, "actions")
         ranked_actions = self.rank(terms, actions, numeric=numeric) or [(1.0, c) for c in actions[:1]]
-        kpi_asked = bool(kpis) and (numeric or "targets" in fields)
+        kpi_asked = bool(kpis) and ("targets" in fields or (bool(numeric) and (
+            # a figure asked: the KPI answers unless it states none and the best action does
+            # (「対象は何手続？」: 「（１）に記載した 119 手続については…」)
+            any(_FIGURE_RE.search(k.text) for k in kpis) or not _FIGURE_RE.search(ranked_actions[0][1].text))))
         lines: list[str] = []
         cites: list[Citation] = []
         if kpi_asked:

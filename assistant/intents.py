@@ -12,7 +12,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,6 +58,16 @@ class MissingKind:
     plainly: re.Pattern[str] | None = None
     # sentences that match ``evidence`` but state something else (a target: 「1,800件にする」)
     not_evidence: re.Pattern[str] | None = None
+    # the counter asked (何台, 何枚) → how the plan writes a figure of it (人 → 人|名): a figure of
+    # another counter (「約1,000万人」 for 「何台」) does not answer
+    counters: tuple[tuple[str, str], ...] = ()
+
+    def narrowed(self, normalized: str) -> MissingKind:
+        """This kind with its evidence narrowed to the counter the question asks (「何台」), if any."""
+        for counter, written in self.counters:  # longest first
+            if re.search(f"何{re.escape(counter)}", normalized):
+                return replace(self, evidence=re.compile(rf"\d[\d,.]*\s*(万|千|百)?\s*({written})"))
+        return self
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this kind of fact."""
@@ -125,7 +135,8 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
                     re.compile(r["evidence"], re.I) if r.get("evidence") else None, r.get("probe", ""),
                     tuple(r.get("unless_fields", ())),
                     re.compile(r["plainly"], re.I) if r.get("plainly") else None,
-                    re.compile(r["not_evidence"], re.I) if r.get("not_evidence") else None)
+                    re.compile(r["not_evidence"], re.I) if r.get("not_evidence") else None,
+                    tuple(sorted(r.get("counters", {}).items(), key=lambda kv: -len(kv[0]))))
         for r in data.get("missing", [])
     )
     markers = {k: _compile(v) for k, v in data.get("conversation", {}).items()}
@@ -170,7 +181,8 @@ def missing_kind(normalized: str, table: IntentTable | None = None) -> MissingKi
     """The kind of fact asked for that plans usually do not hold (a budget, a current rate, a name)."""
     table = table or load_intents()
     fields = set(detect_fields(normalized, table))
-    return next((k for k in table.missing if k.asked_in(normalized, fields)), None)
+    kind = next((k for k in table.missing if k.asked_in(normalized, fields)), None)
+    return kind.narrowed(normalized) if kind is not None else None
 
 
 __all__ = [

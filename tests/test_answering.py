@@ -566,3 +566,24 @@ def test_a_kpi_a_measure_states_too_is_cited_from_the_measure(assistant):
     assert_in_neither_suite([question])
     a = assistant.answer(question)
     assert a.measure_nos[:1] == ["1-65"], a.text
+
+
+def test_a_bracketed_label_is_a_heading_and_a_cut_sentence_is_a_poor_quote(assistant):
+    from assistant.composition import Candidate, is_heading
+    from assistant.understanding import QueryTerms
+
+    assert is_heading("（利活用の現状と課題）") and not is_heading("（参考）2024年度は252件であった。")
+    composer = assistant.extractive.composer
+    assert composer.starts_with_grammar("つ仕組みが乏しいとの指摘がある") and composer.starts_with_grammar("には、基本原則を踏まえる")
+    assert not composer.starts_with_grammar("また、基本原則を踏まえる") and not composer.starts_with_grammar("このように進める")
+    terms = QueryTerms(text="基本原則", tokens=("基本原則",), content=frozenset({"基本原則"}), expanded=frozenset(),
+                       weights={"基本原則": 3.0})
+    whole, cut = Candidate("各府省庁は基本原則を踏まえる。", "body", 0), Candidate("には基本原則を踏まえる。", "body", 0)
+    assert composer.score(terms, cut) < composer.score(terms, whole)
+
+
+def test_a_figure_asked_with_any_counter_is_a_figure_question():
+    from assistant.composition import asked_figure
+
+    assert asked_figure("対象の手続は何手続？") == "quantity" and asked_figure("連携先は何分野？") == "quantity"
+    assert asked_figure("これは何？") == "" and asked_figure("計画は何と言っている？") == "" and asked_figure("何かある？") == ""

@@ -617,3 +617,25 @@ def test_an_ordinal_typed_with_kana(understanding):
     hist = turns(*phr("校務の施策"), "次世代校務DX環境への移行（No. 2-1、2-2）が該当します。")
     a = understanding.analyse(phr("2つめの担当府省庁は？")[0], hist)
     assert a.referenced_measures == ["2-2"], a.state
+
+
+@pytest.mark.parametrize("question,counter_figure,other_figure", [
+    (phr("ドローンは全国で何台配備されている？")[0], "全国で120台", "約1,000万人"),
+    (phr("証明書の発行は年間何枚？")[0], "年間30万枚", "30万件"),
+    (phr("研修の受講者は何名になる？")[0], "延べ800人", "800件"),
+])
+def test_a_count_asked_with_its_counter_is_answered_only_by_that_counter(question, counter_figure, other_figure):
+    kind = missing_kind(question)
+    assert kind is not None and kind.name == "count"
+    assert kind.stated_in(f"…{counter_figure}とする。") and not kind.stated_in(f"…{other_figure}とする。")
+
+
+def test_an_age_is_answered_only_by_an_age():
+    kind = missing_kind(phr("対象は何歳からになるの？")[0])
+    assert kind is not None and kind.name == "age"
+    assert kind.stated_in("15歳以上を対象とする。") and not kind.stated_in("2025年度から開始する。")
+
+
+def test_an_unnamed_counter_keeps_the_general_evidence():
+    kind = missing_kind(phr("接続している事業者数は？")[0])
+    assert kind is not None and kind.stated_in("約1,200者が参加している。")
