@@ -30,6 +30,7 @@ from assistant.chunking import (
     measure_body_sentences,
     measure_target_lines,
     sentence_units,
+    split_sentences,
     strip_bullet,
 )
 from assistant.corpus import Document
@@ -52,6 +53,11 @@ _QUANTITY_RE = re.compile(
     r"\d[\d,.]*\s*(万|千|億)|\d[\d,.]*\s*(%|％|割|件|人|名|者|社|団体|か所|箇所|自治体|機関|校|法人|手続|地区|枚|店舗|"
     r"台|施設|か国|拠点|回|市町村|都市|km|キロ|隊|本部|システム|業務|分野|条項|円|倍|ポイント|時間|日間)|約\s*\d")
 _DATE_RE = re.compile(r"\d{4}\s*年|令和\s*[0-9０-９元]|年度|\d\s*月")
+
+
+def _asked_kind_re(numeric: bool | str) -> re.Pattern[str]:
+    """The figures that answer a figure question of this kind (see asked_figure)."""
+    return _QUANTITY_RE if numeric == "quantity" else _DATE_RE if numeric == "time" else _FIGURE_RE
 
 
 def asked_figure(question: str) -> str:
@@ -386,8 +392,7 @@ class Composer:
         if numeric:
             # The figure of the kind asked for counts most (「720消防本部、5,334隊」 for a scale, not
             # 「2025年度中に」); a figure of the other kind a little.
-            kind = numeric if isinstance(numeric, str) else "any"
-            wanted = _QUANTITY_RE if kind == "quantity" else _DATE_RE if kind == "time" else _FIGURE_RE
+            wanted = _asked_kind_re(numeric)
             score *= 1.3 if wanted.search(cand.text) else 1.0 if _FIGURE_RE.search(cand.text) else 0.7
         if is_heading(cand.text):
             score *= 0.4
@@ -423,7 +428,9 @@ class Composer:
             return cached
         # The same sentences the chunking stage stores with the measure's chunks, with their tokens.
         cands = [Candidate(s, "body", i) for i, s in enumerate(measure_body_sentences(m))]
-        cands += [Candidate(t, "targets", i) for i, t in enumerate(measure_target_lines(m)) if t]
+        # A target line of two sentences (「…開始することとし、…準備を進める。また、…」) is two quotes.
+        cands += [Candidate(t, "targets", i) for i, t in
+                  enumerate(s for line in measure_target_lines(m) if line for s in split_sentences(line))]
         doc = self.documents.get(self.catalog.doc_id)
         if doc is not None:
             cands = [c for c in cands if doc.locate(c.text, m.start, m.end)] or cands
@@ -642,7 +649,11 @@ class Composer:
             firsts.append(more[0])
             support += [x for x in more[1:] if x not in support]
             cites += c
-        lines = firsts + support[: max(0, MAX_SUPPORT - len(firsts) + 1)]
+        room = MAX_SUPPORT - len(firsts) + 1
+        if len(asked) == 1 and numeric and _asked_kind_re(numeric).search(firsts[0].split(": ", 1)[-1]):
+            # One figure asked and the first line states it: one line of context is enough.
+            room = min(room, 1)
+        lines = firsts + support[: max(0, room)]
         return lines, cites
 
     def render_list(self, hits: Sequence[Hit], terms: QueryTerms, topic: str = "", *, heading: str = "") -> Lines:

@@ -587,3 +587,16 @@ def test_a_figure_asked_with_any_counter_is_a_figure_question():
 
     assert asked_figure("対象の手続は何手続？") == "quantity" and asked_figure("連携先は何分野？") == "quantity"
     assert asked_figure("これは何？") == "" and asked_figure("計画は何と言っている？") == "" and asked_figure("何かある？") == ""
+
+
+def test_a_single_figure_answered_in_the_first_line_gets_one_line_of_context(assistant):
+    from tests.test_understanding import assert_in_neither_suite
+
+    question = "在外公館向けのマイナカードのオンライン申請、いつからできる？"
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    lines = a.text.splitlines()
+    assert a.measure_nos[:1] == ["1-74"] and "2026年度" in lines[0], a.text
+    assert len(lines) <= 2, a.text
+    # a target line of two sentences is quoted one sentence at a time
+    assert lines[0].count("。") <= 1, lines[0]
