@@ -239,11 +239,20 @@ class Respeller:
         """
         marks = _ParseMarks(set(), set(), set())
         pos = 0
+        kana_nouns: list[tuple[int, int]] = []  # a run of short kana nouns read as kanji words (いち|らん: 一|欄)
         for m in self.tokenizer.morphemes(text):
             at = text.find(m.surface, pos)
             if at < 0:
                 continue
             end = at + len(m.surface)
+            if m.pos1 == "名詞" and _KANA_ONLY_RE.fullmatch(m.surface) and m.lemma != m.surface \
+                    and _HAS_KANJI_RE.search(m.lemma) and (not kana_nouns or kana_nouns[-1][1] == at):
+                kana_nouns.append((at, end))
+                # …misread when together they sound like one corpus noun (いちらん → 一覧), not うち|ことし
+                if len(kana_nouns) >= 2 and self.lexicon().get(to_katakana(text[kana_nouns[0][0]:end])):
+                    marks.misread.update(range(kana_nouns[0][0], end))
+            else:
+                kana_nouns = []
             if m.pos1 in _GRAMMAR_POS:
                 marks.inside_grammar.update(range(at + 1, end))
             if m.pos1 in ("助詞", "助動詞"):

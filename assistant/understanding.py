@@ -448,7 +448,16 @@ def _in_order(chars: str, word: str) -> bool:
     return all(c in it for c in chars)
 
 
+_JAPANESE_CHAR_RE = re.compile(r"[ぁ-ゖァ-ヺー\u4e00-\u9fff々]")
 _TYPED_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*")  # Latin words as typed (case kept)
+
+
+def _joined_letters(text: str) -> str:
+    """「ま い な ん ば ー か ー ど の 目 標」: Japanese typed one character at a time, spaces between,
+    joined again (most space-separated pieces are single Japanese characters)."""
+    pieces = text.split()
+    singles = sum(1 for p in pieces if len(p) == 1 and _JAPANESE_CHAR_RE.match(p))
+    return "".join(pieces) if len(pieces) >= 5 and singles >= 0.7 * len(pieces) else text
 
 
 def _is_english(text: str) -> bool:
@@ -495,8 +504,9 @@ class Understanding:
     # -- one turn on its own ----------------------------------------------------------------
 
     def without_greeting(self, normalized: str) -> str:
-        """The question without the greetings and tags staff put before it (「お疲れ様です。【至急】」)."""
-        patterns = [p for k, p in self.table.lead_in.items() if k in ("greeting", "tag")]
+        """The question without the greetings and tags staff put before it (「お疲れ様です。【至急】」)
+        and the urgency or thanks after it (「…？至急です」)."""
+        patterns = [p for k, p in self.table.lead_in.items() if k in ("greeting", "tag", "trailer")]
         text, changed = normalized, True
         while changed:
             changed = False
@@ -870,7 +880,7 @@ class Understanding:
 
     def analyse(self, question: str, history: Sequence[dict] | None = None) -> QuestionAnalysis:
         """Fields, terms, requests and the resolved conversation state of one turn."""
-        respelling = self.analyzer.respell(unicodedata.normalize("NFKC", question))
+        respelling = self.analyzer.respell(_joined_letters(unicodedata.normalize("NFKC", question)))
         normalized = self.without_greeting(respelling.text)
         english = _is_english(normalized)
         bridged = self.bridge.bridge(normalized) if english and self.bridge is not None else []

@@ -158,3 +158,11 @@ def test_a_long_loanword_in_hiragana_is_taken_whatever_the_parse(assistant):
     respell = assistant.analyzer.respell
     assert respell("べーすれじすとりの進み具合").text.startswith("ベースレジストリ")
     assert respell("調べてくださいますか").text == "調べてくださいますか"
+
+
+def test_short_kana_nouns_that_together_sound_like_one_word(respeller):
+    """unidic reads 「いちらん」 as い|ち|らん → 一|欄: together they sound like the corpus noun 一覧."""
+    result = respeller.respell(phr("保健の施策のいちらんがほしい"))
+    assert ("いちらん", "一覧") in result.changes
+    # kana nouns that sound like no corpus noun together stay as typed
+    assert respeller.respell(phr("そのうちことしの分は？")).changes == ()

@@ -639,3 +639,17 @@ def test_an_age_is_answered_only_by_an_age():
 def test_an_unnamed_counter_keeps_the_general_evidence():
     kind = missing_kind(phr("接続している事業者数は？")[0])
     assert kind is not None and kind.stated_in("約1,200者が参加している。")
+
+
+def test_urgency_after_the_question_and_letters_typed_apart(assistant):
+    u = assistant.understanding
+    assert u.without_greeting(phr("マイナ保険証の目標は？至急です🙏")[0]) == "マイナ保険証の目標は？"
+    assert u.without_greeting(phr("担当はどこですか。よろしくお願いいたします")[0]) == "担当はどこですか。"
+    spaced = assistant.answer(phr("ふ る さ と 住 民 登 録 の 目 標")[0])
+    assert not spaced.abstained and spaced.measure_nos[:1] == ["1-29"], spaced.text
+
+
+@pytest.mark.parametrize("question", phr("この事業は誰がするの？", "整備はだれが担うの", "運用は誰が行う？"))
+def test_who_does_it_asks_for_the_lead(understanding, question):
+    a = understanding.analyse(question, [])
+    assert a.intent == "lead" and (a.missing is None or a.missing.name != "person"), a
