@@ -365,8 +365,10 @@ class ExtractiveAnswerer:
             # These fields exist only for measures: the measure among the top passages whose best
             # sentence answers the question best (the first one unless another is clearly better).
             measures = [h for h in hits[:3] if h.chunk.measure_no]
-            if measures[0].chunk.measure_no in analysis.context_measures:
-                top = measures[0]  # the measure under discussion still fits (see retrieve): it answers
+            if measures[0].chunk.measure_no in analysis.context_measures or self.title_holds_subject(analysis, measures[0]):
+                # the measure under discussion still fits (see retrieve), or its title says the subject
+                # (「ガバクラへの移行の目標」: No. 3-80, not a system whose target mentions its move)
+                top = measures[0]
             else:
                 top = composer.anchor_hit(self.holding_distinctive(terms, measures), terms, numeric)
             m = self.catalog.measures[top.chunk.measure_no]
@@ -723,19 +725,32 @@ class ExtractiveAnswerer:
         return result
 
     def titled_by_subject(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> Hit | None:
-        """The first of ``hits`` whose measure title contains the turn's own subject verbatim (five
-        characters or more, two words or more), when the top hit's title does not."""
+        """The first of ``hits`` whose measure title says the turn's own subject (see
+        title_holds_subject), when the top hit's title does not."""
+        if not hits or self.title_holds_subject(analysis, hits[0]):
+            return None
+        return next((h for h in hits[1:] if self.title_holds_subject(analysis, h)), None)
+
+    def title_holds_subject(self, analysis: QuestionAnalysis, hit: Hit) -> bool:
+        """Whether the hit's measure title contains the turn's own subject word for word (five
+        characters or more, two words or more), particles aside and staff terms in the plan's
+        wording: 「マイナンバーカードの普及」 is how the plan titles No. 1-36, 「ガバクラへの移行」
+        No. 3-80 (…のガバメントクラウド移行)."""
         state = analysis.state
-        if state is None or (state.is_followup and state.resolution not in ("shift", "new")):
-            return None
-        key = search_key(state.subject).casefold()
-        if len(key) < 5 or len(state.subject_terms) < 2 or not hits:
-            return None
-        def holds(h: Hit) -> bool:
-            return bool(h.chunk.measure_no) and key in search_key(self.catalog.measures[h.chunk.measure_no].title).casefold()
-        if holds(hits[0]):
-            return None
-        return next((h for h in hits[1:] if holds(h)), None)
+        if state is None or not hit.chunk.measure_no or (state.is_followup and state.resolution not in ("shift", "new")):
+            return False
+        if len(search_key(state.subject)) < 5 or len(state.subject_terms) < 2:
+            return False
+        title = _without_particles(search_key(self.catalog.measures[hit.chunk.measure_no].title).casefold())
+        return any(key in title for key in self.subject_keys(state.subject))
+
+    def subject_keys(self, subject: str) -> set[str]:
+        """The subject as a title would say it: as typed and with each staff term in the plan's
+        wording (ガバクラ → ガバメントクラウド), particles left out."""
+        planned = subject
+        for term in synonym_terms(subject, self.retriever.synonyms):
+            planned = re.sub(re.escape(term), self.retriever.synonyms[term][0], planned, flags=re.IGNORECASE)
+        return {k for k in (_without_particles(search_key(t).casefold()) for t in (subject, planned)) if len(k) >= 5}
 
     def holding_distinctive(self, terms: QueryTerms, hits: Sequence[Hit]) -> list[Hit]:
         """``hits`` with those holding the question's most distinctive word first (the rarest word the
@@ -809,6 +824,13 @@ class ExtractiveAnswerer:
             words = "』『".join(terms.unknown)
             notices.append(f"『{words}』という語は計画と関連資料にありません。関連する記載を示しています。")
         return notices
+
+
+_PARTICLES_RE = re.compile(r"への|での|との|の|を|へ")
+
+
+def _without_particles(key: str) -> str:
+    return _PARTICLES_RE.sub("", key)
 
 
 def fuse_rankings(rankings: Sequence[Sequence[Hit]], k: int = 10) -> list[Hit]:

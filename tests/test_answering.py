@@ -600,3 +600,17 @@ def test_a_single_figure_answered_in_the_first_line_gets_one_line_of_context(ass
     assert len(lines) <= 2, a.text
     # a target line of two sentences is quoted one sentence at a time
     assert lines[0].count("。") <= 1, lines[0]
+
+
+def test_the_measure_titled_by_the_subject_answers_its_target(assistant):
+    """Other measures' targets mention moving their own system to the government cloud; the measure
+    whose title says the subject (particles aside, staff terms in the plan's wording) answers."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    questions = ["ガバメントクラウドへの移行の目標を教えて", "ガバクラへの移行、目標は何？"]
+    assert_in_neither_suite(questions)
+    for q in questions:
+        a = assistant.answer(q)
+        assert a.measure_nos[:1] == ["3-80"], a.text
+    keys = assistant.extractive.subject_keys("ガバクラへの移行")
+    assert "ガバメントクラウド移行" in keys
