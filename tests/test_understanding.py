@@ -653,3 +653,14 @@ def test_urgency_after_the_question_and_letters_typed_apart(assistant):
 def test_who_does_it_asks_for_the_lead(understanding, question):
     a = understanding.analyse(question, [])
     assert a.intent == "lead" and (a.missing is None or a.missing.name != "person"), a
+
+
+@pytest.mark.parametrize("question", phr("次の連絡文を丁寧に直して：来週の説明会は延期します", "下のメールを自然な文に修正して：資料送ります",
+                                         "この案内をやさしい日本語に書き直して"))
+def test_fixing_a_pasted_text_is_a_task(question):
+    kind = request_kind(question)
+    assert kind is not None and kind.name == "transform_text"
+
+
+def test_asking_how_carefully_the_plan_proceeds_is_not_a_task():
+    assert request_kind(phr("計画の内容を丁寧に説明して")[0]) is None
