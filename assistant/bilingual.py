@@ -33,6 +33,10 @@ from assistant.tokenizer import JapaneseTokenizer
 MIN_BRIDGE_SIMILARITY = 0.90
 # A pair of words ("medical fee") is taken as one when it is this much closer than either word.
 PHRASE_MARGIN = 0.005
+# Each word costs an embedding (about 12 ms): a question's first few content words are bridged, and
+# a long or garbled text costs no more than a short question.
+MAX_BRIDGED_WORDS = 8
+_NEAREST_CACHE = 4096
 
 _ENGLISH_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 _KATAKANA_RE = re.compile(r"[ァ-ヺー]+")
@@ -118,6 +122,8 @@ class EnglishBridge:
         if self.vectors is None or self.embed_query is None:
             return None
         if english not in self._nearest:
+            if len(self._nearest) >= _NEAREST_CACHE:
+                self._nearest.clear()  # bounded: fuzzed or pasted text must not grow it forever
             v = np.asarray(self.embed_query(english), dtype=np.float32)
             sims = self.vectors @ (v / max(float(np.linalg.norm(v)), 1e-12))
             i = int(np.argmax(sims))
@@ -148,6 +154,9 @@ class EnglishBridge:
         """The corpus words for the English content words of ``text``, in order; a pair of
         neighbouring words bridges as one when the pair is clearly closer to a corpus word."""
         words = _english_words(text)
+        content_at = [k for k, w in enumerate(words) if w not in STOP_WORDS and len(w) >= 2]
+        if len(content_at) > MAX_BRIDGED_WORDS:
+            words = words[: content_at[MAX_BRIDGED_WORDS - 1] + 1]
         typed = _ENGLISH_WORD_RE.findall(text)
         capitalized = {w.casefold() for w in typed if w[:1].isupper()}
         names = {re.sub(r"'s$", "", w.casefold()) for k, w in enumerate(typed) if w[:1].isupper() and k > 0}

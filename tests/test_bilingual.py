@@ -91,3 +91,11 @@ def test_without_vocabulary_vectors_only_loanwords_bridge(assistant):
 
 def test_phrasings_are_in_no_eval_suite():
     assert_in_neither_suite(PHRASINGS)
+
+
+def test_a_long_english_text_bridges_only_its_first_words(bridge):
+    from assistant.bilingual import MAX_BRIDGED_WORDS
+
+    text = " ".join(["patent radiation supercomputer monitoring"] * 20)
+    assert 0 < len({b.english for b in bridge.bridge(text)}) <= MAX_BRIDGED_WORDS
+    assert len(bridge.bridge(text)) <= 2 * MAX_BRIDGED_WORDS
