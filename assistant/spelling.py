@@ -168,6 +168,7 @@ class Respeller:
         self._katakana_runs = frozenset(katakana_runs)
         self._lexicon: dict[str, list[str]] | None = None  # reading → corpus nouns, most frequent first
         self._katakana: dict[str, list[str]] | None = None  # loose form → corpus katakana words
+        self._longest: int | None = None
         self._lock = threading.Lock()
 
     def known(self, word: str) -> bool:
@@ -185,6 +186,12 @@ class Respeller:
                     lexicon.setdefault("".join(m.reading for m in morphemes), []).append(word)
                 self._lexicon = self._most_frequent_first(lexicon)
             return self._lexicon
+
+    def longest_reading(self) -> int:
+        """The length of the longest kana reading of a corpus noun (a respelled piece is no longer)."""
+        if self._longest is None:
+            self._longest = max(map(len, self.lexicon()), default=0)
+        return self._longest
 
     def _most_frequent_first(self, groups: dict[str, list[str]]) -> dict[str, list[str]]:
         """``groups`` with each list of corpus words sorted by document frequency, most frequent first."""
@@ -277,7 +284,8 @@ class Respeller:
                 continue
             score, pieces = best[i]
             self._offer(best, i + 1, score, pieces + [(run[i], run[i])])  # keep one character as typed
-            for j in range(i + MIN_PIECE_KANA, n + 1):
+            # (no piece longer than the longest reading of the lexicon: a long run costs linear time)
+            for j in range(i + MIN_PIECE_KANA, min(n, i + self.longest_reading()) + 1):
                 piece = run[i:j]
                 prev = pieces[-1][1] if pieces and pieces[-1][0] != pieces[-1][1] else ""
                 if i == 0 and kanji_before is not None and j not in marks.inside_grammar:

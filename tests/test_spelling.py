@@ -166,3 +166,14 @@ def test_short_kana_nouns_that_together_sound_like_one_word(respeller):
     assert ("いちらん", "一覧") in result.changes
     # kana nouns that sound like no corpus noun together stay as typed
     assert respeller.respell(phr("そのうちことしの分は？")).changes == ()
+
+
+def test_a_long_kana_run_is_respelled_in_linear_time(respeller):
+    """No piece is longer than the lexicon's longest reading: a 2,000-kana question (legal input)
+    had taken minutes, every start position trying every end."""
+    import time
+
+    assert 0 < respeller.longest_reading() < 40
+    t0 = time.perf_counter()
+    respeller.respell("あ" * 2000)
+    assert time.perf_counter() - t0 < 30  # minutes before; well under a second on a quiet machine
