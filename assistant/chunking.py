@@ -26,7 +26,7 @@ from assistant.corpus import Document, DocumentInfo, Section
 # Bump when chunks change (text, fields, stored sentences): an index built with another
 # version is reported stale (IndexStale) and rebuilt. "2": chunks carry their quotable sentences.
 # "3": the preface of 第3 (what the 工程表 shows, its columns and periods) is a chunk of its own.
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,11 @@ def measure_target_lines(m: Measure) -> list[str]:
     return [strip_bullet(t) for t in m.targets]
 
 
+def measure_target_sentences(m: Measure) -> list[str]:
+    """A measure's 具体的な目標 as sentences: a target line of two sentences is two quotes."""
+    return [s for line in measure_target_lines(m) if line for s in split_sentences(line)]
+
+
 def _measure_header(m: Measure) -> str:
     return (
         f"No. {m.measure_no} {m.title}\n{m.chapter_title}\n"
@@ -368,7 +373,7 @@ def chunk_corpus(
         covered: list[tuple[int, int]] = []
         if doc.info.doc_id == catalog.doc_id:
             for m in catalog.in_order():
-                quoted = measure_body_sentences(m) + measure_target_lines(m)
+                quoted = measure_body_sentences(m) + measure_target_lines(m) + measure_target_sentences(m)
                 chunks += sentences.attach(measure_chunks(m, doc.info, count_tokens, max_tokens), quoted)
                 chunks += sentences.attach(roadmap_chunks(m, doc.info))
                 covered.append((m.start, m.end))

@@ -28,9 +28,8 @@ from assistant.catalog import Catalog, Measure
 from assistant.chunking import (
     Chunk,
     measure_body_sentences,
-    measure_target_lines,
+    measure_target_sentences,
     sentence_units,
-    split_sentences,
     strip_bullet,
 )
 from assistant.corpus import Document
@@ -429,8 +428,7 @@ class Composer:
         # The same sentences the chunking stage stores with the measure's chunks, with their tokens.
         cands = [Candidate(s, "body", i) for i, s in enumerate(measure_body_sentences(m))]
         # A target line of two sentences (「…開始することとし、…準備を進める。また、…」) is two quotes.
-        cands += [Candidate(t, "targets", i) for i, t in
-                  enumerate(s for line in measure_target_lines(m) if line for s in split_sentences(line))]
+        cands += [Candidate(t, "targets", i) for i, t in enumerate(measure_target_sentences(m))]
         doc = self.documents.get(self.catalog.doc_id)
         if doc is not None:
             cands = [c for c in cands if doc.locate(c.text, m.start, m.end)] or cands

@@ -450,11 +450,13 @@ def build_index(
             if not url:
                 client.close()  # flush and release the sqlite file (before fsync, or on failure)
         n_embedded = len(chunks) if misses_before is None else embeddings.misses - misses_before
-        named = _named_words(retriever)
         # As queries, so that they compare with an English word's query vector; a LangChain
-        # embedder without embed_terms_array embeds them one by one.
+        # embedder without embed_terms_array embeds them one by one (one with no query side at
+        # all stores none: English words then bridge by loanword only).
         embed_terms = getattr(embeddings, "embed_terms_array", None) or (
             lambda terms: np.asarray([embeddings.embed_query(t) for t in terms], dtype=np.float32))
+        named = _named_words(retriever) if hasattr(embeddings, "embed_terms_array") or hasattr(
+            embeddings, "embed_query") else []
         vectors = [np.asarray(embed_terms(named[i:i + 256]), dtype=np.float32).reshape(-1, dim)
                    for i in tqdm(range(0, len(named), 256), desc="語彙の埋め込み", **bar_opts)]
         np.savez(build_dir / "vocabulary.npz", words=np.array(named, dtype=str),
