@@ -76,8 +76,10 @@ LIST_NEIGHBOUR_FAR = 0.05
 LIST_NEIGHBOUR_SUPPORT = 0.2
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」「デジ庁 主担当の施策 一覧」
+# 「警察庁が主担当の施策」, or in a list question simply 「総務省の施策（を全部）」
 _MINISTRY_LIST_RE = re.compile(
-    MINISTRY_PATTERN + r"\s*(?:が|の)?\s*(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?(?:施策|取組|取り組み|もの)"
+    MINISTRY_PATTERN + r"\s*(?:(?:が|の)?\s*(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?|の\s*)"
+    r"(?:施策|取組|取り組み|もの)"
 )
 
 
@@ -198,8 +200,15 @@ class ExtractiveAnswerer:
         """(canonical name, as written) of the lead ministry a list is restricted to."""
         if analysis.measure_nos or analysis.referenced_measures:
             return None
-        m = _MINISTRY_LIST_RE.search(analysis.normalized)
-        return self._lead(m.group(1)) if m else None
+        text = analysis.normalized
+        m = _MINISTRY_LIST_RE.search(text)
+        if m is None:
+            return None
+        # The generic pattern stops at a particle-like kana inside a name (こ|ども家庭庁 → 家庭庁):
+        # a lead ministry of the catalog that ends where the match does is the one written.
+        whole = next((name for name in sorted(self.catalog.lead_ministries, key=len, reverse=True)
+                      if text.endswith(name, 0, m.end(1))), None)
+        return (whole, whole) if whole is not None else self._lead(m.group(1))
 
     def _lead(self, written: str) -> tuple[str, str] | None:
         """(canonical name, as written) when ``written`` names a ministry that leads measures."""

@@ -442,6 +442,12 @@ def _ministry_tail(run: str, known: frozenset[str]) -> tuple[str, str] | None:
     return None
 
 
+def _with_head(text: str, m: re.Match[str]) -> str:
+    """The ministry run a match captured, with a few characters before it: MINISTRY_PATTERN stops
+    at a particle-like kana inside a name (こ|ども家庭庁), and the tail search finds the whole name."""
+    return text[max(0, m.start(1) - 4):m.end(1)]
+
+
 def _in_order(chars: str, word: str) -> bool:
     """Whether ``chars`` occur in ``word`` in this order (not necessarily adjacent)."""
     it = iter(word)
@@ -962,7 +968,7 @@ class Understanding:
             return []
         out: list[tuple[str, str]] = []
         for m in _MINISTRY_RE.finditer(normalized):
-            found = _ministry_tail(m.group(1), self.catalog.ministries)
+            found = _ministry_tail(_with_head(normalized, m), self.catalog.ministries)
             if found is not None and found[0] not in (n for n, _w in out):
                 out.append(found)
         return out
@@ -974,7 +980,7 @@ class Understanding:
             return None
         for pattern, keep in ((_MINISTRY_EXCEPT_RE, False), (_MINISTRY_ONLY_RE, True)):
             m = pattern.search(normalized)
-            found = _ministry_tail(m.group(1), self.catalog.lead_ministries) if m else None
+            found = _ministry_tail(_with_head(normalized, m), self.catalog.lead_ministries) if m else None
             if found is not None:
                 return (*found, keep)
         return None

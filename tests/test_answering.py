@@ -614,3 +614,18 @@ def test_the_measure_titled_by_the_subject_answers_its_target(assistant):
         assert a.measure_nos[:1] == ["3-80"], a.text
     keys = assistant.extractive.subject_keys("ガバクラへの移行")
     assert "ガバメントクラウド移行" in keys
+
+
+@pytest.mark.parametrize("question,ministry", [
+    ("こども家庭庁が担当している施策の一覧を見たい", "こども家庭庁"),
+    ("警察庁の施策を全部挙げてほしい", "警察庁"),
+])
+def test_a_ministrys_list_names_every_measure_it_leads(assistant, catalog, question, ministry):
+    """Also for a name the generic ministry pattern cuts at a kana (こ|ども家庭庁), and for 「Xの施策」
+    in a list question without 担当."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    led = [no for no, m in catalog.measures.items() if ministry in m.lead_ministries]
+    assert a.text.startswith(f"{ministry}が主担当の施策は計{len(led)}件"), a.text

@@ -664,3 +664,9 @@ def test_fixing_a_pasted_text_is_a_task(question):
 
 def test_asking_how_carefully_the_plan_proceeds_is_not_a_task():
     assert request_kind(phr("計画の内容を丁寧に説明して")[0]) is None
+
+
+def test_a_ministry_name_with_kana_inside_is_found_whole(assistant):
+    u = assistant.understanding
+    assert u.ministries_named(phr("この施策の主担当はこども家庭庁なの？")[0]) == [("こども家庭庁", "こども家庭庁")]
+    assert u.ministry_restriction(phr("そのうちこども家庭庁のものだけ")[0])[:1] == ("こども家庭庁",)
