@@ -117,20 +117,21 @@ class EnglishBridge:
             self.vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         self.embed_query = embed_query
         self.min_similarity = min_similarity
-        self._nearest: dict[str, tuple[str, float] | None] = {}
+        self._nearest: dict[str, tuple[str, float]] = {}
 
     def nearest(self, english: str) -> tuple[str, float] | None:
         """The corpus word closest to ``english`` by the embedder, with its cosine similarity."""
         if self.vectors is None or self.embed_query is None:
             return None
-        if english not in self._nearest:
+        found = self._nearest.get(english)  # (read once: another thread may clear the cache)
+        if found is None:
             if len(self._nearest) >= _NEAREST_CACHE:
                 self._nearest.clear()  # bounded: fuzzed or pasted text must not grow it forever
             v = np.asarray(self.embed_query(english), dtype=np.float32)
             sims = self.vectors @ (v / max(float(np.linalg.norm(v)), 1e-12))
             i = int(np.argmax(sims))
-            self._nearest[english] = (self.words[i], float(sims[i]))
-        return self._nearest[english]
+            found = self._nearest[english] = (self.words[i], float(sims[i]))
+        return found
 
     def _word(self, word: str, capitalized: bool = False) -> list[tuple[str, float]]:
         """The corpus words for one English word, best first: its loanword and its nearest
