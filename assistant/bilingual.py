@@ -185,11 +185,5 @@ class EnglishBridge:
             i += 1
         return out
 
-    def unbridged(self, text: str) -> list[str]:
-        """The English content words of ``text`` that bridge to no corpus word."""
-        taken = {w for b in self.bridge(text) for w in b.english.split()}
-        return [w for w in dict.fromkeys(_english_words(text))
-                if w not in STOP_WORDS and len(w) >= 2 and w not in taken]
-
 
 __all__ = ["MIN_BRIDGE_SIMILARITY", "STOP_WORDS", "Bridged", "EnglishBridge", "loanwords"]
