@@ -44,6 +44,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("heldout2", "heldout2.jsonl", "Held-out suite 2"),
     Suite("heldout3", "heldout3.jsonl", "Held-out suite 3"),
     Suite("heldout4", "heldout4.jsonl", "Held-out suite 4"),
+    Suite("heldout5", "heldout5.jsonl", "Held-out suite 5"),
 )
 
 SUITE_PATHS: dict[str, Path] = {s.name: s.path for s in SUITES}
