@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.intents import MissingKind
+from assistant.intents import MissingKind, load_intents
 from assistant.retrieval import RetrievalResult
 from assistant.understanding import QueryTerms, QuestionAnalysis, TermAnalyzer, is_content_word
 
@@ -31,14 +31,9 @@ DEFAULT_MIN_COVERAGE = 0.5
 # question is about something the documents do not mention.
 DEFAULT_MAX_UNKNOWN_SHARE = 0.38
 
-OFFER = (
-    "施策の番号（例: No. 1-57）、施策の分野（AI、マイナンバーカード、防災、医療、教育、"
-    "サイバーセキュリティ、デジタル人材など）や主担当府省庁・目標について質問してください。"
-)
-TASK_OFFER = (
-    "このアシスタントは「デジタル社会の実現に向けた重点計画」と関連資料について、施策の内容・"
-    "主担当府省庁・目標・工程表などを出典付きでお答えします。"
-)
+# What a refusal offers instead (data/intents.toml [offer]: the history reader knows them too).
+OFFER = load_intents().offers["question"]
+TASK_OFFER = load_intents().offers["task"]
 
 
 @dataclass(frozen=True)
@@ -76,13 +71,24 @@ def edition_refusal(analysis: QuestionAnalysis, editions: Sequence[int]) -> Refu
                    detail=str(year))
 
 
-def unsupported_words(terms: QueryTerms, top_tokens: set[str], analyzer: TermAnalyzer, max_df: int = 2) -> list[str]:
+def unsupported_words(terms: QueryTerms, top_tokens: set[str], analyzer: TermAnalyzer, max_df: int = 2,
+                      further: Sequence[frozenset[str]] = (), max_name_df: int = 10) -> list[str]:
     """Subject words no document uses, or so rare that the passages retrieved do not hold them
     (「韓国」 occurs once in the corpus, in a list of countries: not in a passage about its plans).
-    An abbreviation of a corpus word (スパコン) is supported when the passages hold that word."""
+    An abbreviation of a corpus word (スパコン) is supported when the passages hold that word. A
+    name (a place, a person) is looked for up to ``max_name_df`` chunks: 広島 is named in seven,
+    of 広島AIプロセス, none about a prefecture's systems.
+
+    ``further``: the tokens of the passages ranked after the top ones. A rare word one of them holds
+    is supported only when that passage holds every other naming word too — it is about what was
+    asked (「イスラエルの医療データ活用」 in 第5), not a passing mention (インフルエンザ in a measure on
+    emergency-call forecasts, asked whether to get a jab)."""
     out = list(terms.unknown)
+    known = [w for w in terms.naming if w not in terms.unknown]
     for w in terms.naming:
         if w in out or w in top_tokens or analyzer.document_frequency is None:
+            continue
+        if any(w in toks and all(k in toks for k in known) for toks in further):
             continue
         expansion = analyzer.abbreviation_of(w)
         if expansion is not None:
@@ -90,7 +96,8 @@ def unsupported_words(terms: QueryTerms, top_tokens: set[str], analyzer: TermAna
             parts = [t for t in analyzer.tokenizer.tokenize(expansion) if is_content_word(t)] or [expansion]
             if not all(t in top_tokens for t in parts):
                 out.append(w)
-        elif analyzer.document_frequency(w) <= max_df and not (w in terms.verbal and analyzer.known(w)):
+        elif analyzer.document_frequency(w) <= (max_name_df if w in terms.names else max_df) \
+                and not (w in terms.verbal and analyzer.known(w)):
             # A rare verb the plan does use (推移する) is what the question says of its subject: only
             # a verb no document uses at all leaves the question unsupported.
             out.append(w)
@@ -100,15 +107,18 @@ def unsupported_words(terms: QueryTerms, top_tokens: set[str], analyzer: TermAna
 def unknown_share(analysis: QuestionAnalysis, analyzer: TermAnalyzer, unsupported: Sequence[str]) -> float:
     """Share of the weight of the words naming the subject that unsupported words carry.
 
-    The naming words are the subject's nouns and names, plus the staff terms the synonym table
-    maps to the plan's wording (weighted like that wording); each counts once, by its IDF.
+    The naming words are the subject's nouns and names (not those used as verbs), plus the staff
+    terms the synonym table maps to the plan's wording (weighted like that wording); each counts
+    once, by its IDF.
     """
     terms = analysis.terms
     if terms is None or not unsupported:
         return 0.0
     bad = set(unsupported)
-    total = sum(analyzer.idf(w) for w in terms.naming) + sum(terms.synonym_weights.values())
-    total += sum(analyzer.idf(w) for w in bad if w not in terms.naming)
+    # a noun used as a verb (完成する, 推移する) says what happens to the subject, it does not name it
+    naming = [w for w in terms.naming if w not in terms.verbal or w in bad]
+    total = sum(analyzer.idf(w) for w in naming) + sum(terms.synonym_weights.values())
+    total += sum(analyzer.idf(w) for w in bad if w not in naming)
     if total <= 0:
         return 0.0
     return sum(analyzer.idf(w) for w in bad) / total
@@ -116,22 +126,32 @@ def unknown_share(analysis: QuestionAnalysis, analyzer: TermAnalyzer, unsupporte
 
 def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, top_tokens: set[str],
                           max_share: float = DEFAULT_MAX_UNKNOWN_SHARE,
-                          aspects: re.Pattern[str] | None = None) -> Refusal | None:
+                          aspects: re.Pattern[str] | None = None,
+                          further: Sequence[frozenset[str]] = ()) -> Refusal | None:
     """(2) The question is about something no document mentions.
 
     ``aspects``: words for what is asked about the subject (意義, 背景): rare in a plan's wording,
-    they say nothing about whether the subject is in it."""
+    they say nothing about whether the subject is in it. ``further``: see unsupported_words."""
     terms = analysis.terms
     if terms is None or not terms.naming or analysis.measure_nos or analysis.referenced_measures:
         return None
     if analysis.english:
         return _english_unknown_refusal(analysis, analyzer, top_tokens, max_share)
-    unsupported = [w for w in unsupported_words(terms, top_tokens, analyzer)
+    unsupported = [w for w in unsupported_words(terms, top_tokens, analyzer, further=further)
                    if aspects is None or not aspects.search(w)]
-    if not unsupported or unknown_share(analysis, analyzer, unsupported) < max_share:
+    if not unsupported:
         return None
-    shown = "』『".join(unsupported[:3])
-    return Refusal("unknown_terms", f"計画には『{shown}』に関する記載がありません。", detail=",".join(unsupported))
+    # A person, place or organisation no document names, or none of the passages found (熊本, 河野;
+    # 広島 named only in 「広島AIプロセス」): the question is about it, however common its other words
+    # are (「熊本の半導体工場への補助金」 is not about 半導体戦略).
+    absent_names = [w for w in unsupported if w in terms.names]
+    if not absent_names and unknown_share(analysis, analyzer, unsupported) < max_share:
+        return None
+    named = absent_names or unsupported
+    shown = "』『".join(named[:3])
+    # a word the documents use elsewhere (広島 of 広島AIプロセス) is absent only from this subject
+    where = "ご質問の件について、" if any(analyzer.known(w) for w in named[:3]) else ""
+    return Refusal("unknown_terms", f"{where}計画には『{shown}』に関する記載がありません。", detail=",".join(unsupported))
 
 
 def _english_unknown_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, top_tokens: set[str],
@@ -141,8 +161,16 @@ def _english_unknown_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer,
     the names that bridge to none and that no document contains (Bitcoin) and the names bridged to
     a word the corpus barely uses that the passages found do not hold (India → インド). Other
     bridged words are never unsupported: the bridge is a guess at the plan's wording."""
-    rare = [b.japanese for b in analysis.bridged if b.name and b.japanese not in top_tokens
-            and analyzer.document_frequency is not None and analyzer.document_frequency(b.japanese) <= 2]
+    def barely_used(word: str) -> bool:
+        return word not in top_tokens and analyzer.document_frequency is not None \
+            and analyzer.document_frequency(word) <= 2
+
+    # a name bridged to several words is held when one of them is (Japan → ジャパン, 日本)
+    by_name: dict[str, list[str]] = {}
+    for b in analysis.bridged:
+        if b.name:
+            by_name.setdefault(b.english, []).append(b.japanese)
+    rare = [words[0] for words in by_name.values() if all(barely_used(w) for w in words)]
     names = list(dict.fromkeys([*analysis.unbridged_names, *rare]))
     if not names:
         return None

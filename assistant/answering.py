@@ -48,7 +48,7 @@ from assistant.composition import (
 from assistant.corpus import Document, search_key
 from assistant.intents import load_intents
 from assistant.questions import MAX_QUERY_CHARS
-from assistant.retrieval import Hit, HybridRetriever, RetrievalResult
+from assistant.retrieval import RARE_DF, Hit, HybridRetriever, RetrievalResult
 from assistant.tokenizer import JapaneseTokenizer, synonym_terms
 from assistant.understanding import (
     MINISTRY_PATTERN,
@@ -73,6 +73,9 @@ RELATED_MIN_SUPPORT = 0.5  # Answer.related names only measures holding half the
 LIST_MAIN = 3  # a list not asked to be complete names its closest measures, at most this many
 LIST_NEIGHBOURS = 2  # a complete list also takes the plan's neighbours of its measures (see plan_neighbours)
 LIST_NEIGHBOUR_FAR = 0.05
+# How many of the first passages a word the corpus barely uses is looked for in before the question
+# counts as being about something the documents do not mention (answerability.unsupported_words).
+RARE_WORD_PASSAGES = 5
 LIST_NEIGHBOUR_SUPPORT = 0.2
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」「デジ庁 主担当の施策 一覧」
@@ -243,6 +246,24 @@ class ExtractiveAnswerer:
             lines.append(refusal.offer)
         return "\n".join(lines), cites, refusal
 
+    def nationwide_measure(self, terms: QueryTerms, refusal: Refusal, hits: Sequence[Hit]) -> tuple[list[str], list[Citation]] | None:
+        """A question about a place or an organisation the plan never names (「沖縄の離島の
+        スマートアイランド」) may still have a measure on the rest of its subject: the first passage
+        found, when it is a measure holding every other naming word, is named after the refusal
+        (the plan's own, national measure), with the usual offer."""
+        absent = set(refusal.detail.split(","))
+        if refusal.kind != "unknown_terms" or not absent & set(terms.names):
+            return None
+        aspects = self.intents.explained  # 事例, 状況: what is asked of the subject, not the subject
+        rest = [w for w in terms.naming if w not in absent and not (aspects and aspects.search(w))]
+        top = next((h for h in hits[:1] if h.chunk.measure_no), None)
+        if not rest or top is None or not all(w in self.chunk_tokens(top) for w in rest):
+            return None
+        m = self.catalog.measures[top.chunk.measure_no]
+        line = (f"なお、全国を対象とする施策として No. {m.measure_no}「{m.title}」（主担当: "
+                f"{'、'.join(m.lead_ministries) or '—'}）があります。 [No. {m.measure_no}]")
+        return [line, refusal.offer], [self.composer.title_citation(m, top.score)]
+
     def stated_instead(self, measure_no: str, terms: Any) -> tuple[list[str], list[Citation]]:
         """What the plan does state about a measure whose asked-for fact it lacks: its target or gist."""
         m = self.catalog.measures[measure_no]
@@ -288,10 +309,18 @@ class ExtractiveAnswerer:
             lines += [x for x in more if definition.text not in x][:MAX_SUPPORT - 1]
             return "\n".join(lines), cites + more_cites[: MAX_SUPPORT - 1], None
         if not targets:
+            # Whether the documents speak of the question's words is judged on the ranking without
+            # the passages a rare word pinned (they hold it by design). Those, and the next few
+            # passages (the one naming 「イスラエル」 in 第5 may rank below the topic's main passages),
+            # count when they hold the rest of the subject too (unsupported_words).
+            plain = result.unpinned if result.unpinned is not None else result.hits
+            further = [self.chunk_tokens(h) for h in plain[3:RARE_WORD_PASSAGES]]
+            further += [self.chunk_tokens(h) for h in result.hits[:RARE_WORD_PASSAGES] if "pinned" in h.retrievers]
             refusal = quoted_name_refusal(analysis.text, self.corpus_contains, self.is_phrase) or \
-                unknown_terms_refusal(analysis, self.analyzer, top_tokens, self.max_unknown_share, self.intents.explained)
+                unknown_terms_refusal(analysis, self.analyzer, self.top_tokens(plain), self.max_unknown_share,
+                                      self.intents.explained, further)
             if refusal is not None:
-                return self.refused(refusal)
+                return self.refused(refusal, self.nationwide_measure(terms, refusal, plain))
         evidence_hits: list[Hit] = []
         if analysis.missing is not None:
             refusal, evidence_hits = self.missing_fact(analysis, result, targets)
@@ -658,6 +687,19 @@ class ExtractiveAnswerer:
 
     # -- retrieval ------------------------------------------------------------------------------
 
+    def pins(self, analysis: QuestionAnalysis) -> tuple[list[str], list[list[frozenset[str]]]]:
+        """The subject's rare words that pin the passages holding them, and the subject's words those
+        passages must half hold besides (HybridRetriever.pinned). None for an English question: its
+        words are the bridge's guesses at the plan's."""
+        terms = analysis.terms
+        if terms is None or analysis.english:
+            return [], []
+        df = self.analyzer.document_frequency
+        rare = [w for w in terms.naming if df is not None and 0 < df(w) <= RARE_DF]
+        context = [[frozenset({w})] for w in terms.naming if w not in terms.unknown]
+        context += [list(wordings) for wordings in terms.synonym_words.values() if wordings]
+        return rare, context
+
     def retrieve(self, analysis: QuestionAnalysis, filters: dict | None) -> RetrievalResult:
         """Hybrid retrieval for the resolved query, with the conversation's preferences applied."""
         eff_filters = dict(filters or {})
@@ -675,12 +717,15 @@ class ExtractiveAnswerer:
         state = analysis.state
         # A "similar" follow-up keeps only passages in its new field: look deeper to find them.
         depth = self.top_k * 4 if state is not None and state.require else self.top_k
-        result = self.retriever.retrieve(analysis.retrieval_query, k=depth, filters=eff_filters or None)
+        pins, context = self.pins(analysis)
+        result = self.retriever.retrieve(analysis.retrieval_query, k=depth, filters=eff_filters or None,
+                                         pins=pins, pin_context=context)
         prefer = {"doc_id": analysis.preferred_doc} if analysis.preferred_doc else None
         if analysis.preferred_edition in set(self.editions) - {max(self.editions)}:
             prefer = {"edition": analysis.preferred_edition}
         if prefer and not eff_filters and not result.exact_measures:
-            preferred = self.retriever.retrieve(analysis.retrieval_query, k=self.top_k, filters=prefer)
+            preferred = self.retriever.retrieve(analysis.retrieval_query, k=self.top_k, filters=prefer,
+                                                pins=pins, pin_context=context)
             if preferred.hits:
                 chosen = {id(h.chunk) for h in preferred.hits}
                 result = RetrievalResult(

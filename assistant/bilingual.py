@@ -107,7 +107,8 @@ class EnglishBridge:
                  by_reading: Callable[[str], str | None] | None = None, known: Callable[[str], bool] | None = None,
                  min_similarity: float = MIN_BRIDGE_SIMILARITY) -> None:
         """``by_reading``: the corpus noun written with kanji for a katakana reading, if any;
-        ``known``: whether the corpus has a (case-folded) Latin word itself (e-gov, dx): those need no bridge."""
+        ``known``: whether the corpus has a (case-folded) Latin word itself (e-gov, dx): those need no
+        bridge, unless the corpus has their loanword too (see has_loanword)."""
         self.loanwords = loanword_table
         self.known = known or (lambda _w: False)
         self.by_reading = by_reading
@@ -118,6 +119,11 @@ class EnglishBridge:
         self.embed_query = embed_query
         self.min_similarity = min_similarity
         self._nearest: dict[str, tuple[str, float]] = {}
+
+    def has_loanword(self, word: str) -> bool:
+        """Whether the corpus writes ``word`` in katakana too: an English word the corpus uses in a
+        few English names (digital, data, security) still bridges; an acronym (dx, e-gov) does not."""
+        return word in self.loanwords or _singular(word) in self.loanwords
 
     def nearest(self, english: str) -> tuple[str, float] | None:
         """The corpus word closest to ``english`` by the embedder, with its cosine similarity."""
@@ -167,7 +173,7 @@ class EnglishBridge:
         i = 0
         while i < len(words):
             word = words[i]
-            if word in STOP_WORDS or len(word) < 2 or self.known(word):
+            if word in STOP_WORDS or len(word) < 2 or (self.known(word) and not self.has_loanword(word)):
                 i += 1
                 continue
             single = self._word(word, word in capitalized)

@@ -417,7 +417,9 @@ class Composer:
         return scored
 
     def text_candidates(self, text: str, field: str = "body") -> list[Candidate]:
-        return [Candidate(s, field, i) for i, s in enumerate(sentence_units(text))]
+        # A measure's record line alone (「関係府省庁：経済産業省」) says nothing about a subject: a
+        # ministry asked for is answered from the catalog (render_lead), never by quoting it.
+        return [Candidate(s, field, i) for i, s in enumerate(sentence_units(text)) if not _RECORD_LINE_RE.match(s)]
 
     def measure_candidates(self, m: Measure) -> list[Candidate]:
         """The sentences of a measure's body and targets that can be quoted (found verbatim in the
@@ -804,6 +806,7 @@ class Composer:
 _ANNOUNCES_RE = re.compile(r"(次の|以下の|下記の)[^。]{0,30}|[0-9０-９二三四五六七八九十]つの[^。]{0,12}(観点|柱|分野|取組|方針|事項|原則|視点)|次のとおり")
 # A measure's record lines end its body, they are not items of a list in it.
 _RECORD_FIELD_RE = re.compile(r"^[・\-\s]*(主担当府省庁|関係府省庁)")
+_RECORD_LINE_RE = re.compile(r"^[・\-\s*]*(主担当府省庁|関係府省庁)[:：][^。]{0,60}$")
 
 
 _ERA_RE = re.compile(r"令和\s*([0-9０-９]{1,2}|元)\s*年(度)?")

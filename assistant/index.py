@@ -673,6 +673,14 @@ class PlanIndex:
         indptr = self._bm25.scores["indptr"]
         return int(indptr[tid + 1] - indptr[tid])
 
+    def chunks_with(self, token: str) -> set[int]:
+        """Positions of the chunks a token occurs in (from the BM25 matrix)."""
+        tid = self._bm25.vocab_dict.get(token)
+        if tid is None:
+            return set()
+        indptr = self._bm25.scores["indptr"]
+        return {int(i) for i in self._bm25.scores["indices"][indptr[tid]:indptr[tid + 1]]}
+
     def bm25_search(self, query_tokens: list[str], k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """Top-``k`` chunks by BM25 among ``allowed`` (all if None); zero scores are dropped."""
         token_ids = self._bm25.get_tokens_ids(list(query_tokens))

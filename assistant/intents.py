@@ -98,6 +98,8 @@ class IntentTable:
     detail_whether: re.Pattern[str] | None = None
     # what staff write before a question: greetings and tags (dropped), a lead-in clause (「…のですが、」)
     lead_in: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    # what a refusal offers instead: ``question`` after a question not answered, ``task`` after a request
+    offers: dict[str, str] = field(default_factory=dict)
 
     def field(self, name: str) -> FieldIntent | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -143,7 +145,8 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
     explained = data.get("detail", {}).get("explained")
     whether = data.get("detail", {}).get("asks_whether")
     lead_in = {k: re.compile(v, re.I) for k, v in data.get("lead_in", {}).items()}
-    return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers,
+    offers = {k: str(v) for k, v in data.get("offer", {}).items()}
+    return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers, offers=offers,
                        explained=re.compile(explained, re.I) if explained else None, lead_in=lead_in,
                        detail_whether=re.compile(whether, re.I) if whether else None)
 

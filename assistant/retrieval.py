@@ -35,6 +35,15 @@ CHUNK_KINDS = {"measure", "roadmap", "procedure", "section"}
 # chunks holding it verbatim, when at most this many do (a name found everywhere distinguishes nothing).
 PHRASE_MAX_CHUNKS = 40
 PHRASE_WEIGHT = 1.0
+# A naming word of the question that at most RARE_DF chunks hold pins them (「地政学的リスク」,
+# 「イスラエル」): the embedder may rank them nowhere, and reciprocal ranks keep no BM25 scores, so
+# they are fused once more, as their own list (at most PINNED_MAX of them, in BM25 order).
+RARE_DF = 3
+PINNED_MAX = 3
+
+# One word of a question's subject as the chunks may hold it: any of its wordings, each a set of
+# tokens all held (a staff term such as マイナ保険証 has several wordings in the plan).
+Wording = Sequence[frozenset[str]]
 FILTER_KEYS = ("doc_id", "edition", "chapter", "ministry", "measure_no", "kind")
 
 
@@ -76,6 +85,9 @@ class RetrievalResult:
     missing_measures: list[str] = field(default_factory=list)  # numbers asked for that don't
     top_dense: float = 0.0
     top_bm25: float = 0.0
+    # the ranking without the passages a rare word pinned (None when none was): what a check of
+    # whether the documents speak of that word looks at, since a pinned passage names it by design
+    unpinned: list[Hit] | None = None
 
 
 def normalize_filters(filters: dict[str, Any] | None, index: PlanIndex, catalog: Catalog) -> dict[str, set]:
@@ -185,6 +197,36 @@ class HybridRetriever:
             return []
         return self.index.bm25_search(tokens, k, allowed)
 
+    def pinned(self, bm25: Sequence[tuple[int, float]], pins: Sequence[str],
+               context: Sequence[Wording] = ()) -> list[tuple[int, float]]:
+        """The BM25 passages (at most PINNED_MAX, in BM25 order) holding one of ``pins`` (words of
+        the subject that at most RARE_DF chunks hold) and half of ``context`` (the subject's words,
+        each as its wordings) besides the pin itself: they speak of what was asked, not of something else in passing (a passage
+        on 介護 staffing saying 人員 is no answer about デジタル庁's staff)."""
+        df = getattr(self.index, "document_frequency", None)
+        holders = getattr(self.index, "chunks_with", None)
+        if df is None or holders is None or not bm25 or not pins:
+            return []
+
+        def holding(alternatives: Wording) -> set[int]:
+            out: set[int] = set()
+            for tokens in alternatives:
+                sets = [holders(t) for t in tokens]
+                out |= set.intersection(*sets) if sets else set()
+            return out
+
+        rare = [w for w in pins if 0 < df(w) <= RARE_DF]
+        held_by = {w: holders(w) for w in rare}
+        pinned: set[int] = set()
+        for word in rare:
+            others = [holding(c) for c in context if list(c) != [frozenset({word})]]
+            need = (len(others) + 1) // 2
+            pinned |= {i for i in held_by[word] if sum(i in o for o in others) >= need}
+        # A passage holding more of the rare words first (「紛争」 and 「ODR」), then BM25's order.
+        rank = {i: r for r, (i, _s) in enumerate(bm25)}
+        order = sorted((i for i in pinned if i in rank), key=lambda i: (-sum(i in h for h in held_by.values()), rank[i]))
+        return [(i, bm25[rank[i]][1]) for i in order][:PINNED_MAX]
+
     def measure_hit(self, measure_no: str) -> Hit | None:
         """The first chunk of a measure (its body) as a hit found by no search (``retrievers``
         names it "context"): a measure still under discussion, for the answerer to weigh."""
@@ -229,17 +271,24 @@ class HybridRetriever:
     # -- fusion -----------------------------------------------------------------------------
 
     def retrieve(self, query: str, *, k: int = 10, filters: dict[str, Any] | None = None,
-                 phrases: Sequence[str] = ()) -> RetrievalResult:
+                 phrases: Sequence[str] = (), pins: Sequence[str] = (),
+                 pin_context: Sequence[Wording] = ()) -> RetrievalResult:
         """Top-``k`` hits for a query, at most one chunk per measure, exact measure numbers first.
 
-        ``phrases``: names the user wrote out whole; chunks holding them verbatim rank higher."""
+        ``phrases``: names the user wrote out whole; chunks holding them verbatim rank higher.
+        ``pins``, ``pin_context``: rare words of the subject that pin the passages holding them
+        with its other words (see :meth:`pinned`)."""
         norm = normalize_filters(filters, self.index, self.catalog)
         allowed = self._allowed(norm)
         depth = max(50, k * 5)
         bm25 = self.bm25(query, depth, allowed) if self.bm25_weight > 0 else []
         dense = self.dense(query, depth, allowed) if self.dense_weight > 0 else []
         phrase = self.phrase_matches(phrases, bm25, allowed) if phrases else []
-        return self.fuse(query, bm25, dense, k=k, allowed=allowed, phrase=phrase)
+        pinned = self.pinned(bm25, pins, pin_context)
+        result = self.fuse(query, bm25, dense, k=k, allowed=allowed, phrase=phrase, pinned=pinned)
+        if pinned:
+            result.unpinned = self.fuse(query, bm25, dense, k=k, allowed=allowed, phrase=phrase).hits
+        return result
 
     def fuse(
         self,
@@ -250,9 +299,10 @@ class HybridRetriever:
         k: int,
         allowed: set[int] | None = None,
         phrase: Sequence[tuple[int, float]] = (),
+        pinned: Sequence[tuple[int, float]] = (),
     ) -> RetrievalResult:
-        """Reciprocal-rank fusion of the ranked lists (BM25, dense, and the chunks holding a run of
-        the query verbatim), grouped so one measure fills one slot."""
+        """Reciprocal-rank fusion of the ranked lists (BM25, dense, the chunks holding a run of the
+        query verbatim, the chunks a rare word pins), grouped so one measure fills one slot."""
         scores: dict[int, float] = {}
         found: dict[int, set[str]] = {}
         bm25_scores = dict(bm25)
@@ -266,6 +316,9 @@ class HybridRetriever:
         for rank, (i, _s) in enumerate(phrase):
             scores[i] = scores.get(i, 0.0) + PHRASE_WEIGHT / (RRF_K + rank + 1)
             found.setdefault(i, set()).add("phrase")
+        for rank, (i, _s) in enumerate(pinned):
+            scores[i] = scores.get(i, 0.0) + self.bm25_weight / (RRF_K + rank + 1)
+            found.setdefault(i, set()).add("pinned")
 
         asked = find_measure_nos(unicodedata.normalize("NFKC", query))
         exact = [n for n in asked if n in self.catalog.measures]

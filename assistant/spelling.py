@@ -133,6 +133,17 @@ def romaji_question(text: str) -> str | None:
     return "".join(k if k is not None else w for k, w in zip(kana, words, strict=True))
 
 
+# Latin letters as Japanese read them out (ジェイ → J): staff type acronyms by their sound.
+_LETTER_NAMES = {
+    "エー": "A", "エイ": "A", "ビー": "B", "シー": "C", "ディー": "D", "デー": "D", "イー": "E", "エフ": "F",
+    "ジー": "G", "エイチ": "H", "エッチ": "H", "アイ": "I", "ジェイ": "J", "ジェー": "J", "ケー": "K", "ケイ": "K",
+    "エル": "L", "エム": "M", "エヌ": "N", "オー": "O", "ピー": "P", "キュー": "Q", "アール": "R", "エス": "S",
+    "ティー": "T", "ユー": "U", "ブイ": "V", "ヴィー": "V", "ダブリュー": "W", "エックス": "X", "ワイ": "Y",
+    "ゼット": "Z", "ズィー": "Z",
+}
+_LETTER_NAMES_LONGEST_FIRST = sorted(_LETTER_NAMES, key=len, reverse=True)
+
+
 @dataclass(frozen=True)
 class Respelling:
     """A question as the plan would spell it; ``changes`` are (as typed, as respelled)."""
@@ -384,7 +395,7 @@ class Respeller:
             word = m.group()
             if self.known(word) or word in self._katakana_runs:
                 return word
-            fixed = corpus_word(word) or self.written_in_kanji(word)
+            fixed = corpus_word(word) or self.written_in_kanji(word) or self.lettered(word, corpus_word)
             if fixed is None:
                 # A compound the corpus writes as two words (マイナンバ|カード → マイナンバー|カード).
                 for i in range(2, len(word) - 1):
@@ -398,6 +409,23 @@ class Respeller:
             return fixed
 
         return _KATAKANA_RUN_RE.sub(fix, text)
+
+    def lettered(self, katakana: str, corpus_word: Callable[[str], str | None]) -> str | None:
+        """Latin letters typed by their names (ジェイアラート → Jアラート, ジーアイジーエー → GIGA): the
+        letters the word starts with, then the corpus katakana word that follows, if any."""
+        letters, rest = "", katakana
+        while rest:
+            name = next((n for n in _LETTER_NAMES_LONGEST_FIRST if rest.startswith(n)), None)
+            if name is None:
+                break
+            letters += _LETTER_NAMES[name]
+            rest = rest[len(name):]
+        if not letters or not self.known(letters.lower()):
+            return None
+        if not rest:
+            return letters
+        tail = corpus_word(rest)
+        return letters + tail if tail else None
 
     def written_in_kanji(self, katakana: str) -> str | None:
         """The corpus noun with kanji that reads as ``katakana`` (a reading is katakana), used at

@@ -16,7 +16,7 @@ import hashlib
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,7 @@ class Morpheme:
     reading: str
     base: str  # the base form as written (orthBase): 教え → 教える, たんとう → たんとう
     lemma: str  # the dictionary's headword: たんとう → 担当, ガバメント → ガバメント-government
+    pos2: str = ""  # 固有名詞 for names of people, places and organisations
 
 
 def normalize(text: str) -> str:
@@ -131,7 +132,8 @@ class JapaneseTokenizer:
         """Every morpheme of one line of ``text`` (NFKC) with its part of speech and kana reading."""
         with self._lock:
             return [Morpheme(node.surface, node.feature.pos1 or "", node.feature.kana or "",
-                             node.feature.orthBase or node.surface, node.feature.lemma or node.surface)
+                             node.feature.orthBase or node.surface, node.feature.lemma or node.surface,
+                             node.feature.pos2 or "")
                     for node in self._tagger(normalize(text).replace("\n", " "))]
 
     # -- internals ------------------------------------------------------------------------
@@ -316,3 +318,14 @@ def expand_query(text: str, synonyms: dict[str, list[str]]) -> str:
     if not additions:
         return text
     return text + " " + " ".join(additions)
+
+
+def unigrams(tokens: Sequence[str]) -> list[str]:
+    """``tokens`` without the noun bigrams :meth:`JapaneseTokenizer.tokenize` adds after their second part."""
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        prev = tokens[i - 1] if i > 0 else ""
+        if prev and len(tok) > len(prev) and tok.endswith(prev) and tok[: -len(prev)].rstrip("_") in out[-3:]:
+            continue
+        out.append(tok)
+    return out

@@ -39,9 +39,15 @@ from assistant.intents import (
 )
 from assistant.questions import MAX_QUERY_CHARS, cited_measures, message_text
 from assistant.spelling import Respeller, Respelling
-from assistant.tokenizer import JapaneseTokenizer, expand_query, synonym_terms
+from assistant.tokenizer import JapaneseTokenizer, expand_query, synonym_terms, unigrams
 
 # Words that say how something is asked, not what: never subject terms, never evidence.
+# Nouns of the calendar: a follow-up naming only a period (「では再来年度は？」) names nothing new.
+_CALENDAR_WORDS = frozenset({"年度", "年", "月", "日", "時点", "時期", "期間", "年間", "上半期", "下半期", "四半期"})
+
+# A bracketed example in an answer (「（例: No. 1-57）」): no measure it names is under discussion.
+_EXAMPLE_RE = re.compile(r"[（(]例[:：][^（）()]{0,40}[）)]")
+
 QUESTION_WORDS = frozenset({
     "教える", "ください", "下さい", "何", "どこ", "どの", "どう", "どんな", "どのよう", "いつ", "誰", "ある",
     "いる", "する", "なる", "れる", "られる", "思う", "知る", "たい", "ほしい", "欲しい", "について", "関する",
@@ -54,6 +60,8 @@ QUESTION_WORDS = frozenset({
     "じゃあ", "では", "さっき", "先ほど", "前者", "後者", "最初", "最後", "番目", "つ目", "つめ", "似る", "同じ", "同様",
     "それぞれ", "両方", "方", "場合", "挙げる", "まとめる", "載る", "書く", "記載", "あれ", "これ", "それ",
     "意味", "定義", "略", "略称",
+    # words about the text, not its subject: 「…への言及は？」「…の注記は」 ask what the documents say
+    "言及", "記述", "明記", "注記", "注釈", "脚注", "触れる", "述べる",
     # predicates of a follow-up that add no subject: 「いつまでに終わる？」「いつから使える？」
     "終わる", "終える", "始まる", "始める", "使える", "変わる", "決まる",
     # how to answer, not what about: 「もっと詳しく」「詳細を教えて」「簡単に言うと？」
@@ -121,6 +129,8 @@ class QueryTerms:
     verbal: tuple[str, ...] = ()
     # ministries the question names (canonical): 「主担当は文科省？」 checks one against the answer
     ministries: tuple[str, ...] = ()
+    # naming words the dictionary tags as names of people, places or organisations (熊本, 河野)
+    names: tuple[str, ...] = ()
 
     @property
     def words(self) -> frozenset[str]:
@@ -129,7 +139,7 @@ class QueryTerms:
     @property
     def typed_words(self) -> list[str]:
         """The content words as typed, without the noun bigrams the tokenizer adds (マイナ免許)."""
-        return [t for t in _unigrams(self.tokens) if t in self.content]
+        return [t for t in unigrams(self.tokens) if t in self.content]
 
     def rare(self, min_weight: float = 2.5) -> set[str]:
         """Distinctive words: those rare enough in the corpus to identify a passage."""
@@ -137,17 +147,6 @@ class QueryTerms:
 
 
 DocumentFrequency = Callable[[str], int]
-
-
-def _unigrams(tokens: Sequence[str]) -> list[str]:
-    """Drop the noun bigrams the tokenizer adds after their second part."""
-    out: list[str] = []
-    for i, tok in enumerate(tokens):
-        prev = tokens[i - 1] if i > 0 else ""
-        if prev and len(tok) > len(prev) and tok.endswith(prev) and tok[: -len(prev)].rstrip("_") in out[-3:]:
-            continue
-        out.append(tok)
-    return out
 
 
 # Nouns that say "a field of" in 「Xの分野」「X領域のもの」「X関係」: the field is X.
@@ -275,9 +274,15 @@ class TermAnalyzer:
                 mapped[term] = max((self.idf(t) for w in wordings for t in w), default=0.0)
                 mapped_words[term] = tuple(w for w in wordings if w)
         verbal = tuple(w for w in named if w in self.verbal_nouns(subject)) if subject is not None else ()
+        names = tuple(w for w in named if w in self.proper_nouns(subject)) if subject is not None else ()
         return QueryTerms(text=text, tokens=tokens, content=content, expanded=expanded, weights=weights,
                           naming=named, synonym_weights=mapped, synonym_words=mapped_words, unknown=unknown,
-                          phrases=tuple(self.phrases(subject if subject is not None else text)), verbal=verbal)
+                          phrases=tuple(self.phrases(subject if subject is not None else text)), verbal=verbal,
+                          names=names)
+
+    def proper_nouns(self, text: str) -> set[str]:
+        """Base forms of the nouns unidic tags 固有名詞 (people, places, organisations)."""
+        return {m.base.lower() for m in self.tokenizer.morphemes(text) if m.pos1 == "名詞" and m.pos2 == "固有名詞"}
 
     def verbal_nouns(self, text: str) -> set[str]:
         """Nouns followed by a form of する (推移する, 強調されて): used as verbs, they say what
@@ -624,7 +629,7 @@ class Understanding:
         """The measure in focus whose text holds every one of ``words`` (bigrams aside): the first
         whose title does (「Lアラートのほう」 is the measure named so), else the first whose text does
         (unless ``title_only``)."""
-        needed = [w for w in _unigrams(list(words)) if not w.isdigit()]
+        needed = [w for w in unigrams(list(words)) if not w.isdigit()]
         if not needed or self.catalog is None:
             return None
         by_title = next((no for no in focus[:5] if all(w in self.measure_tokens(no, title_only=True) for w in needed)),
@@ -805,6 +810,11 @@ class Understanding:
                     state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
                 pending, last_question = text[:MAX_QUERY_CHARS], text
                 continue
+            # A refusal's offer (「施策の番号（例: No. 1-57）…について質問してください。」) and any
+            # bracketed example name no measure under discussion.
+            for offer in self.table.offers.values():
+                text = text.replace(unicodedata.normalize("NFKC", offer), " ")
+            text = _EXAMPLE_RE.sub("", text)
             cited = cited_measures(text) or self.mentioned_measures(text)
             if pending is not None:
                 state = self._turn_state(pending, state, measure_nos=find_measure_nos(pending), earlier_lists=lists)
@@ -915,6 +925,11 @@ class Understanding:
             asked_detail=self.asked_detail(normalized),
         )
         state.exhaustive = self.table.marker("exhaustive", normalized) is not None
+        if analysis.missing is None and state.is_followup and "fields" in state.inherited and last_question \
+                and set(self.analyzer.naming_words(normalized)) <= _CALENDAR_WORDS:
+            # 「デジタル庁の予算は？」 then 「では再来年度は？」 asks the same kind of fact of another year
+            # (no word naming anything new): a kind the documents never state stays unstated.
+            analysis.missing = missing_kind(unicodedata.normalize("NFKC", last_question), self.table)
         # Retrieval sees the normalised text: half-width katakana (ｶﾞﾊﾞﾒﾝﾄ) or full-width Latin
         # embed and tokenise unlike the plan's own spelling.
         analysis.retrieval_query = self.retrieval_query(normalized, state, previous, last_question)
@@ -953,7 +968,10 @@ class Understanding:
         part = _PART_RE.search(normalized)
         if part:
             analysis.preferred_part = "第" + str("12345一二三四五".index(part.group(1)) % 5 + 1)
-        own_subject = not state.is_followup or state.resolution in ("shift", "similar")
+        # The subject's words are checked against the corpus when the turn states them, and when it
+        # inherits them with no measure to refer to (the earlier turn was refused: 「準天頂衛星の施策は？」
+        # then 「それはいつまでに何機体制？」 is still about something the plan does not mention).
+        own_subject = not state.is_followup or state.resolution in ("shift", "similar") or not state.focus
         analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if own_subject else None,
                                              naming=naming)
         named_ministries = tuple(name for name, _written in self.ministries_named(normalized))

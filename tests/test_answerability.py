@@ -149,6 +149,80 @@ def test_asked_detail_is_the_noun_the_question_ends_on(assistant):
     assert u.asked_detail("何万キロある？") is None
 
 
+@pytest.mark.parametrize("question,name", list(zip(phr(
+    "熊本の半導体工場への補助金は？",
+    "広島県の自治体システム標準化の移行状況は？",
+    "ソフトバンクと組んだAIの計算資源の整備は？",
+), ["熊本", "広島", "ソフトバンク"], strict=True)))
+def test_a_person_place_or_company_the_passages_do_not_name_is_not_in_the_plan(assistant, question, name):
+    """However common the question's other words are (半導体, 標準化, 計算資源), a name of a person, a
+    place or an organisation that no document holds, or none of the passages found (広島 is named
+    only in 広島AIプロセス), makes it a question about something the plan does not cover."""
+    assert assistant.index.document_frequency(name.lower()) <= 10  # the premise: rare or absent
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "unknown_terms", a.text
+    assert f"『{name}』" in a.text
+
+
+def test_a_refused_place_still_points_to_the_national_measure_on_the_rest(assistant):
+    a = assistant.answer(phr("沖縄の離島のスマートアイランドの事例は？")[0])
+    assert a.abstained and "『沖縄』" in a.text
+    assert [c.measure_no for c in a.citations] == ["1-30"] and "全国を対象とする施策" in a.text
+
+
+@pytest.mark.parametrize("question,needle", list(zip(phr(
+    "地政学的なリスクの高まりへの言及は？",
+    "耐量子計算機暗号についての記述はある？",
+    "規模の経済についての注記は",
+), ["地政学的なリスクの高まり", "耐量子計算機暗号", "規模の経済"], strict=True)))
+def test_words_about_the_text_are_not_its_subject(assistant, question, needle):
+    """言及, 記述, 注記 ask what the documents say: no word of theirs need be in the passage."""
+    a = assistant.answer(question)
+    assert not a.abstained, a.text
+    assert needle in a.text.split("\n")[0], a.text
+    assert not a.text.startswith("関係府省庁")  # a record line is no quote about a subject
+
+
+def test_a_rare_word_in_a_passage_just_below_the_top_holds_the_question(assistant):
+    """イスラエル is named once, in 第5, a passage ranked below the measures on 医療データ: held by a
+    passage that holds the question's other words too, it does not make the question unanswerable."""
+    a = assistant.answer(phr("医療データの活用でイスラエルはどんな例として出てくる？")[0])
+    assert not a.abstained, a.text
+    assert any("イスラエル" in c.quote for c in a.citations), a.text
+
+
+def test_a_rare_word_below_the_top_without_the_subject_does_not_hold_it(assistant):
+    """The same rare word in a lower passage that lacks the rest of the question is a passing mention."""
+    a = assistant.answer(phr("インフルエンザの予防接種、子どもは毎年受けたほうがいい？副反応も心配")[0])
+    assert a.abstained, a.text
+
+
+def _after(assistant, first: str, second: str):
+    r1 = assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": r1.text}]
+    return r1, assistant.answer(second, history=history)
+
+
+def test_a_refusals_offer_is_not_a_measure_under_discussion(assistant):
+    """The offer after a refusal gives No. 1-57 as an example: a follow-up is not about 1-57."""
+    r1, r2 = _after(assistant, *phr("月面基地の通信整備の施策は？", "それの担当は？"))
+    assert r1.abstained and "No. 1-57" in r1.text  # the premise: the offer names an example number
+    assert "1-57" not in r2.state.focus and "1-57" not in r2.measure_nos
+
+
+def test_a_follow_up_on_a_refused_subject_is_refused_too(assistant):
+    """「それは…」 after a subject the plan never mentions inherits that subject, and its absence."""
+    r1, r2 = _after(assistant, *phr("月面基地の通信整備の施策は？", "それはいつまでに完成する？"))
+    assert r1.abstained and r2.abstained, r2.text
+    assert r2.measure_nos == []
+
+
+def test_a_period_asked_after_an_unstated_fact_is_unstated_too(assistant):
+    """「では再来年度は？」 asks the same kind of fact (a budget) of another year."""
+    r1, r2 = _after(assistant, *phr("デジタル庁の今年度の予算額は？", "では再来年度は？"))
+    assert r1.abstained and r2.abstained and r2.refusal == "missing_fact", r2.text
+
+
 def test_phrasings_here_are_in_neither_suite():
     assert len(PHRASINGS) > 10
     understanding_tests.assert_in_neither_suite(PHRASINGS)

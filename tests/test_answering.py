@@ -397,6 +397,36 @@ def test_plan_neighbours_are_measures_numbered_next_to_a_listed_one(assistant):
     assert [h.chunk.measure_no for h in near] == ["3-60"]
 
 
+def test_a_rare_word_pins_the_passages_that_speak_of_it(assistant):
+    """A word of the subject that only a few chunks hold (地政学) pins those of them that hold half of
+    the subject's other words too: the embedder ranks 第1's sentence on 地政学的なリスク nowhere, and
+    reciprocal-rank fusion alone kept it out of the first ten."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    query = "地政学的リスクの高まりは計画でどう扱われている"
+    assert_in_neither_suite([query])
+    retriever = assistant.retriever
+    analysis = assistant.understanding.analyse(query)
+    pins, context = assistant.extractive.pins(analysis)
+    assert "地政" in pins and 0 < assistant.index.document_frequency("地政") <= 3  # the premise
+    pinned = retriever.retrieve(analysis.retrieval_query, k=10, pins=pins, pin_context=context)
+    plain = retriever.retrieve(analysis.retrieval_query, k=10)
+    assert not any("地政学" in h.chunk.text for h in plain.hits)  # what the pin is for
+    holds = [("地政学" in h.chunk.text) for h in pinned.hits[:3]]
+    assert any(holds) and "pinned" in pinned.hits[holds.index(True)].retrievers
+    assert plain.unpinned is None and [h.chunk.chunk_id for h in pinned.unpinned] == [h.chunk.chunk_id for h in plain.hits]
+    # the chunks holding the rare word without the subject's other words are not pinned
+    bm25 = retriever.bm25(analysis.retrieval_query, 50)
+    off_topic = [[frozenset({"医療"})], [frozenset({"保険証"})]]
+    for i, _s in retriever.pinned(bm25, ["地政"], off_topic):
+        assert {"医療", "保険証"} & set(assistant.tokenizer.tokenize(assistant.index.chunks[i].text))
+
+
+def test_an_english_question_pins_nothing(assistant):
+    analysis = assistant.understanding.analyse("What does the plan say about geopolitical risks?")
+    assert assistant.extractive.pins(analysis) == ([], [])
+
+
 def test_a_name_written_out_whole_finds_the_passage_holding_it(assistant):
     """Retrieval given a name the user wrote whole ranks the chunks holding it verbatim first; for
     「AとB、それぞれ」 the measure for B is one whose text holds B (not one sharing its words apart)."""

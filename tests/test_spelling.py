@@ -75,6 +75,22 @@ def test_katakana_slips_take_the_plans_spelling(respeller, question, slip, plan)
     assert (slip, plan) in result.changes and plan in result.text
 
 
+@pytest.mark.parametrize("question,typed,plan", [
+    (phr("ジェイアラートはどこの省が持ってる？"), "ジェイアラート", "Jアラート"),
+    (phr("エルアラートの安定運用の目標"), "エルアラート", "Lアラート"),
+    (phr("ジーアイジーエーの端末は何年で更新？"), "ジーアイジーエー", "GIGA"),
+])
+def test_latin_letters_typed_by_their_names_take_the_plans_letters(respeller, question, typed, plan):
+    result = respeller.respell(question)
+    assert (typed, plan) in result.changes and plan in result.text
+
+
+def test_letter_names_that_spell_nothing_the_plan_has_stay_as_typed(respeller):
+    # エスエヌエス (SNS + nothing) would be letters the corpus may know; エイチピーオー is not a word
+    for question in (phr("エイチピーオーの施策"),):
+        assert respeller.respell(question).changes == (), question
+
+
 def test_a_katakana_name_the_plan_lacks_stays_as_typed(respeller):
     for question in (phr("ポケトークを窓口に置く施策"), phr("ユーチューブで広報する計画")):
         assert respeller.respell(question).changes == (), question
