@@ -139,6 +139,12 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         return _english_unknown_refusal(analysis, analyzer, top_tokens, max_share)
     unsupported = [w for w in unsupported_words(terms, top_tokens, analyzer, further=further)
                    if aspects is None or not aspects.search(w)]
+    state = analysis.state
+    if state is not None and state.resolution == "similar":
+        # 「似た施策で、山間部向けのものは？」 leaves out the measures just shown: the earlier subject's
+        # words (アイランド, held by those only) were found in their own turn; the new field counts.
+        own = analysis.normalized.casefold()
+        unsupported = [w for w in unsupported if w in own]
     if not unsupported:
         return None
     # A person, place or organisation no document names, or none of the passages found (熊本, 河野;

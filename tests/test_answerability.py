@@ -223,6 +223,15 @@ def test_a_period_asked_after_an_unstated_fact_is_unstated_too(assistant):
     assert r1.abstained and r2.abstained and r2.refusal == "missing_fact", r2.text
 
 
+def test_a_similar_measure_elsewhere_is_not_refused_for_the_earlier_subjects_words(assistant):
+    """「似た施策で、学校向けのものは？」 leaves out the measure just shown, the only one holding アイランド:
+    that word was found in its own turn, the new field is what the search is for."""
+    r1, r2 = _after(assistant, *phr("スマートアイランドの推進の目標は？", "似た施策で、学校向けのものはある？"))
+    assert not r1.abstained and "1-30" in r1.measure_nos
+    assert not r2.abstained, r2.text
+    assert "1-30" not in r2.measure_nos and r2.measure_nos
+
+
 def test_phrasings_here_are_in_neither_suite():
     assert len(PHRASINGS) > 10
     understanding_tests.assert_in_neither_suite(PHRASINGS)
