@@ -232,6 +232,18 @@ def test_a_similar_measure_elsewhere_is_not_refused_for_the_earlier_subjects_wor
     assert "1-30" not in r2.measure_nos and r2.measure_nos
 
 
+@pytest.mark.parametrize("first,second", [
+    phr("デジタル人材の育成の施策は？", "地方向けのものはある？"),
+    phr("サイバーセキュリティ対策の施策は？", "中小企業を対象にしたものは？"),
+])
+def test_ones_for_a_new_group_narrow_the_earlier_subject(assistant, first, second):
+    """「地方向けのものは？」: もの stands for the earlier kind of measure, narrowed to the new group."""
+    _r1, r2 = _after(assistant, first, second)
+    assert r2.state.resolution == "refine", r2.state
+    earlier = assistant.understanding.analyse(first).state.subject_terms
+    assert set(earlier) <= set(r2.state.subject_terms)
+
+
 def test_phrasings_here_are_in_neither_suite():
     assert len(PHRASINGS) > 10
     understanding_tests.assert_in_neither_suite(PHRASINGS)
