@@ -244,6 +244,19 @@ def test_ones_for_a_new_group_narrow_the_earlier_subject(assistant, first, secon
     assert set(earlier) <= set(r2.state.subject_terms)
 
 
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "マイナポータルって今メンテナンス中ですか",
+    "ガバメントクラウドは現在障害中？",
+    "次の衆議院選挙の投票日はいつになる？",
+    "参議院選挙の投票日は？",
+    "マイナンバーカードの紛失届の数は？",
+), ["live_status", "live_status", "event_date", "event_date", "count"], strict=True)))
+def test_live_status_election_dates_and_bare_counts_are_not_in_a_plan(assistant, question, kind):
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "missing_fact", a.text
+    assert assistant.understanding.analyse(question).missing.name == kind
+
+
 def test_phrasings_here_are_in_neither_suite():
     assert len(PHRASINGS) > 10
     understanding_tests.assert_in_neither_suite(PHRASINGS)
