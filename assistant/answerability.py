@@ -147,6 +147,14 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         unsupported = [w for w in unsupported if w in own]
     if not unsupported:
         return None
+    # The last naming word is what the question asks about (「万博の来場者数の目標」 asks for 来場者数):
+    # when no document uses it, the thing asked is absent however present the words before it are.
+    head = terms.naming[-1]
+    if head in terms.unknown and head in unsupported and not head.startswith("何"):
+        run = re.search(rf"[\u4e00-\u9fffァ-ヺーA-Za-z0-9]*{re.escape(head)}[\u4e00-\u9fffァ-ヺーA-Za-z0-9]*",
+                        analysis.normalized, re.I)
+        shown = run.group() if run else head
+        return Refusal("unknown_terms", f"計画には『{shown}』に関する記載がありません。", detail=",".join(unsupported))
     # A person, place or organisation no document names, or none of the passages found (熊本, 河野;
     # 広島 named only in 「広島AIプロセス」): the question is about it, however common its other words
     # are (「熊本の半導体工場への補助金」 is not about 半導体戦略).

@@ -257,6 +257,17 @@ def test_live_status_election_dates_and_bare_counts_are_not_in_a_plan(assistant,
     assert assistant.understanding.analyse(question).missing.name == kind
 
 
+@pytest.mark.parametrize("question,head", list(zip(phr(
+    "大阪・関西万博の来場者数の目標は？",
+    "GIGAスクールの端末の故障率は？",
+), ["来場者数", "故障率"], strict=True)))
+def test_the_thing_asked_for_is_absent_when_no_document_uses_its_word(assistant, question, head):
+    """「AのBのC」 asks for its last noun: 万博 and 端末 are in the plan, 来場者数 and 故障率 are not."""
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "unknown_terms", a.text
+    assert f"『{head}』" in a.text
+
+
 def test_phrasings_here_are_in_neither_suite():
     assert len(PHRASINGS) > 10
     understanding_tests.assert_in_neither_suite(PHRASINGS)
