@@ -779,9 +779,32 @@ class Composer:
                 cites += [self.passage_citation(h, u) for u in items]
             else:
                 lines.append(f"{sent} {label}")
+            if i == 0 and numeric and not _FIGURE_RE.search(sent):
+                # 「…良いと思わない」といった声が一定数ある<sup>14</sup>: the figure asked for is in the
+                # sentence's footnote, printed at the page's foot (often in the next passage).
+                note = self.footnote_of(h, sent)
+                if note is not None and _FIGURE_RE.search(note.text):
+                    more, more_cites = self.answer_definition(note, f"注{note.term}")
+                    lines += [x.replace(f"「注{note.term}」", f"注{note.term}", 1) for x in more]
+                    cites += more_cites
             if len(lines) >= 1 + MAX_SUPPORT or (len(lines) >= 3 and i > 0):
                 break
         return lines, cites
+
+    def footnote_of(self, hit: Hit, sentence: str) -> Definition | None:
+        """The footnote a sentence of a passage points to (its ``<sup>N</sup>`` mark in the raw text),
+        as a Definition whose ``term`` is the number; None without one."""
+        doc = self.documents.get(hit.chunk.doc_id)
+        span = doc.locate(sentence, hit.chunk.start, hit.chunk.end) if doc is not None else None
+        if doc is None or span is None:
+            return None
+        mark = _FOOTNOTE_REF_RE.search(doc.raw, span[0], min(len(doc.raw), span[1] + 12))
+        if mark is None:
+            return None
+        for m in _FOOTNOTE_DEF_RE.finditer(doc.raw, mark.end()):
+            if m.group(1) == mark.group(1):
+                return Definition(mark.group(1), m.group(2).strip(), doc.info.doc_id, m.start(2))
+        return None
 
     def answer_evidence(self, hits: Sequence[Hit], terms: QueryTerms, kind: MissingKind,
                         words: Mapping[str, float]) -> Lines:

@@ -659,3 +659,17 @@ def test_a_ministrys_list_names_every_measure_it_leads(assistant, catalog, quest
     a = assistant.answer(question)
     led = [no for no, m in catalog.measures.items() if ministry in m.lead_ministries]
     assert a.text.startswith(f"{ministry}が主担当の施策は計{len(led)}件"), a.text
+
+
+def test_a_figure_in_the_footnote_of_the_sentence_found_is_shown_with_it(assistant):
+    """The sentence that answers 「どのくらい」 has no figure; its footnote (printed at the page's foot,
+    in the next passage) has: the answer shows the footnote after it, cited."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    question = "社会のデジタル化を良いと思わない人はどのくらいいる？"
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    lines = a.text.split("\n")
+    assert "良いと思わない" in lines[0] and not any(ch.isdigit() for ch in lines[0].split(" [")[0])
+    assert lines[1].startswith("注14: ") and "約 12%" in lines[1]
+    assert any("約 12%" in c.quote for c in a.citations)
