@@ -317,7 +317,9 @@ class ExtractiveAnswerer:
             further = [self.chunk_tokens(h) for h in plain[3:RARE_WORD_PASSAGES]]
             further += [self.chunk_tokens(h) for h in result.hits[:RARE_WORD_PASSAGES] if "pinned" in h.retrievers]
             refusal = quoted_name_refusal(analysis.text, self.corpus_contains, self.is_phrase) or \
-                unknown_terms_refusal(analysis, self.analyzer, self.top_tokens(plain), self.max_unknown_share,
+                unknown_terms_refusal(analysis, self.analyzer,
+                                      top_tokens if plain is result.hits else self.top_tokens(plain),
+                                      self.max_unknown_share,
                                       self.intents.explained, further)
             if refusal is not None:
                 return self.refused(refusal, self.nationwide_measure(terms, refusal, plain))

@@ -216,10 +216,13 @@ class HybridRetriever:
             return out
 
         rare = [w for w in pins if 0 < df(w) <= RARE_DF]
+        if not rare:
+            return []
         held_by = {w: holders(w) for w in rare}
+        held_context = [(list(c), holding(c)) for c in context]  # once, not once per rare word
         pinned: set[int] = set()
         for word in rare:
-            others = [holding(c) for c in context if list(c) != [frozenset({word})]]
+            others = [held for c, held in held_context if c != [frozenset({word})]]
             need = (len(others) + 1) // 2
             pinned |= {i for i in held_by[word] if sum(i in o for o in others) >= need}
         # A passage holding more of the rare words first (「紛争」 and 「ODR」), then BM25's order.
