@@ -111,6 +111,8 @@ class BuildReport:
     total_s: float
     build_id: str
     reason: str = ""  # "unchanged" (skipped), "new", "changed" or "rebuild"
+    # of other_s: embedding the vocabulary's naming words (the English bridge's side of the index)
+    vocabulary_embed_s: float = 0.0
     skipped: bool = field(init=False)  # a field, not a property, so that asdict() carries it
 
     def __post_init__(self) -> None:
@@ -457,8 +459,10 @@ def build_index(
             lambda terms: np.asarray([embeddings.embed_query(t) for t in terms], dtype=np.float32))
         named = _named_words(retriever) if hasattr(embeddings, "embed_terms_array") or hasattr(
             embeddings, "embed_query") else []
+        t_vocabulary = time.perf_counter()
         vectors = [np.asarray(embed_terms(named[i:i + 256]), dtype=np.float32).reshape(-1, dim)
                    for i in tqdm(range(0, len(named), 256), desc="語彙の埋め込み", **bar_opts)]
+        vocabulary_s = time.perf_counter() - t_vocabulary
         np.savez(build_dir / "vocabulary.npz", words=np.array(named, dtype=str),
                  vectors=np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32))
         if count != len(chunks):
@@ -487,7 +491,8 @@ def build_index(
         _cleanup(settings, {build_id} | ({current} if current else set()), client if url else None)
         total = time.perf_counter() - t0
         return BuildReport(True, len(chunks), n_embedded, embed_s, total - embed_s, total, build_id,
-                           "rebuild" if rebuild else ("new" if manifest is None else "changed"))
+                           "rebuild" if rebuild else ("new" if manifest is None else "changed"),
+                           vocabulary_embed_s=vocabulary_s)
 
 
 # -- open / query -----------------------------------------------------------------------------
