@@ -101,6 +101,7 @@ _KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff々]{2,}")
 _KATAKANA_WORD_RE = re.compile(r"[\u30a0-\u30ffー]{3,}")
 _KATAKANA_CHAR_RE = re.compile(r"[\u30a0-\u30ffー]")
 _KANJI_COMPOUND_RE = re.compile(r"[\u4e00-\u9fff]{4,10}")
+_REDUPLICATED_RE = re.compile(r"[\u4e00-\u9fff]々")
 _KANJI_ABBREVIATION_RE = re.compile(r"[\u4e00-\u9fff]{2,3}")
 _LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
 _KANJI_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
@@ -280,6 +281,20 @@ class TermAnalyzer:
                           phrases=tuple(self.phrases(subject if subject is not None else text)), verbal=verbal,
                           names=names)
 
+    def ends_subject(self, text: str, word: str) -> bool:
+        """Whether ``word`` is the last thing ``text`` names: no noun of the subject follows it,
+        whether a plan word or a staff term (「荷物をドローンで届ける取組」 ends on ドローン, not 荷物;
+        「来場者数の目標は」 ends on 来場者数, 目標 being the field asked)."""
+        key = unicodedata.normalize("NFKC", text).casefold()
+        at = key.rfind(word)
+        if at < 0:
+            return False
+        tail = key[at + len(word):]
+        if synonym_terms(tail, self.synonyms):
+            return False
+        return not any(len(n) >= 2 and n not in QUESTION_WORDS and n not in _CALENDAR_WORDS and not n.startswith("何")
+                       for n in self.tokenizer.naming_nouns(tail))
+
     def proper_nouns(self, text: str) -> set[str]:
         """Base forms of the nouns unidic tags 固有名詞 (people, places, organisations)."""
         return {m.base.lower() for m in self.tokenizer.morphemes(text) if m.pos1 == "名詞" and m.pos2 == "固有名詞"}
@@ -329,8 +344,11 @@ class TermAnalyzer:
         candidates += [t for t in self.tokenizer.tokenize(key) if _LATIN_WORD_RE.fullmatch(t)]
         out: list[str] = []
         for tok in candidates:
-            if tok in out or tok in QUESTION_WORDS or _MEASURE_NO_RE.search(tok) or f"何{tok}" in typed:
-                continue  # (「何パーセント」「何団体」: the counter asked for, not what the subject is)
+            if tok in out or tok in QUESTION_WORDS or _MEASURE_NO_RE.search(tok) or f"何{tok}" in typed \
+                    or tok.startswith("何") or _REDUPLICATED_RE.fullmatch(tok):
+                # (「何パーセント」「何県ずつ」: the counter asked for, not what the subject is;
+                # 「国々」「人々」: one common kanji doubled, as plain as the kanji alone)
+                continue
             if _KANJI_WORD_RE.fullmatch(tok) or _KATAKANA_WORD_RE.fullmatch(tok) or _LATIN_WORD_RE.fullmatch(tok):
                 out.append(tok)
         return out

@@ -268,6 +268,72 @@ def test_the_thing_asked_for_is_absent_when_no_document_uses_its_word(assistant,
     assert f"『{head}』" in a.text
 
 
+@pytest.mark.parametrize("question,word,last", list(zip(phr(
+    "荷物をドローンで届ける取組の目標は？",
+    "田舎でも自動運転のバスが走るようにする目標は？",
+    "商店街でキャッシュレス決済を広げる施策の担当は？",
+    "大阪・関西万博の入場者数の目標はどれくらい？",
+), ["荷物", "田舎", "商店街", "入場者数"], [False, False, False, True], strict=True)))
+def test_the_asked_thing_is_the_last_noun_of_the_subject(assistant, question, word, last):
+    """A word before the subject's own nouns (a staff term such as ドローン included) describes the
+    subject; only a word nothing follows but the field asked is what the question asks for."""
+    assert assistant.analyzer.ends_subject(question, word) is last
+
+
+@pytest.mark.parametrize("question", phr(
+    "水道の施設をデジタルで管理する取組はある？",
+    "下水道の老朽化対策にデジタル技術を使う施策は？",
+    "宅建業者の免許のオンライン申請、KPIはどのくらい？",
+))
+def test_words_the_plan_writes_inside_compounds_or_clips_are_in_it(assistant, question):
+    """上下水道 is cut 上下水|道 and 宅建 clips 宅地建物: neither word is a token of the plan, yet
+    the passages found speak of them."""
+    a = assistant.answer(question)
+    assert not a.abstained, a.text
+
+
+def test_a_word_met_only_inside_a_compound_is_not_held():
+    from assistant.answerability import _in_compound
+
+    assert _in_compound("水道", ["水道"], {"上下水道", "上下水"})
+    assert _in_compound("下水", ["下水", "道", "下水道"], {"上下水道"})
+    assert not _in_compound("宅建", ["宅建", "業", "宅建業"], {"住宅建設", "住宅", "建設"})
+    assert not _in_compound("スマホ", ["スマホ"], {"スマホアプリ"})  # kanji compounds only
+
+
+@pytest.mark.parametrize("question,dropped", list(zip(phr(
+    "マイナ救急は何県で始まっている？",
+    "欧州の国々とのデータ連携の施策は？",
+    "地域の人々の声を聴く仕組みはある？",
+), ["何県", "国々", "人々"], strict=True)))
+def test_counters_asked_and_doubled_kanji_name_nothing(assistant, question, dropped):
+    assert dropped not in assistant.analyzer.naming_words(question)
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "マイナ保険証の利用率がもっとも低い病院はどこ？",
+    "オンライン申請がいちばん進んでいる市町村を教えて",
+    "デジタル推進委員の応募期間はいつまで？",
+    "地域の実証事業の公募の締め切りを知りたい",
+    "マイナポータルのアプリはどこからダウンロードできますか",
+    "ガバメントクラウドの説明ページのURLを教えて",
+), ["entity_names", "entity_names", "application_period", "application_period", "web_address", "web_address"],
+    strict=True)))
+def test_rankings_of_places_calls_for_applications_and_addresses_are_not_in_a_plan(assistant, question, kind):
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "missing_fact", a.text
+    assert assistant.understanding.analyse(question).missing.name == kind
+
+
+@pytest.mark.parametrize("question", phr(
+    "公金受取口座の登録の期限は？",
+    "マイナ保険証の申込みはいつから始まった？",
+))
+def test_a_deadline_of_the_plan_is_not_a_call_for_applications(assistant, question):
+    analysis = assistant.understanding.analyse(question)
+    assert analysis.missing is None or analysis.missing.name != "application_period"
+
+
 def test_phrasings_here_are_in_neither_suite():
     assert len(PHRASINGS) > 10
     understanding_tests.assert_in_neither_suite(PHRASINGS)
