@@ -101,6 +101,8 @@ _KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff々]{2,}")
 _KATAKANA_WORD_RE = re.compile(r"[\u30a0-\u30ffー]{3,}")
 _KATAKANA_CHAR_RE = re.compile(r"[\u30a0-\u30ffー]")
 _KANJI_COMPOUND_RE = re.compile(r"[\u4e00-\u9fff]{4,10}")
+# A question word asking a time or an amount: a follow-up holding one asks that, not the field before.
+_OWN_ASK_RE = re.compile(r"いつ|何年|何月|何日|どれくらい|どのくらい|どれだけ|何(%|％|割|件|人|社|か所|箇所)")
 _REDUPLICATED_RE = re.compile(r"[\u4e00-\u9fff]々")
 _KANJI_ABBREVIATION_RE = re.compile(r"[\u4e00-\u9fff]{2,3}")
 _LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
@@ -588,13 +590,20 @@ class Understanding:
                 out.append(t)
         return tuple(out)
 
-    def named_subjects(self, subject: str) -> tuple[str, ...]:
+    def named_subjects(self, subject: str, question: str = "") -> tuple[str, ...]:
         """The things a user names in one question (「AとB、それぞれ」 → A, B), in their order."""
-        parts = [subject]
-        for p in self.table.markers.get("named_split", ()):
-            parts = [piece for part in parts for piece in p.split(part)]
-        named = tuple(p.strip(" の") for p in parts if self.subject_terms(p))
-        return named if len(named) >= 2 else ()
+        # A ministry the question names is the value checked (「どちらもデジタル庁の担当？」), not a thing named.
+        checked = {t for _name, written in self.ministries_named(question or subject)
+                   for t in self.subject_terms(written)}
+        named: tuple[str, ...] = ()
+        for marker in ("named_split", "named_split_weak"):
+            parts = [subject]
+            for p in self.table.markers.get(marker, ()):
+                parts = [piece for part in parts for piece in p.split(part)]
+            named = tuple(p.strip(" の") for p in parts if set(self.subject_terms(p)) - checked)
+            if len(named) >= 2:
+                return named
+        return ()
 
     def edition_asked(self, normalized: str) -> int | None:
         m = _EDITION_ASK_RE.search(normalized)
@@ -683,7 +692,7 @@ class Understanding:
         fields = tuple(f for f in detect_fields(normalized, self.table) if f != "general")
         subject = self.subject_of(normalized)
         terms = self.subject_terms(subject)
-        named = self.named_subjects(subject)
+        named = self.named_subjects(subject, normalized)
         if measure_nos:
             return ConversationState(subject, terms, fields or ("what",), focus=tuple(measure_nos), named=named,
                                      resolution="measure_no")
@@ -697,6 +706,10 @@ class Understanding:
             fields = ()  # 「…についても教えて」 asks the earlier question again: 教えて names no field
         own_fields = bool(fields)
         inherit_fields = fields or tuple(f for f in previous.fields if f != "list") or previous.fields
+        if not own_fields and _OWN_ASK_RE.search(normalized):
+            # 「（担当は？の後で）それはいつ出るの？」 asks a time of its own: the earlier field (主担当)
+            # is not what it asks, though no field word says so.
+            inherit_fields = ("general",)
         previous_words = set(previous.subject_terms)
         new_terms = tuple(t for t in terms if t not in previous_words)
         prior_focus = previous.answered or previous.focus
@@ -743,12 +756,22 @@ class Understanding:
                                    fields_=tuple(f for f in fields if f not in ("lead", "what")) or ("list",))
                 restricted.filters = {"ministry": name} if keep else {}
                 return restricted
-        if ordinal is not None and len(previous.named) >= max(2, abs(ordinal)) and len(previous.listing) < 2:
-            # 「AとBについて」 answered with one measure, then 「前者は？」: the thing the user named,
-            # searched anew with the field asked (the answer's measure may be the other one). When
-            # the answer listed several, ordinals count those, as below.
+        if ordinal is not None and len(previous.named) >= max(2, abs(ordinal)) \
+                and len(previous.listing) != len(previous.named):
+            # 「AとBについて」, then 「前者は？」: the thing the user named, searched anew with the field
+            # asked, whatever the answer listed (one measure, about B; or three). An answer with one
+            # measure per thing named counts in the user's order (below); so does an ordinal beyond
+            # the things named.
             name = previous.named[ordinal - 1] if ordinal > 0 else previous.named[-1]
-            return state("shift", subject_=name, terms_=self.subject_terms(name), inherited=("subject",))
+            # (「2つ目のほうのガイドラインは？」: what the turn adds is asked of the thing named)
+            name_terms = self.subject_terms(name)
+            own = tuple(t for t in new_terms if t not in name_terms)
+            # the answer must be about the thing named, not only about the words added to it
+            # (「後者のワンストップ化は」: a passage on 相続, not any ワンストップ化)
+            naming = [w for w in self.analyzer.naming_words(name) if self.analyzer.known(w)]
+            anchor = (max(naming, key=self.analyzer.idf),) if own and naming else ()
+            return state("shift", subject_=f"{name} {subject}".strip() if own else name,
+                         terms_=name_terms + own, inherited=("subject",), require=anchor)
         if ordinal is not None:
             # Ordinals count the user's own words when they named several things, else the answer's list.
             # 「後者」 is the second thing the user named, even two turns later.

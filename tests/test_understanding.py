@@ -323,6 +323,24 @@ def test_an_ordinal_names_the_users_thing_when_the_answer_covered_only_one(under
     assert "ベース・レジストリ" in a.retrieval_query and a.intent == "lead"
 
 
+def test_an_ordinal_with_words_of_its_own_asks_them_of_the_thing_named(understanding):
+    # Two things named, a ministry checked, an answer citing three measures: 「後者」 is the second
+    # thing named (not デジタル庁, not the answer's third measure), with what the turn adds to it.
+    hist = turns(*phr("e-Taxの利用拡大と電子インボイスの普及、どっちも財務省の担当？"),
+                 "No. 1-92 … [No. 1-92]\nNo. 1-90 … [No. 1-90]\nNo. 1-86 … [No. 1-86]")
+    a = understanding.analyse(phr("後者のガイドラインはいつごろ出そう？")[0], hist)
+    assert a.state.resolution == "shift" and a.state.subject.startswith("電子インボイスの普及")
+    assert "ガイドライン" in a.state.subject_terms and a.state.require in (("インボイス",), ("普及",))
+    assert a.state.fields == ("general",)  # 「いつごろ」 is asked, not the 主担当 of the turn before
+
+
+@pytest.mark.parametrize("question", phr("それはいつ頃できあがるの？", "それって何人くらい関わるの？"))
+def test_a_time_or_amount_asked_in_a_follow_up_is_not_the_earlier_field(understanding, question):
+    hist = turns(*phr("自治体の窓口DXの担当省庁は？"), "No. 3-114「窓口 DX の推進」の主担当府省庁はデジタル庁です [No. 3-114]")
+    a = understanding.analyse(question, hist)
+    assert a.state.is_followup and "lead" not in a.state.fields
+
+
 @pytest.mark.parametrize("question", phr("もう一つのほうの主担当は？", "もう片方の工程表も見たい"))
 def test_the_other_one_of_two_named_is_the_second(understanding, question):
     hist = turns(*phr("ガバメントクラウドとベース・レジストリについて、それぞれ教えて"),
