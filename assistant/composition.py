@@ -524,10 +524,16 @@ class Composer:
         # (「従来の保険証はいつまで？」) comes first; the target follows.
         body = self.rank(terms, [c for c in cands if c.field == "body"], numeric=numeric or True)
         title_words = self.tokens_of(m.title)
+        # (When a kind of figure is asked — 何人, いつ — only a body sentence holding one answers it.)
+        answers_kind = numeric not in ("time", "quantity") or bool(body and _asked_kind_re(numeric).search(body[0][1].text))
         if body and (terms.content - title_words) and body[0][0] > 2 * (ranked_targets[0][0] if ranked_targets else 0):
-            lines.insert(0, f"{head}{lead}: {body[0][1].text} {ref}")
-            lines[1] = f"・目標: {self._with_figures(best, targets)} {ref}"
-            cites.insert(0, self.measure_citation(m, body[0][1].text, score))
+            if answers_kind:
+                lines.insert(0, f"{head}{lead}: {body[0][1].text} {ref}")
+                lines[1] = f"・目標: {self._with_figures(best, targets)} {ref}"
+                cites.insert(0, self.measure_citation(m, body[0][1].text, score))
+            else:  # the target answers; the sentence on the question's own words supports it
+                lines.append(f"・{body[0][1].text} {ref}")
+                cites.append(self.measure_citation(m, body[0][1].text, score))
         shown = {best.text} | {c.text for c in targets if c.text in lines[0]}
         for _s, c in ranked_targets[1:]:
             if c.text not in shown and len(lines) <= 2 and not re.match(r"^[（(]", c.text):

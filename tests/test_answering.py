@@ -673,3 +673,18 @@ def test_a_figure_in_the_footnote_of_the_sentence_found_is_shown_with_it(assista
     assert "良いと思わない" in lines[0] and not any(ch.isdigit() for ch in lines[0].split(" [")[0])
     assert lines[1].startswith("注14: ") and "約 12%" in lines[1]
     assert any("約 12%" in c.quote for c in a.citations)
+
+
+def test_a_figure_asked_opens_with_the_target_that_holds_it(assistant):
+    """Descriptive words match a sentence of the body better than the target, but only the target
+    holds the kind of figure asked (a number of users, a share of savings): it comes first, the
+    sentence on the question's words supports it."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    cases = [("観測や予測のビッグデータを蓄積して提供するシステム、利用者数はどのくらいを目指す？", "19,000人"),
+             ("文教施設の入札や契約の情報を提供するシステム、運用経費は何割減らす目標？", "2割削減")]
+    assert_in_neither_suite([q for q, _ in cases])
+    for q, figure in cases:
+        a = assistant.answer(q)
+        lines = a.text.splitlines()
+        assert not a.abstained and figure in lines[0], a.text
