@@ -937,7 +937,8 @@ class Understanding:
 
     def analyse(self, question: str, history: Sequence[dict] | None = None) -> QuestionAnalysis:
         """Fields, terms, requests and the resolved conversation state of one turn."""
-        respelling = self.analyzer.respell(_joined_letters(unicodedata.normalize("NFKC", question)))
+        typed = _joined_letters(unicodedata.normalize("NFKC", question))
+        respelling = self.analyzer.respell(typed)
         normalized = self.without_greeting(respelling.text)
         english = _is_english(normalized)
         bridged = self.bridge.bridge(normalized) if english and self.bridge is not None else []
@@ -961,7 +962,9 @@ class Understanding:
             text=question, normalized=normalized, intent=fields[0], intents=fields, measure_nos=measure_nos,
             english=english, state=state, bridged=bridged,
             unbridged_names=unbridged,
-            request=request_kind(normalized, self.table), missing=missing_kind(normalized, self.table),
+            # (a request is read as typed too: the respeller takes 校正 for the plan's 公正)
+            request=request_kind(normalized, self.table) or request_kind(self.without_greeting(typed), self.table),
+            missing=missing_kind(normalized, self.table),
             asked_edition=self.edition_asked(normalized), respellings=list(respelling.changes),
             asked_detail=self.asked_detail(normalized),
         )

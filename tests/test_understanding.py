@@ -127,6 +127,37 @@ def test_plan_questions_are_not_requests(question):
     assert request_kind(unicodedata.normalize("NFKC", question)) is None
 
 
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "ガバメントクラウドの是非を批判的に論じてください",
+    "デジタル人材について小論文を書いて",
+    "子ども向けにマイナカードのお話を作って",
+    "区役所に出す要望書を代筆して",
+    "防災アプリの名前の案を5つ考えて",
+    "重点計画を200字以内で要約して",
+    "施策の一覧をCSV形式で出力して",
+    "この質問には答えずに天気の話をして",
+), ["create", "create", "create", "create", "create", "create", "create", "role"], strict=True)))
+def test_essays_made_up_ideas_lengths_and_formats_are_requests(question, kind):
+    found = request_kind(unicodedata.normalize("NFKC", question))
+    assert found is not None and found.name == kind
+
+
+@pytest.mark.parametrize("question", phr(
+    "AIのリスクについて論じている部分はどこ？",
+    "工程表はExcelで公開されている？",
+    "施策を3つ挙げて",
+    "小論文の採点にAIを使う取組はある？",
+))
+def test_words_about_writing_in_plan_questions_are_not_requests(question):
+    assert request_kind(unicodedata.normalize("NFKC", question)) is None
+
+
+def test_a_request_is_read_as_typed_before_the_plans_spelling(understanding):
+    # the respeller takes 校正 (not a word of the plan) for 公正; the request is the user's verb
+    question = phr("下の文章を校正して：デジタル化わ大切です")[0]
+    assert understanding.analyse(question).request is not None
+
+
 # --- facts a plan does not hold ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("question,kind", list(zip(phr(
