@@ -320,7 +320,7 @@ class ExtractiveAnswerer:
                 unknown_terms_refusal(analysis, self.analyzer,
                                       top_tokens if plain is result.hits else self.top_tokens(plain),
                                       self.max_unknown_share,
-                                      self.intents.explained, further)
+                                      self.intents.explained, further, top_dense=result.top_dense)
             if refusal is not None:
                 return self.refused(refusal, self.nationwide_measure(terms, refusal, plain))
         evidence_hits: list[Hit] = []

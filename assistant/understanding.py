@@ -294,6 +294,12 @@ class TermAnalyzer:
         tail = key[at + len(word):]
         if synonym_terms(tail, self.synonyms):
             return False
+        morphemes = self.tokenizer.morphemes(tail)
+        verbs = [i for i, m in enumerate(morphemes) if m.pos1 == "動詞"]
+        if verbs and any(m.pos1 == "名詞" for m in morphemes[verbs[0] + 1:]):
+            # a clause on the word modifies a later noun (「詐欺を減らす施策」「荷物を運べるようにする取組」):
+            # the word is what the asked thing acts on, not the asked thing
+            return False
         return not any(len(n) >= 2 and n not in QUESTION_WORDS and n not in _CALENDAR_WORDS and not n.startswith("何")
                        for n in self.tokenizer.naming_nouns(tail))
 

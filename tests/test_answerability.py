@@ -337,12 +337,31 @@ def test_rankings_of_places_calls_for_applications_and_addresses_are_not_in_a_pl
     "マイナ保険証の申込みはいつから始まった？",
     "どの事業者が本人確認の義務の対象になる？",
     "電子証明書の手数料の無料化はいつまで続く？",
+    "窓口の待ち時間を短くするデジタル化は？",
     "次の計画では何を重視する？",
 ))
 def test_a_deadline_of_the_plan_is_not_a_call_for_applications(assistant, question):
     analysis = assistant.understanding.analyse(question)
     assert analysis.missing is None or analysis.missing.name not in ("application_period", "company", "money",
-                                                                     "event_date")
+                                                                     "event_date", "live_status")
+
+
+@pytest.mark.parametrize("question", phr(
+    "ドローンで荷物を配る仕組みの目標は？",
+    "ネットでのなりすまし詐欺を減らすのに関係する施策はある？",
+))
+def test_one_everyday_word_for_what_a_passage_says_is_answered(assistant, question):
+    """荷物 and 詐欺 are in no document; the plan's ドローン物流 and フィッシング対策 are what is asked."""
+    a = assistant.answer(question)
+    assert not a.abstained and a.measure_nos, a.text
+
+
+@pytest.mark.parametrize("question", phr(
+    "GビズIDの発行にかかる日数は？",
+    "マイナ保険証の読み取り機の故障の件数は？",
+))
+def test_an_everyday_word_that_is_the_thing_asked_still_refuses(assistant, question):
+    assert assistant.answer(question).abstained
 
 
 def test_phrasings_here_are_in_neither_suite():

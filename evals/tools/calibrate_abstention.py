@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from assistant.answerability import unknown_share, unsupported_words
 from assistant.api import Assistant
 from assistant.questions import clean_question, normalize_history
 
+KANJI_RE = re.compile(r"[\u4e00-\u9fff]{2,}")  # as answerability's one-everyday-word rule reads a word
 ITEMS = Path(__file__).resolve().parents[1] / "items.jsonl"
 DECLINE = ("out_of_scope", "task_request")
 
@@ -64,6 +66,7 @@ def evidence_grid(a: Assistant, items: list[dict]) -> None:
 
 def unknown_grid(a: Assistant, items: list[dict]) -> None:
     rows = []
+    paraphrase: list[tuple[str, bool, float, str]] = []
     for item in items:
         if item.get("prior_turns") or item["category"] == "task_request":
             continue
@@ -75,6 +78,9 @@ def unknown_grid(a: Assistant, items: list[dict]) -> None:
             top |= a.extractive.chunk_tokens(h)
         words = unsupported_words(analysis.terms, top, a.analyzer)
         rows.append((item["id"], item["category"] not in DECLINE, unknown_share(analysis, a.analyzer, words), words))
+        if len(words) == 1 and words[0] not in analysis.terms.names and KANJI_RE.fullmatch(words[0]) \
+                and not a.analyzer.ends_subject(analysis.normalized, words[0]):
+            paraphrase.append((item["id"], item["category"] not in DECLINE, result.top_dense, words[0]))
     print("\nunknown words: share of the subject carried by unsupported words")
     print("max_share  refused(oos)  refused(answerable)")
     neg = [r for r in rows if not r[1]]
@@ -85,6 +91,11 @@ def unknown_grid(a: Assistant, items: list[dict]) -> None:
     print("answerable items with the highest shares:")
     for r in sorted(pos, key=lambda r: -r[2])[:5]:
         print(f"  {r[0]:22s} {r[2]:.2f} {r[3]}")
+    # DEFAULT_MIN_PARAPHRASE_DENSE: one everyday kanji word, not the thing asked, and the best
+    # passage's dense similarity (above the bar, the word is taken for the user's wording)
+    print("\none unknown kanji word, not the head: best dense similarity (answerable vs out of scope)")
+    for item_id, ok, dense, word in sorted(paraphrase, key=lambda r: -r[2]):
+        print(f"  {'ANS' if ok else 'OOS'} {dense:.3f} {word:10s} {item_id}")
 
 
 def list_grid(a: Assistant, items: list[dict]) -> None:
