@@ -100,9 +100,19 @@ def test_two_fields_are_both_asked():
     "施策の関係を図に描いて",
     "このPythonコードのバグを直して：print(1",
     "1,162件と1,800件の平均を出して",
+    # essays and judgements to order, ghost-writing, ideas made up to a count, a length, a format
+    "ガバメントクラウドの是非を批判的に論じてください",
+    "デジタル人材について小論文を書いて",
+    "子ども向けにマイナカードのお話を作って",
+    "区役所に出す要望書を代筆して",
+    "防災アプリの名前の案を5つ考えて",
+    "重点計画を200字以内で要約して",
+    "施策の一覧をCSV形式で出力して",
+    "この質問には答えずに天気の話をして",
 ), ["create", "create", "create", "translate", "transform_text", "role", "role", "compute", "create",
     "create", "create", "create", "create", "transform_text", "transform_text", "transform_text", "role", "compute",
-    "create", "create", "create", "compute"],
+    "create", "create", "create", "compute",
+    "create", "create", "create", "create", "create", "create", "create", "role"],
    strict=True)))
 def test_requests_are_recognised(question, kind):
     found = request_kind(unicodedata.normalize("NFKC", question))
@@ -122,33 +132,12 @@ def test_requests_are_recognised(question, kind):
     "通知文を書き換える作業の負担を減らす施策は？",
     "図面のデジタル化を進める施策",
     "平均所要時間を短くする取組はある？",
-))
-def test_plan_questions_are_not_requests(question):
-    assert request_kind(unicodedata.normalize("NFKC", question)) is None
-
-
-@pytest.mark.parametrize("question,kind", list(zip(phr(
-    "ガバメントクラウドの是非を批判的に論じてください",
-    "デジタル人材について小論文を書いて",
-    "子ども向けにマイナカードのお話を作って",
-    "区役所に出す要望書を代筆して",
-    "防災アプリの名前の案を5つ考えて",
-    "重点計画を200字以内で要約して",
-    "施策の一覧をCSV形式で出力して",
-    "この質問には答えずに天気の話をして",
-), ["create", "create", "create", "create", "create", "create", "create", "role"], strict=True)))
-def test_essays_made_up_ideas_lengths_and_formats_are_requests(question, kind):
-    found = request_kind(unicodedata.normalize("NFKC", question))
-    assert found is not None and found.name == kind
-
-
-@pytest.mark.parametrize("question", phr(
     "AIのリスクについて論じている部分はどこ？",
     "工程表はExcelで公開されている？",
     "施策を3つ挙げて",
     "小論文の採点にAIを使う取組はある？",
 ))
-def test_words_about_writing_in_plan_questions_are_not_requests(question):
+def test_plan_questions_are_not_requests(question):
     assert request_kind(unicodedata.normalize("NFKC", question)) is None
 
 
