@@ -115,6 +115,9 @@ def unsupported_words(terms: QueryTerms, top_tokens: set[str], analyzer: TermAna
 
 
 _KANJI_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
+# A text that ends as a question: a question mark, a particle that asks (「…は」「…か」「…の」), or
+# asking to be told (「…を教えて」「…が知りたい」) — not asking for something to be made.
+_ASKS_RE = re.compile(r"([？?]|(は|か|の|って|ある|どれ|どこ|いつ)|(教えて|知りたい|聞きたい|調べて)(ください|下さい|ほしい|欲しい|くれ)?)[。.]?\s*$")
 
 
 def _in_compound(word: str, question_tokens: Sequence[str], top_tokens: set[str]) -> bool:
@@ -189,11 +192,12 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         return None
     if not absent_names and len(unsupported) == 1 and _KANJI_RE.fullmatch(unsupported[0]) \
             and top_dense >= min_paraphrase_dense and not analyzer.ends_subject(analysis.normalized, unsupported[0]) \
-            and not (state is not None and "subject" in state.inherited):
+            and not (state is not None and "subject" in state.inherited) and _ASKS_RE.search(analysis.normalized):
         # One everyday kanji word the plan never uses, not what is asked for (the head rule above),
         # in a question whose meaning the vectors find in a passage: 「荷物をドローンで届ける」 is
         # the plan's ドローン物流, 「田舎でも自動運転」 its 地方. A named place, a product's katakana
-        # name, a second unknown word or a subject inherited from a refused turn still refuse.
+        # name, a second unknown word, a subject inherited from a refused turn, or a text that does
+        # not end as a question (「…の手紙を書いて」 is a request, whatever its words) still refuse.
         return None
     named = absent_names or unsupported
     shown = "』『".join(named[:3])

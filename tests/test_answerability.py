@@ -349,6 +349,7 @@ def test_a_deadline_of_the_plan_is_not_a_call_for_applications(assistant, questi
 @pytest.mark.parametrize("question", phr(
     "ドローンで荷物を配る仕組みの目標は？",
     "ネットでのなりすまし詐欺を減らすのに関係する施策はある？",
+    "ドローンで荷物を配る仕組みの目標を教えてください",
 ))
 def test_one_everyday_word_for_what_a_passage_says_is_answered(assistant, question):
     """荷物 and 詐欺 are in no document; the plan's ドローン物流 and フィッシング対策 are what is asked."""
@@ -359,6 +360,7 @@ def test_one_everyday_word_for_what_a_passage_says_is_answered(assistant, questi
 @pytest.mark.parametrize("question", phr(
     "GビズIDの発行にかかる日数は？",
     "マイナ保険証の読み取り機の故障の件数は？",
+    "ドローンで荷物を配る仕組みの目標をまとめておいて",  # not a question: the everyday word is not excused
 ))
 def test_an_everyday_word_that_is_the_thing_asked_still_refuses(assistant, question):
     assert assistant.answer(question).abstained
