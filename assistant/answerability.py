@@ -114,7 +114,8 @@ def unsupported_words(terms: QueryTerms, top_tokens: set[str], analyzer: TermAna
     return out
 
 
-_KANJI_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
+# A word of two kanji or more (no 々): the words the compound and everyday-word rules read.
+KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
 # A text that ends as a question: a question mark, a particle that asks (「…は」「…か」「…の」), or
 # asking to be told (「…を教えて」「…が知りたい」) — not asking for something to be made.
 _ASKS_RE = re.compile(r"([？?]|(は|か|の|って|ある|どれ|どこ|いつ)|(教えて|知りたい|聞きたい|調べて)(ください|下さい|ほしい|欲しい|くれ)?)[。.]?\s*$")
@@ -125,9 +126,9 @@ def _in_compound(word: str, question_tokens: Sequence[str], top_tokens: set[str]
     a longer compound of the passages: the tagger cuts 「上下水道」 as 上下水|道, so the plan never
     has the token 水道 though it speaks of 水道 (and, via 下水道, of 下水). A word met only inside a
     compound (宅建 in 住|宅建|設) is not held."""
-    if not _KANJI_RE.fullmatch(word):
+    if not KANJI_WORD_RE.fullmatch(word):
         return False
-    forms = {t for t in question_tokens if word in t and _KANJI_RE.fullmatch(t)} | {word}
+    forms = {t for t in question_tokens if word in t and KANJI_WORD_RE.fullmatch(t)} | {word}
     return any(len(p) > len(f) and (p.startswith(f) or p.endswith(f)) for p in top_tokens for f in forms)
 
 
@@ -190,7 +191,7 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     absent_names = [w for w in unsupported if w in terms.names]
     if not absent_names and unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
-    if not absent_names and len(unsupported) == 1 and _KANJI_RE.fullmatch(unsupported[0]) \
+    if not absent_names and len(unsupported) == 1 and KANJI_WORD_RE.fullmatch(unsupported[0]) \
             and top_dense >= min_paraphrase_dense and not analyzer.ends_subject(analysis.normalized, unsupported[0]) \
             and not (state is not None and "subject" in state.inherited) and _ASKS_RE.search(analysis.normalized):
         # One everyday kanji word the plan never uses, not what is asked for (the head rule above),

@@ -969,7 +969,8 @@ class Understanding:
             english=english, state=state, bridged=bridged,
             unbridged_names=unbridged,
             # (a request is read as typed too: the respeller takes 校正 for the plan's 公正)
-            request=request_kind(normalized, self.table) or request_kind(self.without_greeting(typed), self.table),
+            request=request_kind(normalized, self.table) or (
+                request_kind(self.without_greeting(typed), self.table) if respelling.text != typed else None),
             missing=missing_kind(normalized, self.table),
             asked_edition=self.edition_asked(normalized), respellings=list(respelling.changes),
             asked_detail=self.asked_detail(normalized),

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
-from assistant.answerability import unknown_share, unsupported_words
+from assistant.answerability import KANJI_WORD_RE, unknown_share, unsupported_words
 from assistant.api import Assistant
 from assistant.questions import clean_question, normalize_history
 
-KANJI_RE = re.compile(r"[\u4e00-\u9fff]{2,}")  # as answerability's one-everyday-word rule reads a word
 ITEMS = Path(__file__).resolve().parents[1] / "items.jsonl"
 DECLINE = ("out_of_scope", "task_request")
 
@@ -78,7 +76,7 @@ def unknown_grid(a: Assistant, items: list[dict]) -> None:
             top |= a.extractive.chunk_tokens(h)
         words = unsupported_words(analysis.terms, top, a.analyzer)
         rows.append((item["id"], item["category"] not in DECLINE, unknown_share(analysis, a.analyzer, words), words))
-        if len(words) == 1 and words[0] not in analysis.terms.names and KANJI_RE.fullmatch(words[0]) \
+        if len(words) == 1 and words[0] not in analysis.terms.names and KANJI_WORD_RE.fullmatch(words[0]) \
                 and not a.analyzer.ends_subject(analysis.normalized, words[0]):
             paraphrase.append((item["id"], item["category"] not in DECLINE, result.top_dense, words[0]))
     print("\nunknown words: share of the subject carried by unsupported words")
