@@ -1,5 +1,5 @@
 """Self-check of the held-out evaluation suites ``evals/heldout.jsonl``, ``heldout2.jsonl``, ``heldout3.jsonl``,
-``heldout4.jsonl`` and ``heldout5.jsonl``.
+``heldout4.jsonl``, ``heldout5.jsonl`` and ``heldout6.jsonl``.
 
 The held-out suite measures the assistant on questions nobody tuned for (``evals/README.md``,
 "Held-out suite"). These tests do not run the assistant; like ``tests/test_eval_suite.py`` they make
@@ -9,12 +9,13 @@ categories, ``prior_turns``, ``oos_class``/``absent_terms``, LIST topic question
 equal or nearly equal to a development question. ``evals/tools/check_items.py --file
 evals/heldout.jsonl`` runs the same rules without the package.
 
-Every test runs on all five held-out suites (the ``items`` fixture is parametrized over
+Every test runs on all six held-out suites (the ``items`` fixture is parametrized over
 ``HELDOUT_PATHS``); ``heldout2.jsonl`` (``evals/tools/heldout2_items.py``) was written after the first
 one had partly leaked into tuning, ``heldout3.jsonl`` (``evals/tools/heldout3_items.py``) after the
 first two had, ``heldout4.jsonl`` (``evals/tools/heldout4_items.py``) after the first three had, and
 ``heldout5.jsonl`` (``evals/tools/heldout5_items.py``) after the fourth one's aggregates had been
-consulted as checkpoints. The builders of the last four share ``evals/tools/heldout_builder.py``; the
+consulted as checkpoints, and ``heldout6.jsonl`` (``evals/tools/heldout6_items.py``) after the
+fifth one's had been. The builders of the last five share ``evals/tools/heldout_builder.py``; the
 builder tests check that each suite file is byte for byte what its builder writes.
 """
 
@@ -38,9 +39,11 @@ HELDOUT2_PATH = ROOT / "evals" / "heldout2.jsonl"
 HELDOUT3_PATH = ROOT / "evals" / "heldout3.jsonl"
 HELDOUT4_PATH = ROOT / "evals" / "heldout4.jsonl"
 HELDOUT5_PATH = ROOT / "evals" / "heldout5.jsonl"
-HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH]
+HELDOUT6_PATH = ROOT / "evals" / "heldout6.jsonl"
+HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH, HELDOUT6_PATH]
 # Minimum size per suite (the third, fourth and fifth suites were written to at least 170 items).
-MIN_ITEMS = {"heldout": 160, "heldout2": 160, "heldout3": 170, "heldout4": 170, "heldout5": 170}
+MIN_ITEMS = {"heldout": 160, "heldout2": 160, "heldout3": 170, "heldout4": 170, "heldout5": 170,
+             "heldout6": 170}
 DEV_PATH = ROOT / "evals" / "items.jsonl"
 sys.path.insert(0, str(ROOT / "evals" / "tools"))
 
@@ -362,7 +365,21 @@ def test_heldout5_independent_of_the_other_suites():
     assert worst < heldout5_items.MAX_JACCARD
 
 
-@pytest.mark.parametrize("suite", ["heldout2", "heldout3", "heldout4", "heldout5"])
+def test_heldout6_independent_of_the_other_suites():
+    """heldout6.jsonl: no question (final, prior turn or history turn) has a character-bigram Jaccard
+    similarity >= 0.5 with a question of items.jsonl or heldout.jsonl … heldout5.jsonl (the builder's
+    rule); only heldout6's ids are reported."""
+    import heldout6_items
+
+    others_paths = [DEV_PATH, HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH]
+    assert set(heldout6_items.OTHER_SUITES) == set(others_paths)
+    others = [o for path in others_paths for o in load_items(path)]
+    errors, worst = heldout6_items.similarity_check(load_items(HELDOUT6_PATH), others)
+    fail(errors, "heldout6 questions too similar to another suite")
+    assert worst < heldout6_items.MAX_JACCARD
+
+
+@pytest.mark.parametrize("suite", ["heldout2", "heldout3", "heldout4", "heldout5", "heldout6"])
 def test_builder_writes_the_suite_file_byte_for_byte(suite):
     """Each suite file is byte for byte what its builder (evals/tools/<suite>_items.py, sharing
     heldout_builder.py) writes: edit the sources, not the file; moving the shared builder code changed
@@ -391,11 +408,12 @@ def test_heldout4_size_and_mix():
     assert min(classes[c] for c in OOS_CLASSES) >= 4, dict(classes)
 
 
-def test_heldout5_size_and_mix():
-    """The fifth suite's own minimums (the same mix as the fourth): at least 170 items, LIST questions
-    about half of the topic items, followups with one and with two earlier exchanges, and the hard
-    classes well covered."""
-    items = load_items(HELDOUT5_PATH)
+@pytest.mark.parametrize("path", [HELDOUT5_PATH, HELDOUT6_PATH], ids=["heldout5", "heldout6"])
+def test_heldout5_and_6_size_and_mix(path):
+    """The fifth and sixth suites' own minimums (the same mix as the fourth): at least 170 items, LIST
+    questions about half of the topic items, followups with one and with two earlier exchanges, and
+    the hard classes well covered."""
+    items = load_items(path)
     counts = Counter(it["category"] for it in items)
     assert len(items) >= 170
     topics = [it for it in items if it["category"] == "topic"]

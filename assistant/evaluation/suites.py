@@ -45,6 +45,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("heldout3", "heldout3.jsonl", "Held-out suite 3"),
     Suite("heldout4", "heldout4.jsonl", "Held-out suite 4"),
     Suite("heldout5", "heldout5.jsonl", "Held-out suite 5"),
+    Suite("heldout6", "heldout6.jsonl", "Held-out suite 6"),
 )
 
 SUITE_PATHS: dict[str, Path] = {s.name: s.path for s in SUITES}
