@@ -121,6 +121,21 @@ KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
 _ASKS_RE = re.compile(r"([？?]|(は|か|の|って|ある|どれ|どこ|いつ)|(教えて|知りたい|聞きたい|調べて)(ください|下さい|ほしい|欲しい|くれ)?)[。.]?\s*$")
 
 
+_LATIN_NAME_RE = re.compile(r"[a-z][a-z0-9.'&+-]{2,}")
+
+
+def _as_typed(word: str, text: str) -> str:
+    """``word`` (casefolded) as the user typed it in ``text``."""
+    m = re.search(re.escape(word), text, re.I)
+    return m.group() if m else word
+
+
+def _modifies_compound(word: str, question_tokens: Sequence[str]) -> bool:
+    """Whether the question writes ``word`` joined to a following noun (献血 of 「献血手帳」): the
+    compound names one thing, which the documents lack with the word."""
+    return any(len(t) > len(word) and t.startswith(word) and KANJI_WORD_RE.fullmatch(t) for t in question_tokens)
+
+
 def _in_compound(word: str, question_tokens: Sequence[str], top_tokens: set[str]) -> bool:
     """Whether a kanji word of the question, or the question's compound holding it, starts or ends
     a longer compound of the passages: the tagger cuts 「上下水道」 as 上下水|道, so the plan never
@@ -188,11 +203,13 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     # A person, place or organisation no document names, or none of the passages found (熊本, 河野;
     # 広島 named only in 「広島AIプロセス」): the question is about it, however common its other words
     # are (「熊本の半導体工場への補助金」 is not about 半導体戦略).
-    absent_names = [w for w in unsupported if w in terms.names]
+    # (a Latin word no document has, Aadhaar, Teams, is a product's or a system's name)
+    absent_names = [w for w in unsupported if w in terms.names or (w in terms.unknown and _LATIN_NAME_RE.fullmatch(w))]
     if not absent_names and unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
     if not absent_names and len(unsupported) == 1 and KANJI_WORD_RE.fullmatch(unsupported[0]) \
             and top_dense >= min_paraphrase_dense and not analyzer.ends_subject(analysis.normalized, unsupported[0]) \
+            and not _modifies_compound(unsupported[0], terms.tokens) \
             and not (state is not None and "subject" in state.inherited) and _ASKS_RE.search(analysis.normalized):
         # One everyday kanji word the plan never uses, not what is asked for (the head rule above),
         # in a question whose meaning the vectors find in a passage: 「荷物をドローンで届ける」 is
@@ -201,7 +218,10 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         # not end as a question (「…の手紙を書いて」 is a request, whatever its words) still refuse.
         return None
     named = absent_names or unsupported
-    shown = "』『".join(named[:3])
+    # in the order and the letter case the user wrote them (Aadhaar, not aadhaar)
+    key = analysis.text.casefold()
+    named = sorted(named, key=lambda w: (key.find(w) if w in key else len(key)))
+    shown = "』『".join(_as_typed(w, analysis.text) for w in named[:3])
     # a word the documents use elsewhere (広島 of 広島AIプロセス) is absent only from this subject
     where = "ご質問の件について、" if any(analyzer.known(w) for w in named[:3]) else ""
     return Refusal("unknown_terms", f"{where}計画には『{shown}』に関する記載がありません。", detail=",".join(unsupported))

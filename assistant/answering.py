@@ -617,6 +617,11 @@ class ExtractiveAnswerer:
             if kind.evidence is not None and self.composer.holds_evidence(texts, kind):
                 return None, []
             return missing_fact_refusal(kind), []
+        if kind.in_measure:
+            about = self.fitting_measure(analysis, result)
+            if about is None or self.composer.holds_evidence([measure_text(self.catalog.measures[about])], kind):
+                return None, []
+            return missing_fact_refusal(kind), []
         subject = analysis.state.subject if analysis.state else analysis.retrieval_query
         words = self.subject_weights(analysis)
         if kind.evidence is None or not words:

@@ -61,6 +61,9 @@ class MissingKind:
     # the counter asked (何台, 何枚) → how the plan writes a figure of it (人 → 人|名): a figure of
     # another counter (「約1,000万人」 for 「何台」) does not answer
     counters: tuple[tuple[str, str], ...] = ()
+    # looked for in the whole text of the measure the answer is about (its targets give shares): a
+    # question with no such measure is answered as usual, the kind being too common to refuse alone
+    in_measure: bool = False
 
     def narrowed(self, normalized: str) -> MissingKind:
         """This kind with its evidence narrowed to the counter the question asks (「何台」), if any."""
@@ -138,7 +141,8 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
                     tuple(r.get("unless_fields", ())),
                     re.compile(r["plainly"], re.I) if r.get("plainly") else None,
                     re.compile(r["not_evidence"], re.I) if r.get("not_evidence") else None,
-                    tuple(sorted(r.get("counters", {}).items(), key=lambda kv: -len(kv[0]))))
+                    tuple(sorted(r.get("counters", {}).items(), key=lambda kv: -len(kv[0]))),
+                    bool(r.get("in_measure", False)))
         for r in data.get("missing", [])
     )
     markers = {k: _compile(v) for k, v in data.get("conversation", {}).items()}

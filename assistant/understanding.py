@@ -561,9 +561,23 @@ class Understanding:
         # 「電子処方箋についてですが、」「GビズIDの件ですが、」 name the topic: that is the subject.
         if m is None or re.search(r"について|の件|に関して|に関する|に対して|のことで|の話", m.group(0)):
             return text
+        if self._names_rare_thing(m.group(0)):
+            # 「インドのAadhaarって…そうですが、」 is not small talk: it names what is asked about
+            return text
         rest = text[m.end():]
         probe = self.subject_of(rest, lead_in=False)
         return rest if self.subject_terms(probe) else text
+
+    def _names_rare_thing(self, clause: str) -> bool:
+        """Whether a clause names a place, an organisation, a product or a system (a proper noun, a
+        Latin or katakana word) that at most two passages mention: the clause is then about the
+        subject (「インドのAadhaarって…」), unlike 「課長に聞かれたのですが」."""
+        analyzer = self.analyzer
+        if analyzer.document_frequency is None:
+            return False
+        words = analyzer.proper_nouns(clause) | {t for t in analyzer.tokenizer.tokenize(clause)
+                                                 if _LATIN_WORD_RE.fullmatch(t) or _KATAKANA_WORD_RE.fullmatch(t)}
+        return any(len(w) >= 2 and analyzer.document_frequency(w) <= 2 for w in words)
 
     def subject_of(self, normalized: str, *, lead_in: bool = True) -> str:
         """The question with field words and conversation markers removed: what it is about.

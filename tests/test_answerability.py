@@ -6,6 +6,8 @@ checked below the same way).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests import test_understanding as understanding_tests
@@ -364,6 +366,37 @@ def test_one_everyday_word_for_what_a_passage_says_is_answered(assistant, questi
 ))
 def test_an_everyday_word_that_is_the_thing_asked_still_refuses(assistant, question):
     assert assistant.answer(question).abstained
+
+
+@pytest.mark.parametrize("question,answered", list(zip(phr(
+    "引越し手続のワンストップ化、利用率は何パーセントを目指すの？",
+    "オンラインによる受検申請の割合は何％にする？",
+), [False, True], strict=True)))
+def test_a_share_asked_is_answered_only_by_a_measure_that_gives_one(assistant, question, answered):
+    """「何％？」 needs a share figure in the measure found (its targets give them): the measure on
+    技能検定 has 「10%」; one that gives no share is not answered with its other text."""
+    a = assistant.answer(question)
+    if answered:
+        assert not a.abstained and re.search(r"\d+\s*[%％]", a.text.splitlines()[0]), a.text
+    else:
+        assert a.abstained and a.refusal == "missing_fact" and "割合・率" in a.text, a.text
+
+
+@pytest.mark.parametrize("question,shown", list(zip(phr(
+    "エストニアのX-Roadが有名らしいのですが、日本でも同じ仕組みを入れる予定は？",
+    "ZoomやTeamsで行政の窓口相談を受ける仕組みは？",
+), ["エストニア", "Teams"], strict=True)))
+def test_a_lead_in_naming_a_thing_and_latin_names_no_document_has(assistant, question, shown):
+    """A lead-in clause that names a place or a system is part of the question, and a Latin name no
+    document has is what it is about; the refusal shows it as typed."""
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "unknown_terms", a.text
+    assert f"『{shown}』" in a.text or f"{shown}』" in a.text, a.text
+
+
+def test_a_lead_in_without_a_name_is_left_out(assistant):
+    analysis = assistant.understanding.analyse(phr("部長に聞かれたんですが、電子処方箋の目標は？")[0])
+    assert "部長" not in analysis.state.subject and "電子処方箋" in analysis.state.subject
 
 
 def test_phrasings_here_are_in_neither_suite():
