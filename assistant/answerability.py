@@ -121,6 +121,8 @@ KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
 _ASKS_RE = re.compile(r"([？?]|(は|か|の|って|ある|どれ|どこ|いつ)|(教えて|知りたい|聞きたい|調べて)(ください|下さい|ほしい|欲しい|くれ)?)[。.]?\s*$")
 
 
+# an example given for the subject: 「Xみたいな」「Xのような」「Xといった」「Xなどの」
+_EXAMPLE_RE = re.compile(r"[^、。？?!！\s]{1,30}?(みたいな|みたいに|のような|のように|といった|などの|なんかの)")
 _LATIN_NAME_RE = re.compile(r"[a-z][a-z0-9.'&+-]{2,}")
 
 
@@ -189,6 +191,11 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         # words (アイランド, held by those only) were found in their own turn; the new field counts.
         own = analysis.normalized.casefold()
         unsupported = [w for w in unsupported if w in own]
+    # 「スマートウォッチの歩数みたいな健康データ」: the words of an example are not the subject, the
+    # words after it are — unless the example is a place, a body or a product by name (エストニアのような)
+    rest = _EXAMPLE_RE.sub(" ", analysis.normalized.casefold())
+    if rest != analysis.normalized.casefold() and any(w in rest and w not in unsupported for w in terms.naming):
+        unsupported = [w for w in unsupported if w in rest or w in terms.names or _LATIN_NAME_RE.fullmatch(w)]
     if not unsupported:
         return None
     # The last naming word is what the question asks about (「万博の来場者数の目標」 asks for 来場者数):
@@ -260,6 +267,10 @@ def _english_unknown_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer,
 _QUOTED_NAME_RE = re.compile(r"[「『\"“]([^「」『』\"“”]{2,24})[」』\"”]")
 
 
+# 「サイバーセキュリティ20XX」「○○計画」: a name with a blank stands for a series of names, not one
+_PLACEHOLDER_RE = re.compile(r"(?i)xx|[○〇×*＊]{2,}|…")
+
+
 def quoted_name_refusal(question: str, occurs: Callable[[str], bool],
                         is_phrase: Callable[[str], bool]) -> Refusal | None:
     """(2) A name quoted in the question that no document contains (``occurs`` looks it up).
@@ -269,7 +280,7 @@ def quoted_name_refusal(question: str, occurs: Callable[[str], bool],
     phrase (``is_phrase``: it has particles, 「スマホで60秒」) may be the user's paraphrase of a
     slogan, so only names count."""
     absent = [name for name in _QUOTED_NAME_RE.findall(unicodedata.normalize("NFKC", question))
-              if name.strip() and not is_phrase(name) and not occurs(name)]
+              if name.strip() and not is_phrase(name) and not _PLACEHOLDER_RE.search(name) and not occurs(name)]
     if not absent:
         return None
     shown = "』『".join(absent[:3])

@@ -66,6 +66,8 @@ QUESTION_WORDS = frozenset({
     "終わる", "終える", "始まる", "始める", "使える", "変わる", "決まる",
     # how to answer, not what about: 「もっと詳しく」「詳細を教えて」「簡単に言うと？」
     "詳しい", "詳しく", "くわしい", "くわしく", "詳細", "簡単", "簡潔", "もっと", "もう少し", "少し",
+    # whether something holds: 「…って本当？」「…は事実ですか」 ask about the rest of the sentence
+    "本当", "ほんと", "ホント", "事実", "確か", "間違い",
 })
 
 # 「2021年の計画」「令和3年時点」: an edition named by its year.

@@ -399,6 +399,38 @@ def test_a_lead_in_without_a_name_is_left_out(assistant):
     assert "部長" not in analysis.state.subject and "電子処方箋" in analysis.state.subject
 
 
+@pytest.mark.parametrize("question", phr(
+    "スマートウォッチみたいな機器で集めた健康データを使う施策は？",
+    "アメリカではデータ活用の法律があるって本当？",
+    "イギリスのデジタル政府の取組は計画で紹介されてる？",
+    "新設される法人の名前は？",
+))
+def test_examples_countries_as_the_documents_write_them_and_asking_whether_true_are_answered(assistant, question):
+    """An example (「Xみたいな」) is not the subject; アメリカ/イギリス are the documents' 米国/英国;
+    「…って本当？」 asks about the rest; a body's name (法人の名前) is not a person's."""
+    a = assistant.answer(question)
+    assert not a.abstained, a.text
+
+
+def test_an_example_that_is_a_name_still_refuses(assistant):
+    a = assistant.answer(phr("エストニアのような電子政府の仕組みを日本でも作る？")[0])
+    assert a.abstained and "『エストニア』" in a.text, a.text
+
+
+def test_a_quoted_name_with_a_blank_stands_for_a_series():
+    from assistant.answerability import quoted_name_refusal
+
+    def never(_: str) -> bool:
+        return False
+
+    def name(_: str) -> bool:
+        return False
+
+    assert quoted_name_refusal(phr("「情報通信白書20XX」は毎年出てる？")[0], never, name) is None
+    assert quoted_name_refusal(phr("「○○プラン」みたいな名前の計画はある？")[0], never, name) is None
+    assert quoted_name_refusal(phr("「けんこう手帳アプリ」の計画はある？")[0], never, name) is not None
+
+
 def test_phrasings_here_are_in_neither_suite():
     assert len(PHRASINGS) > 10
     understanding_tests.assert_in_neither_suite(PHRASINGS)
