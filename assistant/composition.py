@@ -644,6 +644,7 @@ class Composer:
     def answer_measure(self, m: Measure, fields: Sequence[str], terms: QueryTerms, score: float, *,
                        numeric: bool = False) -> Lines:
         """The fields asked about one measure: one line per field, then up to three supporting lines."""
+        terms = terms.focused()
         asked = [f for f in fields if f in self.renderers] or ["what"]
         firsts: list[str] = []
         support: list[str] = []

@@ -68,6 +68,8 @@ QUESTION_WORDS = frozenset({
     "詳しい", "詳しく", "くわしい", "くわしく", "詳細", "簡単", "簡潔", "もっと", "もう少し", "少し",
     # whether something holds: 「…って本当？」「…は事実ですか」 ask about the rest of the sentence
     "本当", "ほんと", "ホント", "事実", "確か", "間違い",
+    # from now on: 「今後はどう進めるの？」 asks what comes next of the same subject
+    "今後", "これから", "この先",
 })
 
 # 「2021年の計画」「令和3年時点」: an edition named by its year.
@@ -104,7 +106,13 @@ _KATAKANA_WORD_RE = re.compile(r"[\u30a0-\u30ffー]{3,}")
 _KATAKANA_CHAR_RE = re.compile(r"[\u30a0-\u30ffー]")
 _KANJI_COMPOUND_RE = re.compile(r"[\u4e00-\u9fff]{4,10}")
 # A question word asking a time or an amount: a follow-up holding one asks that, not the field before.
-_OWN_ASK_RE = re.compile(r"いつ|何年|何月|何日|どれくらい|どのくらい|どれだけ|何(%|％|割|件|人|社|か所|箇所)")
+# 「これから何に取り組むの？」「今後どう進める？」 ask what is done, not the field asked before either.
+_OWN_ASK_RE = re.compile(r"いつ|何年|何月|何日|どれくらい|どのくらい|どれだけ|何(%|％|割|件|人|社|か所|箇所)"
+                         r"|何(に|を)(取り組|取組|する|やる|進め|目指)|どう(進め|する|やって|取り組|なる|変わ)|どんなこと")
+# How much more a follow-up's own words weigh, and how much less the inherited subject's (the measure in
+# focus holds those anyway), in choosing what to quote.
+OWN_WORD_BOOST = 2.0
+INHERITED_WORD_WEIGHT = 0.25
 _REDUPLICATED_RE = re.compile(r"[\u4e00-\u9fff]々")
 _KANJI_ABBREVIATION_RE = re.compile(r"[\u4e00-\u9fff]{2,3}")
 _LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
@@ -136,6 +144,17 @@ class QueryTerms:
     ministries: tuple[str, ...] = ()
     # naming words the dictionary tags as names of people, places or organisations (熊本, 河野)
     names: tuple[str, ...] = ()
+    # a follow-up's own words about the measure in focus (「構築するのはどのクラウドの上？」: 構築,
+    # クラウド): what to quote of that measure, its inherited subject being held by all of it
+    own: frozenset[str] = frozenset()
+
+    def focused(self) -> QueryTerms:
+        """These terms weighted for choosing a sentence of the measure in focus: the turn's own
+        words count more, the inherited subject's less (every sentence of the measure is about it)."""
+        if not self.own:
+            return self
+        return replace(self, weights={w: v * (OWN_WORD_BOOST if w in self.own else INHERITED_WORD_WEIGHT)
+                                      for w, v in self.weights.items()})
 
     @property
     def words(self) -> frozenset[str]:
@@ -1041,6 +1060,12 @@ class Understanding:
         own_subject = not state.is_followup or state.resolution in ("shift", "similar") or not state.focus
         analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if own_subject else None,
                                              naming=naming)
+        if state.is_followup and state.focus and state.resolution not in ("shift", "similar", "more"):
+            # 「構築するのはどのクラウドの上？」 about the measure in focus: the sentence to quote is the
+            # one with the turn's own words (クラウド), not the one richest in the inherited subject's.
+            own = set(self.subject_terms(self.subject_of(normalized))) - set(previous.subject_terms if previous else ())
+            if own & analysis.terms.weights.keys():
+                analysis.terms = replace(analysis.terms, own=frozenset(own))
         named_ministries = tuple(name for name, _written in self.ministries_named(normalized))
         if named_ministries:
             analysis.terms = replace(analysis.terms, ministries=named_ministries)

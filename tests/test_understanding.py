@@ -730,3 +730,30 @@ def test_a_ministry_name_with_kana_inside_is_found_whole(assistant):
     u = assistant.understanding
     assert u.ministries_named(phr("この施策の主担当はこども家庭庁なの？")[0]) == [("こども家庭庁", "こども家庭庁")]
     assert u.ministry_restriction(phr("そのうちこども家庭庁のものだけ")[0])[:1] == ("こども家庭庁",)
+
+
+def _live(assistant, *questions: str):
+    """Ask the questions in turn, each answer becoming the history; the last answer and analysis."""
+    history: list[dict[str, str]] = []
+    for q in questions[:-1]:
+        a = assistant.answer(q, history=history)
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": a.text}]
+    return assistant.answer(questions[-1], history=history), assistant.understanding.analyse(questions[-1], history)
+
+
+@pytest.mark.parametrize("follow_up", phr("じゃあこれから何をするの？", "今後はどう進めるの？", "それで、何に取り組む予定？"))
+def test_a_follow_up_asking_what_is_done_drops_the_field_asked_before(assistant, follow_up):
+    """After 「担当は…？」, 「これから何をするの？」 asks what the measure does next, not its ministry again,
+    and 今後/これから name nothing new: the measure in focus stays."""
+    first, check = phr("マイナポータルの使い勝手をよくする施策は？", "担当はデジタル庁？")
+    answer, analysis = _live(assistant, first, check, follow_up)
+    assert "lead" not in analysis.state.fields and analysis.state.focus == ("1-43",), analysis.state
+    assert answer.measure_nos[:1] == ["1-43"] and "主担当府省庁は" not in answer.text.splitlines()[0]
+
+
+def test_a_follow_up_quotes_the_sentence_with_its_own_words(assistant):
+    """「それはどのクラウドの上に作る？」 about the measure in focus is answered by its sentence on
+    ガバメントクラウド, not by the sentence richest in the earlier question's words."""
+    answer, analysis = _live(assistant, *phr("政治資金の収支報告のデータベースを作る施策は？", "それはどのクラウドの上に構築されるの？"))
+    assert analysis.terms.own and "クラウド" in analysis.terms.own
+    assert answer.measure_nos[:1] == ["2-25"] and "ガバメントクラウド" in answer.text.splitlines()[0], answer.text
