@@ -526,7 +526,12 @@ class Composer:
         title_words = self.tokens_of(m.title)
         # (When a kind of figure is asked — 何人, いつ — only a body sentence holding one answers it.)
         answers_kind = numeric not in ("time", "quantity") or bool(body and _asked_kind_re(numeric).search(body[0][1].text))
-        if body and (terms.content - title_words) and body[0][0] > 2 * (ranked_targets[0][0] if ranked_targets else 0):
+        target_score = ranked_targets[0][0] if ranked_targets else 0.0
+        # (…and when the target lacks the kind asked — 「何年何月ごろ？」 of a target with no date —
+        # the body sentence that has it answers, if it is about the question nearly as much.)
+        only_body_answers = numeric in ("time", "quantity") and answers_kind and bool(body) \
+            and not _asked_kind_re(numeric).search(self._with_figures(best, targets)) and body[0][0] >= 0.5 * target_score
+        if body and (((terms.content - title_words) and body[0][0] > 2 * target_score) or only_body_answers):
             if answers_kind:
                 lines.insert(0, f"{head}{lead}: {body[0][1].text} {ref}")
                 lines[1] = f"・目標: {self._with_figures(best, targets)} {ref}"

@@ -688,3 +688,16 @@ def test_a_figure_asked_opens_with_the_target_that_holds_it(assistant):
         a = assistant.answer(q)
         lines = a.text.splitlines()
         assert not a.abstained and figure in lines[0], a.text
+
+
+def test_a_date_asked_that_only_the_body_holds_opens_the_answer(assistant):
+    """The target gives no date (「…利用を進める」), a sentence of the body does (「2025年9月頃を目途に」):
+    asked 「いつごろ？」, that sentence answers first."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    cases = [("スマホでマイナ保険証が使えるようになるのはいつごろの予定？", "2025年9月頃"),
+             ("出生届をネットで出せるようにするのは何年度を目標にしてる？", "2026年度")]
+    assert_in_neither_suite([q for q, _ in cases])
+    for q, date in cases:
+        a = assistant.answer(q)
+        assert not a.abstained and date in a.text.splitlines()[0], a.text
