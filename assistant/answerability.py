@@ -123,6 +123,8 @@ _ASKS_RE = re.compile(r"([？?]|(は|か|の|って|ある|どれ|どこ|いつ)
 
 # an example given for the subject: 「Xみたいな」「Xのような」「Xといった」「Xなどの」
 _EXAMPLE_RE = re.compile(r"[^、。？?!！\s]{1,30}?(みたいな|みたいに|のような|のように|といった|などの|なんかの)")
+# A noun in at most this many passages names a particular thing (手帳), not an act the plan does everywhere (申請).
+PARTICULAR_NOUN_MAX_DF = 20
 _LATIN_NAME_RE = re.compile(r"[a-z][a-z0-9.'&+-]{2,}")
 
 
@@ -132,10 +134,17 @@ def _as_typed(word: str, text: str) -> str:
     return m.group() if m else word
 
 
-def _modifies_compound(word: str, question_tokens: Sequence[str]) -> bool:
-    """Whether the question writes ``word`` joined to a following noun (献血 of 「献血手帳」): the
-    compound names one thing, which the documents lack with the word."""
-    return any(len(t) > len(word) and t.startswith(word) and KANJI_WORD_RE.fullmatch(t) for t in question_tokens)
+def _modifies_compound(word: str, question_tokens: Sequence[str], document_frequency: Callable[[str], int] | None) -> bool:
+    """Whether the question writes ``word`` joined to a following noun that names a particular thing
+    (献血 of 「献血手帳」: 手帳 is in few passages): the compound names one thing, which the documents
+    lack with the word. Joined to a word the plan uses everywhere (入園 of 「入園申請」: 申請), the word
+    only says which application — everyday wording the excuse covers."""
+    for t in question_tokens:
+        if len(t) > len(word) and t.startswith(word) and KANJI_WORD_RE.fullmatch(t):
+            rest = t[len(word):]
+            if document_frequency is None or document_frequency(rest) <= PARTICULAR_NOUN_MAX_DF:
+                return True
+    return False
 
 
 def _in_compound(word: str, question_tokens: Sequence[str], top_tokens: set[str]) -> bool:
@@ -216,7 +225,7 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         return None
     if not absent_names and len(unsupported) == 1 and KANJI_WORD_RE.fullmatch(unsupported[0]) \
             and top_dense >= min_paraphrase_dense and not analyzer.ends_subject(analysis.normalized, unsupported[0]) \
-            and not _modifies_compound(unsupported[0], terms.tokens) \
+            and not _modifies_compound(unsupported[0], terms.tokens, analyzer.document_frequency) \
             and not (state is not None and "subject" in state.inherited) and _ASKS_RE.search(analysis.normalized):
         # One everyday kanji word the plan never uses, not what is asked for (the head rule above),
         # in a question whose meaning the vectors find in a passage: 「荷物をドローンで届ける」 is

@@ -352,6 +352,7 @@ def test_a_deadline_of_the_plan_is_not_a_call_for_applications(assistant, questi
     "ドローンで荷物を配る仕組みの目標は？",
     "ネットでのなりすまし詐欺を減らすのに関係する施策はある？",
     "ドローンで荷物を配る仕組みの目標を教えてください",
+    "保育園の入園申請をネットでできるようにする取組はある？",  # 入園 joined to 申請, a word used everywhere
 ))
 def test_one_everyday_word_for_what_a_passage_says_is_answered(assistant, question):
     """荷物 and 詐欺 are in no document; the plan's ドローン物流 and フィッシング対策 are what is asked."""
@@ -363,6 +364,7 @@ def test_one_everyday_word_for_what_a_passage_says_is_answered(assistant, questi
     "GビズIDの発行にかかる日数は？",
     "マイナ保険証の読み取り機の故障の件数は？",
     "ドローンで荷物を配る仕組みの目標をまとめておいて",  # not a question: the everyday word is not excused
+    "献血手帳をスマホのアプリで見られるようにする取組はある？",  # 献血 joined to 手帳: one thing, not in the plan
 ))
 def test_an_everyday_word_that_is_the_thing_asked_still_refuses(assistant, question):
     assert assistant.answer(question).abstained
