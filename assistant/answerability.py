@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from assistant.intents import MissingKind, load_intents
 from assistant.retrieval import RetrievalResult
-from assistant.understanding import QueryTerms, QuestionAnalysis, TermAnalyzer, is_content_word
+from assistant.understanding import LATIN_WORD_RE, QueryTerms, QuestionAnalysis, TermAnalyzer, is_content_word
 
 # Calibrated on the dev suite (evals/items.jsonl) with evals/tools/calibrate_abstention.py.
 DEFAULT_MIN_DENSE = 0.84
@@ -125,7 +125,11 @@ _ASKS_RE = re.compile(r"([？?]|(は|か|の|って|ある|どれ|どこ|いつ)
 _EXAMPLE_RE = re.compile(r"[^、。？?!！\s]{1,30}?(みたいな|みたいに|のような|のように|といった|などの|なんかの)")
 # A noun in at most this many passages names a particular thing (手帳), not an act the plan does everywhere (申請).
 PARTICULAR_NOUN_MAX_DF = 20
-_LATIN_NAME_RE = re.compile(r"[a-z][a-z0-9.'&+-]{2,}")
+
+
+def _latin_name(word: str) -> bool:
+    """A Latin word of three letters or more (Aadhaar, Teams): a product's or a system's name."""
+    return len(word) >= 3 and LATIN_WORD_RE.fullmatch(word) is not None
 
 
 def _as_typed(word: str, text: str) -> str:
@@ -202,9 +206,10 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         unsupported = [w for w in unsupported if w in own]
     # 「スマートウォッチの歩数みたいな健康データ」: the words of an example are not the subject, the
     # words after it are — unless the example is a place, a body or a product by name (エストニアのような)
-    rest = _EXAMPLE_RE.sub(" ", analysis.normalized.casefold())
-    if rest != analysis.normalized.casefold() and any(w in rest and w not in unsupported for w in terms.naming):
-        unsupported = [w for w in unsupported if w in rest or w in terms.names or _LATIN_NAME_RE.fullmatch(w)]
+    folded = analysis.normalized.casefold()
+    rest = _EXAMPLE_RE.sub(" ", folded)
+    if rest != folded and any(w in rest and w not in unsupported for w in terms.naming):
+        unsupported = [w for w in unsupported if w in rest or w in terms.names or _latin_name(w)]
     if not unsupported:
         return None
     # The last naming word is what the question asks about (「万博の来場者数の目標」 asks for 来場者数):
@@ -220,7 +225,7 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     # 広島 named only in 「広島AIプロセス」): the question is about it, however common its other words
     # are (「熊本の半導体工場への補助金」 is not about 半導体戦略).
     # (a Latin word no document has, Aadhaar, Teams, is a product's or a system's name)
-    absent_names = [w for w in unsupported if w in terms.names or (w in terms.unknown and _LATIN_NAME_RE.fullmatch(w))]
+    absent_names = [w for w in unsupported if w in terms.names or (w in terms.unknown and _latin_name(w))]
     if not absent_names and unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
     if not absent_names and len(unsupported) == 1 and KANJI_WORD_RE.fullmatch(unsupported[0]) \

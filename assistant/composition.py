@@ -516,9 +516,10 @@ class Composer:
                     [self.measure_citation(m, sent, score)])
         ranked_targets = self.rank(terms, targets, fields=("targets",), numeric=numeric or True)
         best = ranked_targets[0][1] if ranked_targets else targets[0]
+        target_text = self._with_figures(best, targets)
         # Staff quote a target with the ministry that owns it.
         lead = "" if head == "同施策" else f"（主担当: {ministries(m.lead_ministries)}）"
-        lines = [f"{head}{lead}の目標: {self._with_figures(best, targets)} {ref}"]
+        lines = [f"{head}{lead}の目標: {target_text} {ref}"]
         cites = [self.measure_citation(m, best.text, score)]
         # A sentence of the body that answers the question's own words better than any target
         # (「従来の保険証はいつまで？」) comes first; the target follows.
@@ -530,11 +531,11 @@ class Composer:
         # (…and when the target lacks the kind asked — 「何年何月ごろ？」 of a target with no date —
         # the body sentence that has it answers, if it is about the question nearly as much.)
         only_body_answers = numeric in ("time", "quantity") and answers_kind and bool(body) \
-            and not _asked_kind_re(numeric).search(self._with_figures(best, targets)) and body[0][0] >= 0.5 * target_score
+            and not _asked_kind_re(numeric).search(target_text) and body[0][0] >= 0.5 * target_score
         if body and (((terms.content - title_words) and body[0][0] > 2 * target_score) or only_body_answers):
             if answers_kind:
                 lines.insert(0, f"{head}{lead}: {body[0][1].text} {ref}")
-                lines[1] = f"・目標: {self._with_figures(best, targets)} {ref}"
+                lines[1] = f"・目標: {target_text} {ref}"
                 cites.insert(0, self.measure_citation(m, body[0][1].text, score))
             else:  # the target answers; the sentence on the question's own words supports it
                 lines.append(f"・{body[0][1].text} {ref}")

@@ -115,7 +115,8 @@ OWN_WORD_BOOST = 2.0
 INHERITED_WORD_WEIGHT = 0.25
 _REDUPLICATED_RE = re.compile(r"[\u4e00-\u9fff]々")
 _KANJI_ABBREVIATION_RE = re.compile(r"[\u4e00-\u9fff]{2,3}")
-_LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
+# A Latin word as the tokenizer keeps it (casefolded): JC-STAR, e-tax, aadhaar.
+LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
 _KANJI_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
               "ひと": 1, "ふた": 2, "みっ": 3, "よっ": 4, "いつ": 5}
 
@@ -370,7 +371,7 @@ class TermAnalyzer:
             key = key.replace(term, " ")
         # Latin words as the tokenizer keeps them whole (JC-STAR, not JC | STAR); the rest from the tagger.
         candidates = absent + [t for t in self.tokenizer.naming_nouns(key) if not t.isascii()]
-        candidates += [t for t in self.tokenizer.tokenize(key) if _LATIN_WORD_RE.fullmatch(t)]
+        candidates += [t for t in self.tokenizer.tokenize(key) if LATIN_WORD_RE.fullmatch(t)]
         out: list[str] = []
         for tok in candidates:
             if tok in out or tok in QUESTION_WORDS or _MEASURE_NO_RE.search(tok) or f"何{tok}" in typed \
@@ -378,7 +379,7 @@ class TermAnalyzer:
                 # (「何パーセント」「何県ずつ」: the counter asked for, not what the subject is;
                 # 「国々」「人々」: one common kanji doubled, as plain as the kanji alone)
                 continue
-            if _KANJI_WORD_RE.fullmatch(tok) or _KATAKANA_WORD_RE.fullmatch(tok) or _LATIN_WORD_RE.fullmatch(tok):
+            if _KANJI_WORD_RE.fullmatch(tok) or _KATAKANA_WORD_RE.fullmatch(tok) or LATIN_WORD_RE.fullmatch(tok):
                 out.append(tok)
         return out
 
@@ -597,7 +598,7 @@ class Understanding:
         if analyzer.document_frequency is None:
             return False
         words = analyzer.proper_nouns(clause) | {t for t in analyzer.tokenizer.tokenize(clause)
-                                                 if _LATIN_WORD_RE.fullmatch(t) or _KATAKANA_WORD_RE.fullmatch(t)}
+                                                 if LATIN_WORD_RE.fullmatch(t) or _KATAKANA_WORD_RE.fullmatch(t)}
         return any(len(w) >= 2 and analyzer.document_frequency(w) <= 2 for w in words)
 
     def subject_of(self, normalized: str, *, lead_in: bool = True) -> str:
