@@ -128,7 +128,7 @@ PARTICULAR_NOUN_MAX_DF = 20
 
 
 def _latin_name(word: str) -> bool:
-    """A Latin word of three letters or more (Aadhaar, Teams): a product's or a system's name."""
+    """A Latin word of three letters or more (Teams, Zoom): a product's or a system's name."""
     return len(word) >= 3 and LATIN_WORD_RE.fullmatch(word) is not None
 
 
@@ -204,7 +204,7 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         # words (アイランド, held by those only) were found in their own turn; the new field counts.
         own = analysis.normalized.casefold()
         unsupported = [w for w in unsupported if w in own]
-    # 「スマートウォッチの歩数みたいな健康データ」: the words of an example are not the subject, the
+    # 「スマートウォッチみたいな機器で集めた健康データ」: the words of an example are not the subject, the
     # words after it are — unless the example is a place, a body or a product by name (エストニアのような)
     folded = analysis.normalized.casefold()
     rest = _EXAMPLE_RE.sub(" ", folded)
@@ -224,7 +224,7 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     # A person, place or organisation no document names, or none of the passages found (熊本, 河野;
     # 広島 named only in 「広島AIプロセス」): the question is about it, however common its other words
     # are (「熊本の半導体工場への補助金」 is not about 半導体戦略).
-    # (a Latin word no document has, Aadhaar, Teams, is a product's or a system's name)
+    # (a Latin word no document has, Teams, Zoom, is a product's or a system's name)
     absent_names = [w for w in unsupported if w in terms.names or (w in terms.unknown and _latin_name(w))]
     if not absent_names and unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
@@ -239,7 +239,7 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         # not end as a question (「…の手紙を書いて」 is a request, whatever its words) still refuse.
         return None
     named = absent_names or unsupported
-    # in the order and the letter case the user wrote them (Aadhaar, not aadhaar)
+    # in the order and the letter case the user wrote them (Teams, not teams)
     key = analysis.text.casefold()
     named = sorted(named, key=lambda w: (key.find(w) if w in key else len(key)))
     shown = "』『".join(_as_typed(w, analysis.text) for w in named[:3])

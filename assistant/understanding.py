@@ -106,7 +106,7 @@ _KATAKANA_WORD_RE = re.compile(r"[\u30a0-\u30ffー]{3,}")
 _KATAKANA_CHAR_RE = re.compile(r"[\u30a0-\u30ffー]")
 _KANJI_COMPOUND_RE = re.compile(r"[\u4e00-\u9fff]{4,10}")
 # A question word asking a time or an amount: a follow-up holding one asks that, not the field before.
-# 「これから何に取り組むの？」「今後どう進める？」 ask what is done, not the field asked before either.
+# 「じゃあこれから何をするの？」「今後どう進める？」 ask what is done, not the field asked before either.
 _OWN_ASK_RE = re.compile(r"いつ|何年|何月|何日|どれくらい|どのくらい|どれだけ|何(%|％|割|件|人|社|か所|箇所)"
                          r"|何(に|を)(取り組|取組|する|やる|進め|目指)|どう(進め|する|やって|取り組|なる|変わ)|どんなこと")
 # How much more a follow-up's own words weigh, and how much less the inherited subject's (the measure in
@@ -115,7 +115,7 @@ OWN_WORD_BOOST = 2.0
 INHERITED_WORD_WEIGHT = 0.25
 _REDUPLICATED_RE = re.compile(r"[\u4e00-\u9fff]々")
 _KANJI_ABBREVIATION_RE = re.compile(r"[\u4e00-\u9fff]{2,3}")
-# A Latin word as the tokenizer keeps it (casefolded): JC-STAR, e-tax, aadhaar.
+# A Latin word as the tokenizer keeps it (casefolded): JC-STAR, e-tax, teams.
 LATIN_WORD_RE = re.compile(r"[a-z][a-z0-9.'&+-]+")
 _KANJI_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
               "ひと": 1, "ふた": 2, "みっ": 3, "よっ": 4, "いつ": 5}
@@ -145,7 +145,7 @@ class QueryTerms:
     ministries: tuple[str, ...] = ()
     # naming words the dictionary tags as names of people, places or organisations (熊本, 河野)
     names: tuple[str, ...] = ()
-    # a follow-up's own words about the measure in focus (「構築するのはどのクラウドの上？」: 構築,
+    # a follow-up's own words about the measure in focus (「それはどのクラウドの上に構築されるの？」: 構築,
     # クラウド): what to quote of that measure, its inherited subject being held by all of it
     own: frozenset[str] = frozenset()
 
@@ -584,7 +584,7 @@ class Understanding:
         if m is None or re.search(r"について|の件|に関して|に関する|に対して|のことで|の話", m.group(0)):
             return text
         if self._names_rare_thing(m.group(0)):
-            # 「インドのAadhaarって…そうですが、」 is not small talk: it names what is asked about
+            # 「エストニアのX-Roadが有名らしいのですが、」 is not small talk: it names what is asked about
             return text
         rest = text[m.end():]
         probe = self.subject_of(rest, lead_in=False)
@@ -593,7 +593,7 @@ class Understanding:
     def _names_rare_thing(self, clause: str) -> bool:
         """Whether a clause names a place, an organisation, a product or a system (a proper noun, a
         Latin or katakana word) that at most two passages mention: the clause is then about the
-        subject (「インドのAadhaarって…」), unlike 「課長に聞かれたのですが」."""
+        subject (「エストニアのX-Roadが…」), unlike 「課長に聞かれたのですが」."""
         analyzer = self.analyzer
         if analyzer.document_frequency is None:
             return False
@@ -1062,7 +1062,7 @@ class Understanding:
         analysis.terms = self.analyzer.terms(analysis.retrieval_query, subject=state.subject if own_subject else None,
                                              naming=naming)
         if state.is_followup and state.focus and state.resolution not in ("shift", "similar", "more"):
-            # 「構築するのはどのクラウドの上？」 about the measure in focus: the sentence to quote is the
+            # 「それはどのクラウドの上に構築されるの？」 about the measure in focus: the sentence to quote is the
             # one with the turn's own words (クラウド), not the one richest in the inherited subject's.
             own = set(self.subject_terms(self.subject_of(normalized))) - set(previous.subject_terms if previous else ())
             if own & analysis.terms.weights.keys():
