@@ -46,6 +46,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("heldout4", "heldout4.jsonl", "Held-out suite 4"),
     Suite("heldout5", "heldout5.jsonl", "Held-out suite 5"),
     Suite("heldout6", "heldout6.jsonl", "Held-out suite 6"),
+    Suite("heldout7", "heldout7.jsonl", "Held-out suite 7"),
 )
 
 SUITE_PATHS: dict[str, Path] = {s.name: s.path for s in SUITES}
