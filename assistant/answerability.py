@@ -121,8 +121,8 @@ KANJI_WORD_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
 _ASKS_RE = re.compile(r"([？?]|(は|か|の|って|ある|どれ|どこ|いつ)|(教えて|知りたい|聞きたい|調べて)(ください|下さい|ほしい|欲しい|くれ)?)[。.]?\s*$")
 
 
-# an example given for the subject: 「Xみたいな」「Xのような」「Xといった」「Xなどの」
-_EXAMPLE_RE = re.compile(r"[^、。？?!！\s]{1,30}?(みたいな|みたいに|のような|のように|といった|などの|なんかの)")
+# an example given for the subject: 「Xみたいな」「Xのような」「Xで使うような」「Xといった」「Xなどの」
+_EXAMPLE_RE = re.compile(r"[^、。？?!！\s]{1,30}?(みたいな|みたいに|ような|のように|といった|などの|なんかの)")
 # A noun in at most this many passages names a particular thing (手帳), not an act the plan does everywhere (申請).
 PARTICULAR_NOUN_MAX_DF = 20
 
@@ -228,13 +228,15 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     absent_names = [w for w in unsupported if w in terms.names or (w in terms.unknown and _latin_name(w))]
     if not absent_names and unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
-    if not absent_names and len(unsupported) == 1 and KANJI_WORD_RE.fullmatch(unsupported[0]) \
+    if not absent_names and len(unsupported) == 1 \
+            and (KANJI_WORD_RE.fullmatch(unsupported[0]) or analyzer.is_loanword(unsupported[0])) \
             and top_dense >= min_paraphrase_dense and not analyzer.ends_subject(analysis.normalized, unsupported[0]) \
             and not _modifies_compound(unsupported[0], terms.tokens, analyzer.document_frequency) \
             and not (state is not None and "subject" in state.inherited) and _ASKS_RE.search(analysis.normalized):
         # One everyday kanji word the plan never uses, not what is asked for (the head rule above),
         # in a question whose meaning the vectors find in a passage: 「荷物をドローンで届ける」 is
-        # the plan's ドローン物流, 「田舎でも自動運転」 its 地方. A named place, a product's katakana
+        # the plan's ドローン物流, 「田舎でも自動運転」 its 地方. A loanword the dictionary knows
+        # (パンデミック, the plan's 感染症危機) is such a word too. A named place, a product's katakana
         # name, a second unknown word, a subject inherited from a refused turn, or a text that does
         # not end as a question (「…の手紙を書いて」 is a request, whatever its words) still refuse.
         return None

@@ -29,6 +29,7 @@ from assistant.chunking import (
     Chunk,
     measure_body_sentences,
     measure_target_sentences,
+    measure_text,
     sentence_units,
     strip_bullet,
 )
@@ -76,6 +77,12 @@ _HEADING_RE = re.compile(r"^(第[0-9０-９一二三四五六七八九十]+|[（
 _BRACKETED_LINE_RE = re.compile(r"[（(][^（()）]{1,40}[）)]")  # 「（医療データ利活用の現状）」: a label
 MAX_SUPPORT = 3  # supporting lines after the first
 MAX_LIST = 10  # measures listed one per line; the next ones are named in 「ほかに関連」
+GIST_NAME_BONUS = 1.6  # see gist_weight
+# A list's first line names, after each of its first measures' titles, the system or service its gist
+# names (instrument_name): a name of at most this many characters, in at most this many measures.
+LIST_NAMED_IN_HEADER = 5
+INSTRUMENT_NAME_CHARS = 20
+INSTRUMENT_MAX_MEASURES = 3
 LIST_GIST_CHARS = 90  # a listed measure's gist: its key sentence up to a clause break near this length
 
 Lines = tuple[list[str], list["Citation"]]
@@ -200,13 +207,16 @@ _BACKGROUND_END_RE = re.compile(
 )
 
 
+# A sentence that names the measure's instrument: a system or service by its Latin name (SOBO-WEB,
+# JC-STAR) or a name the plan quotes (「引越し手続オンラインサービス」).
+_NAMES_INSTRUMENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9・\-]{2,}|「[^」]{3,30}」")
+
+
 def gist_weight(sentence: str) -> float:
-    """How well a sentence serves as a measure's gist: what it does beats why it is needed."""
-    if _ACTION_END_RE.search(sentence):
-        return 1.0
-    if _BACKGROUND_END_RE.search(sentence):
-        return 0.6
-    return 0.85
+    """How well a sentence serves as a measure's gist: what it does beats why it is needed, and
+    naming the system or service it builds beats describing it."""
+    weight = 1.0 if _ACTION_END_RE.search(sentence) else 0.6 if _BACKGROUND_END_RE.search(sentence) else 0.85
+    return weight * (GIST_NAME_BONUS if _NAMES_INSTRUMENT_RE.search(unicodedata.normalize("NFKC", sentence)) else 1.0)
 
 
 # A term's definition in the documents: a footnote its mention points to (「特定移行支援システム<sup>6</sup>」
@@ -284,6 +294,7 @@ class Composer:
         self._sentence_tokens: dict[str, frozenset[str]] = {}
         self._fragment_heads: dict[str, bool] = {}  # a sentence's first characters → starts mid-sentence
         self._measure_candidates: dict[str, list[Candidate]] = {}
+        self._naming_counts: dict[str, int] = {}  # a name → how many measures' texts contain it
         self._lock = threading.Lock()
 
     # -- citations ----------------------------------------------------------------------------
@@ -669,6 +680,28 @@ class Composer:
         lines = firsts + support[: max(0, room)]
         return lines, cites
 
+    def instrument_name(self, m: Measure, sentence: str) -> str | None:
+        """The system or service a measure's gist names (SOBO-WEB, 「ミラサポコネクト」), when its
+        title does not already say it and few measures name it (ICT, IoT name nothing in particular)."""
+        title = unicodedata.normalize("NFKC", m.title)
+        for match in _NAMES_INSTRUMENT_RE.finditer(unicodedata.normalize("NFKC", sentence)):
+            name = match.group().strip("「」")
+            if name in title or len(name) > INSTRUMENT_NAME_CHARS or self.measures_naming(name) > INSTRUMENT_MAX_MEASURES:
+                continue
+            return name
+        return None
+
+    def measures_naming(self, name: str) -> int:
+        """How many measures' texts contain ``name`` (kept once counted)."""
+        count = self._naming_counts.get(name)
+        if count is None:
+            key = name.casefold()
+            count = sum(1 for m in self.catalog.measures.values()
+                        if key in unicodedata.normalize("NFKC", measure_text(m)).casefold())
+            with self._lock:
+                self._naming_counts[name] = count
+        return count
+
     def render_list(self, hits: Sequence[Hit], terms: QueryTerms, topic: str = "", *, heading: str = "") -> Lines:
         """Every measure given (already filtered by relevance, best first), up to 10.
 
@@ -679,7 +712,12 @@ class Composer:
         """
         measures = [h for h in hits if h.chunk.measure_no]
         shown, rest = measures[:MAX_LIST], measures[MAX_LIST : MAX_LIST + 6]
-        names = "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」" for h in shown)
+        gists = {h.chunk.measure_no: self.key_sentence(self.catalog.measures[h.chunk.measure_no], terms) for h in shown}
+        names = "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」"
+                         + (f"（{name}）" if i < LIST_NAMED_IN_HEADER
+                            and (name := self.instrument_name(self.catalog.measures[h.chunk.measure_no],
+                                                              gists[h.chunk.measure_no])) else "")
+                         for i, h in enumerate(shown))
         if heading:
             lines = [f"{heading}: {names}" + (f" ほか{len(measures) - len(shown)}件" if rest else "")]
         else:
@@ -689,7 +727,7 @@ class Composer:
         cites: list[Citation] = []
         for h in shown:
             m = self.catalog.measures[h.chunk.measure_no]
-            sent = self.key_sentence(m, terms)
+            sent = gists[m.measure_no]
             lines.append(f"・No. {m.measure_no}（{ministries(m.lead_ministries)}）: {clause(sent, LIST_GIST_CHARS)} [No. {m.measure_no}]")
             cites.append(self.measure_citation(m, sent, h.score))
         if rest:

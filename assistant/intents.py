@@ -44,6 +44,18 @@ class RequestKind:
     patterns: tuple[re.Pattern[str], ...]
 
 
+# An embedded question (「年金がいくらになるか、」「いくらか確かめる」) followed by a question word of its
+# own: the embedded one is what the asked thing is about, the later one what is asked.
+_EMBEDDED_THEN_ASKS_RE = re.compile(r"^[^。？?]*?か(、|,|を|が|は|について|どうか|(?=確か|調べ|分か|わか|知ら|知れ|計算|試算|確認|見積|比べ))[^。？?]*?"
+                                    r"(いつ|どこ|誰|だれ|何|どう|どれ|どの|どちら|いくつ|本当|ほんと)")
+
+
+def _asks_here(match: re.Match[str], text: str) -> bool:
+    """Whether a match of a kind's ``asks`` is the question's ask: not inside an embedded question
+    that a later question word asks about (「いくらになるか計算できるサービスはいつから？」)."""
+    return _EMBEDDED_THEN_ASKS_RE.match(text[match.end():]) is None
+
+
 @dataclass(frozen=True)
 class MissingKind:
     """A kind of fact a policy plan does not hold unless a passage shows one (a budget, a name)."""
@@ -81,7 +93,7 @@ class MissingKind:
 
     def asked_in(self, normalized: str, fields: set[str]) -> bool:
         """Whether a question asks for this kind of fact (given the fields it asks for)."""
-        if not self.asks.search(normalized):
+        if not any(_asks_here(m, normalized) for m in self.asks.finditer(normalized)):
             return False
         return not fields & set(self.unless_fields) or bool(self.plainly and self.plainly.search(normalized))
 

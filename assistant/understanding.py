@@ -188,6 +188,10 @@ def is_content_word(token: str) -> bool:
     return (token not in QUESTION_WORDS and len(token) > 1) or token.isdigit()
 
 
+# unidic glosses a loanword with its source word: ゴーグル → 「ゴーグル-goggle」
+_LOANWORD_LEMMA_RE = re.compile(r"-[a-z]{3,}$")
+
+
 class TermAnalyzer:
     """Tokenises a text once and weighs its words by how rare they are in the indexed corpus."""
 
@@ -269,6 +273,16 @@ class TermAnalyzer:
     def known(self, token: str) -> bool:
         return self.document_frequency is None or self.document_frequency(token) > 0
 
+    def is_loanword(self, word: str) -> bool:
+        """Whether ``word`` is one common noun the dictionary knows as borrowed from English
+        (パンデミック-pandemic, ゴーグル-goggle): everyday wording like a kanji word, unlike a
+        product's or a service's katakana name, which the dictionary does not hold whole."""
+        morphemes = self.tokenizer.morphemes(word)
+        if len(morphemes) != 1:
+            return False
+        m = morphemes[0]
+        return m.pos1 == "名詞" and m.pos2 == "普通名詞" and _LOANWORD_LEMMA_RE.search(m.lemma) is not None
+
     def terms(self, text: str, *, subject: str | None = None, naming: Sequence[str] | None = None) -> QueryTerms:
         """Terms of ``text``; ``subject`` (the turn's own words) is checked for unknown words.
 
@@ -292,6 +306,10 @@ class TermAnalyzer:
             unknown = tuple(w for w in named if not self.known(w) and self.abbreviation_of(w) is None)
             # A staff term such as マイナカード names the subject as firmly as the plan's own word.
             for term in synonym_terms(subject, self.synonyms):
+                if any(term in w and term != w for w in unknown):
+                    # a staff term inside a katakana name no document has (メタバース of
+                    # 「ガバメントメタバース」) is part of that name, not a second word for the subject
+                    continue
                 # Each of the plan's wordings counts only whole: 「医療DX」 is not held by a passage
                 # that merely says DX.
                 wordings = tuple(frozenset(t for t in self.tokenizer.tokenize(e) if is_content_word(t))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from assistant.answering import Answer, ExtractiveAnswerer
 from assistant.catalog import find_measure_nos
+from assistant.chunking import measure_text
 from assistant.composition import Composer
 from assistant.tokenizer import JapaneseTokenizer
 
@@ -701,3 +703,28 @@ def test_a_date_asked_that_only_the_body_holds_opens_the_answer(assistant):
     for q, date in cases:
         a = assistant.answer(q)
         assert not a.abstained and date in a.text.splitlines()[0], a.text
+
+
+def test_a_list_names_the_system_each_measure_builds(assistant, catalog):
+    """After a listed measure's title comes the system or service its gist names (WAGRI of No. 3-6),
+    when the title does not say it and few measures name it."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    questions = ["農業のデータ活用に関わる施策を一覧で", "災害時の情報共有の施策を全部教えて"]
+    assert_in_neither_suite(questions)
+    for q in questions:
+        a = assistant.answer(q)
+        first = a.text.splitlines()[0]
+        named = re.findall(r"No\. (\d-\d+)「[^」]*(?:」[^、（]*)?」（([^）]+)）", first)
+        assert named, first
+        for no, name in named:
+            m = catalog.measures[no]
+            text = unicodedata.normalize("NFKC", measure_text(m))
+            assert name not in unicodedata.normalize("NFKC", m.title) and name in text, (no, name)
+
+
+def test_a_name_many_measures_use_is_not_an_instrument(assistant, catalog):
+    composer = assistant.extractive.composer
+    m = catalog.measures["3-6"]
+    assert composer.instrument_name(m, "ICTを活用してWAGRIを運用する。") == "WAGRI"  # ICT names nothing in particular
+    assert composer.instrument_name(m, "ICTを活用する。") is None

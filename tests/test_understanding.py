@@ -182,10 +182,15 @@ def test_a_request_is_read_as_typed_before_the_plans_spelling(understanding):
     "あなたならどちらを選びますか",
     "オンライン化の割合は何割を目指す？",
     "利用率を何パーセントにする計画？",
+    "受験料がいくらか教えて",  # an embedded amount with nothing else asked
+    "証明書の発行料金は？",
+    "新聞に載ってた自治体システムのトラブルはどうなった？",
+    "昨日テレビでやってた窓口の混雑の話、詳しく教えて",
 ), ["money", "current_value", "count", "company", "personal_help", "opinion", "recent_value", "entity_names",
     "entity_names", "entity_names", "count", "count", "location", "entity_names", "opinion", "role",
     "duration", "duration", "duration", "exact_date", "exact_date", "current_value", "current_value", "current_value",
-    "current_value", "live_status", "live_status", "opinion", "opinion", "opinion", "rate", "rate"], strict=True)))
+    "current_value", "live_status", "live_status", "opinion", "opinion", "opinion", "rate", "rate", "money",
+    "money", "news_report", "news_report"], strict=True)))
 def test_missing_kinds(question, kind):
     found = missing_kind(unicodedata.normalize("NFKC", question))
     assert found is not None and found.name == kind
@@ -196,7 +201,15 @@ def test_missing_kinds(question, kind):
                                          "データセンターの地方分散はどう進める？", "最も重要な取組はどれ？",
                                          "港湾の手続の電子化は誰が責任を持っている？", "交通系のデータ整備って誰の所管なの",
                                          "審査期間を何日に短縮する目標？", "今後つながる仕組みは整備される？",
-                                         "手続の日付の記載を不要にする取組", "今後何件に増やす予定？"))
+                                         "手続の日付の記載を不要にする取組", "今後何件に増やす予定？",
+                                         # a fee named, not asked: a toll gate, a fee as the topic of
+                                         # a yes-no question, an amount inside an embedded question
+                                         "料金所のETC専用化はどこの省が進めてる？",
+                                         "施設の使用料金、まとめて支払えるようになる？",
+                                         "保険料がいくらか確かめられるアプリはいつから使える？",
+                                         "税金がいくらになるかを試算できる仕組みはどこの省が作る？",
+                                         # a report as the lead-in, not the thing asked
+                                         "ニュースで見たんだけど、紙の保険証はいつまで使える？"))
 def test_ordinary_questions_have_no_missing_kind(question):
     assert missing_kind(question) is None
 
