@@ -81,6 +81,10 @@ GIST_NAME_BONUS = 1.6  # see gist_weight
 # A list's first line names, after each of its first measures' titles, the system or service its gist
 # names (instrument_name): a name of at most this many characters, in at most this many measures.
 LIST_NAMED_IN_HEADER = 5
+# A body sentence stating the kind of figure asked (a date, an amount) that the targets lack opens a
+# target answer when its score is at least this share of the best body sentence's: the targets
+# cannot answer, and the sentence is about the question nearly as much as any.
+BODY_KIND_SHARE = 0.35
 INSTRUMENT_NAME_CHARS = 20
 INSTRUMENT_MAX_MEASURES = 3
 LIST_GIST_CHARS = 90  # a listed measure's gist: its key sentence up to a clause break near this length
@@ -540,9 +544,16 @@ class Composer:
         answers_kind = numeric not in ("time", "quantity") or bool(body and _asked_kind_re(numeric).search(body[0][1].text))
         target_score = ranked_targets[0][0] if ranked_targets else 0.0
         # (…and when the target lacks the kind asked — 「何年何月ごろ？」 of a target with no date —
-        # the body sentence that has it answers, if it is about the question nearly as much.)
-        only_body_answers = numeric in ("time", "quantity") and answers_kind and bool(body) \
-            and not _asked_kind_re(numeric).search(target_text) and body[0][0] >= 0.5 * target_score
+        # the body sentence that has it answers, if it is about the question nearly as much as the
+        # best body sentence.)
+        # (the best body sentence holding the kind, not only the best one: 「いつごろ動き出す？」 shares
+        # few words with the sentence that dates the start)
+        holding = next(((sc, c) for sc, c in body if _asked_kind_re(numeric).search(c.text)), None) \
+            if numeric in ("time", "quantity") and not _asked_kind_re(numeric).search(target_text) else None
+        only_body_answers = holding is not None and holding[0] >= BODY_KIND_SHARE * body[0][0]
+        if only_body_answers and holding is not None and holding is not body[0]:
+            body = [holding] + [x for x in body if x is not holding]
+            answers_kind = True
         if body and (((terms.content - title_words) and body[0][0] > 2 * target_score) or only_body_answers):
             if answers_kind:
                 lines.insert(0, f"{head}{lead}: {body[0][1].text} {ref}")

@@ -698,7 +698,9 @@ def test_a_date_asked_that_only_the_body_holds_opens_the_answer(assistant):
     from tests.test_understanding import assert_in_neither_suite
 
     cases = [("スマホでマイナ保険証が使えるようになるのはいつごろの予定？", "2025年9月頃"),
-             ("出生届をネットで出せるようにするのは何年度を目標にしてる？", "2026年度")]
+             ("出生届をネットで出せるようにするのは何年度を目標にしてる？", "2026年度"),
+             # the dated sentence shares few words with the question (動かす ≠ 運転開始)
+             ("富岳の後継のスパコンはいつ頃から動かす目標？", "2030年ごろ")]
     assert_in_neither_suite([q for q, _ in cases])
     for q, date in cases:
         a = assistant.answer(q)
