@@ -75,6 +75,18 @@ def test_two_fields_are_both_asked():
     assert set(detect_fields(phr("自治体窓口のDX、担当とKPIを両方")[0])) >= {"lead", "targets"}
 
 
+@pytest.mark.parametrize("question", phr(
+    "When will the new ID app be launched?",
+    "When is the shared cloud scheduled to be ready, and which ministry runs it?",
+))
+def test_an_english_when_of_a_planned_step_asks_for_the_target(question):
+    assert "targets" in detect_fields(question)
+
+
+def test_an_english_when_of_a_past_event_asks_no_target():
+    assert "targets" not in detect_fields(phr("When did Japan join the OECD?")[0])
+
+
 # --- requests that are not questions about the plan -------------------------------------------------
 
 @pytest.mark.parametrize("question,kind", list(zip(phr(
