@@ -751,15 +751,17 @@ class ExtractiveAnswerer:
             # A measure already under discussion wins if it still fits: it holds the turn's own
             # distinctive words (a new subject such as 物流 moves the conversation on).
             rare = (set(state.subject_terms) if state else set()) & (analysis.terms.rare() if analysis.terms else set())
+            # a part of a longer word (ファイバ of 光ファイバ) is the same word again
+            rare = {w for w in rare if not any(w != v and w in v for v in rare)}
             near = [h for h in result.hits[:5] if h.chunk.measure_no in analysis.context_measures
-                    and (not rare or len(rare & self.chunk_tokens(h)) * 2 >= len(rare))]
+                    and (not rare or self.words_held(rare, h, analysis.terms) * 2 >= len(rare))]
             if not near and rare and result.hits:
                 # Retrieval ranked it lower (「訓練の回数の目標は？」 after EMIS: another measure
                 # counts 回数): it still wins when it holds as many of the words as the top passage.
-                top_holds = len(rare & self.chunk_tokens(result.hits[0]))
+                top_holds = self.words_held(rare, result.hits[0], analysis.terms)
                 for no in analysis.context_measures[:3]:
                     hit = self.retriever.measure_hit(no)
-                    held = len(rare & self.chunk_tokens(hit)) if hit is not None else 0
+                    held = self.words_held(rare, hit, analysis.terms) if hit is not None else 0
                     if hit is not None and held * 2 >= len(rare) and held >= top_holds:
                         near = [next((h for h in result.hits if h.chunk.measure_no == no), hit)]
                         break
@@ -784,6 +786,13 @@ class ExtractiveAnswerer:
             # the measure whose title says what the user said, word for word, leads.
             result.hits = [titled] + [h for h in result.hits if h is not titled]
         return result
+
+    def words_held(self, words: set[str], hit: Hit, terms: QueryTerms | None) -> int:
+        """How many of ``words`` a passage holds, as typed or in the plan's wording of a staff term
+        (光ファイバ held by a passage on 光化率)."""
+        toks = self.chunk_tokens(hit)
+        wordings = terms.synonym_words if terms is not None else {}
+        return sum(1 for w in words if w in toks or any(x and x <= toks for x in wordings.get(w, ())))
 
     def titled_by_subject(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> Hit | None:
         """The first of ``hits`` whose measure title says the turn's own subject (see

@@ -782,3 +782,10 @@ def test_a_follow_up_quotes_the_sentence_with_its_own_words(assistant):
     answer, analysis = _live(assistant, *phr("政治資金の収支報告のデータベースを作る施策は？", "それはどのクラウドの上に構築されるの？"))
     assert analysis.terms.own and "クラウド" in analysis.terms.own
     assert answer.measure_nos[:1] == ["2-25"] and "ガバメントクラウド" in answer.text.splitlines()[0], answer.text
+
+
+def test_a_follow_up_in_a_staff_term_stays_on_the_measure_that_uses_the_plans_wording(assistant):
+    """After a question about cable TV's disaster resilience (No. 3-25), 「光ファイバー化」 is the
+    plan's 光化率 of that measure, not a new subject for the measure on optical fibre (No. 2-33)."""
+    a, _ = _live(assistant, *phr("ケーブルテレビの災害対策の施策は？", "光ファイバー化はどこまで進める目標？"))
+    assert a.measure_nos[:1] == ["3-25"] and "60%" in a.text.splitlines()[0], a.text
