@@ -410,7 +410,9 @@ class ExtractiveAnswerer:
                 # (「ガバクラへの移行の目標」: No. 3-80, not a system whose target mentions its move)
                 top = measures[0]
             else:
-                top = composer.anchor_hit(self.holding_distinctive(terms, measures), terms, numeric)
+                # (a "similar" follow-up is chosen by its new field's words, see Understanding.analyse)
+                choosing = terms.focused() if analysis.state is not None and analysis.state.resolution == "similar" else terms
+                top = composer.anchor_hit(self.holding_distinctive(choosing, measures), choosing, numeric)
             m = self.catalog.measures[top.chunk.measure_no]
             lines, cites = composer.answer_measure(m, analysis.fields, terms, top.score, numeric=numeric)
             if analysis.intent == "targets" and hits[0].chunk.kind == "procedure" and lines:

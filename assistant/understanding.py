@@ -1085,6 +1085,10 @@ class Understanding:
             own = set(self.subject_terms(self.subject_of(normalized))) - set(previous.subject_terms if previous else ())
             if own & analysis.terms.weights.keys():
                 analysis.terms = replace(analysis.terms, own=frozenset(own))
+        elif state.resolution == "similar" and set(state.require) & analysis.terms.weights.keys():
+            # 「似たような…で、地盤の情報のほうは？」: the new field's words choose the measure and its
+            # sentence; the earlier subject only says what kind of thing is meant.
+            analysis.terms = replace(analysis.terms, own=frozenset(state.require))
         named_ministries = tuple(name for name, _written in self.ministries_named(normalized))
         if named_ministries:
             analysis.terms = replace(analysis.terms, ministries=named_ministries)

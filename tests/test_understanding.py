@@ -789,3 +789,11 @@ def test_a_follow_up_in_a_staff_term_stays_on_the_measure_that_uses_the_plans_wo
     plan's 光化率 of that measure, not a new subject for the measure on optical fibre (No. 2-33)."""
     a, _ = _live(assistant, *phr("ケーブルテレビの災害対策の施策は？", "光ファイバー化はどこまで進める目標？"))
     assert a.measure_nos[:1] == ["3-25"] and "60%" in a.text.splitlines()[0], a.text
+
+
+def test_a_similar_follow_up_is_chosen_by_its_new_field(assistant):
+    """「似た公開データで、地盤の情報のほうは？」 after the measure on farmland parcels (No. 2-19):
+    the new field's words (地盤) choose the measure, not the earlier subject's (区画, 農地)."""
+    a, _ = _live(assistant, *phr("農地の区画データを公開する施策はどれ？", "それの担当はどこ？",
+                                 "似た公開データで、地盤の情報のほうはどれくらい公開する目標？"))
+    assert a.measure_nos[:1] == ["2-22"], a.text
