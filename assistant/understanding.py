@@ -1047,9 +1047,11 @@ class Understanding:
         if state.resolution in ("reference", "ellipsis", "ordinal", "refine", "aspect"):
             analysis.referenced_measures = list(state.focus[:3] if state.resolution != "refine" else [])
             analysis.context_measures = list(state.focus)
-        elif state.resolution == "new" and previous is not None:
+        elif state.resolution in ("new", "shift") and previous is not None:
             # A question of its own in a conversation may still be about the measure just discussed
-            # (「対策技術の開発支援は何件が目標？」): retrieval prefers it when it holds the new words.
+            # (「対策技術の開発支援は何件が目標？」): retrieval prefers it when it holds the new words —
+            # so may a shift that replaces a modifier (「民間企業のほうは？」 of a measure on telework
+            # in both the government and companies).
             analysis.context_measures = list(previous.answered or previous.focus)
         # A follow-up names the edition, the earlier question the subject (「GIGAスクールは？」 then
         # 「それって2021年の計画にもあった？」): the document is named by both together.

@@ -797,3 +797,12 @@ def test_a_similar_follow_up_is_chosen_by_its_new_field(assistant):
     a, _ = _live(assistant, *phr("農地の区画データを公開する施策はどれ？", "それの担当はどこ？",
                                  "似た公開データで、地盤の情報のほうはどれくらい公開する目標？"))
     assert a.measure_nos[:1] == ["2-22"], a.text
+
+
+def test_a_shift_of_modifier_stays_on_the_measure_that_covers_both(assistant):
+    """「民間企業のほうは？」 after the government side of telework (No. 3-111): the measure under
+    discussion holds the new words too (民間, 導入), so the conversation stays on it."""
+    a, analysis = _live(assistant, *phr("テレワークを広げる施策は？", "公務員の在宅勤務はどうするの？",
+                                        "民間企業のほうは導入率を何％にする目標？"))
+    assert analysis.state.resolution == "shift"
+    assert a.measure_nos[:1] == ["3-111"], a.text
