@@ -730,3 +730,18 @@ def test_a_name_many_measures_use_is_not_an_instrument(assistant, catalog):
     m = catalog.measures["3-6"]
     assert composer.instrument_name(m, "ICTを活用してWAGRIを運用する。") == "WAGRI"  # ICT names nothing in particular
     assert composer.instrument_name(m, "ICTを活用する。") is None
+
+
+@pytest.mark.parametrize("question,measure", [
+    ("公民館でお客さんが使える無線のネット環境を整えた自治体の割合の目標は？", "1-63"),
+    ("法令を作る仕事にAIを使う取組は？", "2-17"),
+    ("バーチャル空間のルールづくりの担当は？", "3-21"),
+])
+def test_everyday_wording_finds_the_plans_term(assistant, question, measure):
+    """Staff say 無線のネット (the plan: Wi-Fi), 法令を作る仕事 (法制事務), バーチャル空間 (メタバース,
+    which the body spells 「メタパース」)."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    assert not a.abstained and a.measure_nos[:1] == [measure], a.text
