@@ -83,6 +83,18 @@ def test_an_english_when_of_a_planned_step_asks_for_the_target(question):
     assert "targets" in detect_fields(question)
 
 
+@pytest.mark.parametrize("question", phr(
+    "電子車検証の切り替えはいつ？担当はどこの省？",
+    "所管はどこで、いつまでに終わるの？",
+))
+def test_a_date_asked_beside_the_lead_ministry_is_a_second_field(question):
+    assert {"lead", "targets"} <= set(detect_fields(question))
+
+
+def test_a_date_asked_alone_is_not_forced_to_the_target():
+    assert "targets" not in detect_fields(phr("デジタル庁ができたのはいつ？")[0])
+
+
 def test_an_english_when_of_a_past_event_asks_no_target():
     assert "targets" not in detect_fields(phr("When did Japan join the OECD?")[0])
 
