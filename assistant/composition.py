@@ -53,6 +53,7 @@ _QUANTITY_RE = re.compile(
     r"\d[\d,.]*\s*(万|千|億)|\d[\d,.]*\s*(%|％|割|件|人|名|者|社|団体|か所|箇所|自治体|機関|校|法人|手続|地区|枚|店舗|"
     r"台|施設|か国|拠点|回|市町村|都市|km|キロ|隊|本部|システム|業務|分野|条項|円|倍|ポイント|時間|日間)|約\s*\d")
 _DATE_RE = re.compile(r"\d{4}\s*年|令和\s*[0-9０-９元]|年度|\d\s*月")
+_YEAR_RE = re.compile(r"\d{4}\s*年|令和\s*[0-9０-９元]")
 
 
 def _asked_kind_re(numeric: bool | str) -> re.Pattern[str]:
@@ -532,10 +533,21 @@ class Composer:
         ranked_targets = self.rank(terms, targets, fields=("targets",), numeric=numeric or True)
         best = ranked_targets[0][1] if ranked_targets else targets[0]
         target_text = self._with_figures(best, targets)
+        figure = None
+        if numeric in ("time", "quantity") and not _asked_kind_re(numeric).search(target_text):
+            # The target's label matched the question's words (「…オープンデータ化した箇所数」), a later
+            # line of it holds the figure asked (「※目標：2026年度までに約17,000に拡充予定」): both.
+            # (a date is a year written out: 「集計年度末」 dates nothing)
+            wanted = _YEAR_RE if numeric == "time" else _QUANTITY_RE
+            figure = next((c for _s, c in ranked_targets if c is not best and wanted.search(c.text)), None)
+            if figure is not None and figure.text not in target_text:
+                target_text = f"{target_text}／{figure.text}"
         # Staff quote a target with the ministry that owns it.
         lead = "" if head == "同施策" else f"（主担当: {ministries(m.lead_ministries)}）"
         lines = [f"{head}{lead}の目標: {target_text} {ref}"]
         cites = [self.measure_citation(m, best.text, score)]
+        if figure is not None and figure.text in target_text:
+            cites.append(self.measure_citation(m, figure.text, score))
         # A sentence of the body that answers the question's own words better than any target
         # (「従来の保険証はいつまで？」) comes first; the target follows.
         body = self.rank(terms, [c for c in cands if c.field == "body"], numeric=numeric or True)

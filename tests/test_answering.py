@@ -745,3 +745,15 @@ def test_everyday_wording_finds_the_plans_term(assistant, question, measure):
     assert_in_neither_suite([question])
     a = assistant.answer(question)
     assert not a.abstained and a.measure_nos[:1] == [measure], a.text
+
+
+def test_a_target_whose_label_matched_shows_the_line_with_the_figure(assistant, documents):
+    """No. 3-1's target is a label (「…オープンデータ化した箇所数」), reference figures, then
+    「※目標：2026年度までに約17,000に拡充予定」: asked 「何か所まで？」, the first line holds the figure."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    q = "災害リスク情報のオープンデータ化、何か所まで広げる目標？"
+    assert_in_neither_suite([q])
+    a = assistant.answer(q)
+    assert a.measure_nos[:1] == ["3-1"] and "約17,000" in a.text.splitlines()[0], a.text
+    quotes_are_verbatim(a, documents)
