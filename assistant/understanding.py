@@ -641,6 +641,14 @@ class Understanding:
         text = re.sub(r"(に|へ)?(関わる|関係する|関連する|関する|まつわる)$", "", text).strip(" 、,")
         return re.sub(r"(\s*[のはをがにでともへや]){1,2}$", "", text).strip(" 、,")
 
+    def _names_item_of_last_answer(self, normalized: str, history: Sequence[dict]) -> bool:
+        """Whether every own subject word of the turn is in the last answer: 「引越しのほうは？」 picks an
+        item that answer named, not a modifier of the measure it was about."""
+        answer = next((t.get("content", "") for t in reversed(history) if t.get("role") == "assistant"), "")
+        key = unicodedata.normalize("NFKC", answer).casefold()
+        words = [w for w in self.subject_terms(self.subject_of(normalized)) if len(w) >= 2]
+        return bool(key) and bool(words) and all(w in key for w in words)
+
     def subject_terms(self, subject: str) -> tuple[str, ...]:
         """Content words of a subject; hiragana fragments left by removed markers (のと) are not words."""
         toks = self.analyzer.tokenizer.tokenize(subject)
@@ -1047,11 +1055,13 @@ class Understanding:
         if state.resolution in ("reference", "ellipsis", "ordinal", "refine", "aspect"):
             analysis.referenced_measures = list(state.focus[:3] if state.resolution != "refine" else [])
             analysis.context_measures = list(state.focus)
-        elif state.resolution in ("new", "shift") and previous is not None:
+        elif previous is not None and (state.resolution == "new" or (
+                state.resolution == "shift" and not self._names_item_of_last_answer(normalized, history or []))):
             # A question of its own in a conversation may still be about the measure just discussed
             # (「対策技術の開発支援は何件が目標？」): retrieval prefers it when it holds the new words —
             # so may a shift that replaces a modifier (「民間企業のほうは？」 of a measure on telework
-            # in both the government and companies).
+            # in both the government and companies), unless it picks another item the answer named
+            # (「引越しのほうは？」 after an answer naming 引越しの手続).
             analysis.context_measures = list(previous.answered or previous.focus)
         # A follow-up names the edition, the earlier question the subject (「GIGAスクールは？」 then
         # 「それって2021年の計画にもあった？」): the document is named by both together.
