@@ -71,6 +71,17 @@ def test_ideas_listed_in_a_passage_are_not_a_list_of_measures(question, listing)
     assert ("list" in detect_fields(unicodedata.normalize("NFKC", question))) is listing
 
 
+@pytest.mark.parametrize("question,listing", list(zip(phr(
+    "港の手続を電子化する施策にはどんなものがありますか",
+    "観光の分野の取組はどういうものがある？",
+    "物流の効率化に関わる施策（トラック、倉庫、港湾）を一通り挙げてほしい",
+    "その取組ってどういうもの？",
+    "この施策はどういうこと？",
+), [True, True, True, False, False], strict=True)))
+def test_asking_what_measures_there_are_is_a_list(question, listing):
+    assert ("list" in detect_fields(question)) is listing
+
+
 def test_two_fields_are_both_asked():
     assert set(detect_fields(phr("自治体窓口のDX、担当とKPIを両方")[0])) >= {"lead", "targets"}
 
