@@ -229,6 +229,7 @@ def gist_weight(sentence: str) -> float:
 _FOOTNOTE_REF_RE = re.compile(r"<sup>(\d{1,3})</sup>")
 _FOOTNOTE_DEF_RE = re.compile(r"(?m)^<sup>(\d{1,3})</sup>[ \t]*(\S[^\n]{7,400})$")
 _NOTE_DEF_RE = re.compile(r"※\s*([^\s：:（()※]{2,40})(?:[（(][^）)]{1,60}[）)])?\s*[：:]\s*([^※\t\n]{8,300})")
+_CITES_SOURCE_RE = re.compile(r"(より|参照)[。.]?\s*(（[^）]*）)?\s*$")
 _SOURCE_NOTE_RE = re.compile(r"(より|参照|による|決定|法律第\s*\d+\s*号|号)[。.]?\s*$|^(平成|令和|昭和)\s*\d+\s*年")
 # 「準公共分野とは？」「DMPって何」「ワンスオンリーの意味」
 _DEFINITION_ASK_RE = re.compile(r"(.{2,40}?)\s*(?:とは|って)(?:何|なに|どういう|どんな|どのような|\s*[？?]|$)|(.{2,40}?)の(?:意味|定義)")
@@ -415,6 +416,10 @@ class Composer:
             # 「つインセンティブが…」「には、…」: the tail of a sentence cut off (a chunk boundary, a
             # gap in the source text) — its subject and verb are elsewhere.
             score *= 0.5
+        if _CITES_SOURCE_RE.search(cand.text):
+            # 「…「日本の将来推計人口」より。」: a footnote naming a source says where a figure is
+            # from, not the figure.
+            score *= 0.4
         if _BACK_REFERENCE_RE.match(cand.text):
             # 「このように、…」「こうした…」 lean on the sentence before: a poor quote on its own.
             score *= 0.8

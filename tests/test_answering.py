@@ -757,3 +757,15 @@ def test_a_target_whose_label_matched_shows_the_line_with_the_figure(assistant, 
     a = assistant.answer(q)
     assert a.measure_nos[:1] == ["3-1"] and "約17,000" in a.text.splitlines()[0], a.text
     quotes_are_verbatim(a, documents)
+
+
+def test_a_footnote_naming_a_source_is_a_poor_quote(assistant):
+    """「…「日本の将来推計人口（令和5年度推計）」より。」 says where a figure comes from, not the figure:
+    it scores below a sentence with the same words that states something."""
+    from assistant.composition import Candidate
+
+    composer = assistant.extractive.composer
+    terms = assistant.analyzer.terms("将来推計人口の見通し")
+    note = Candidate("国立社会保障・人口問題研究所「日本の将来推計人口（令和5年度推計）」より。", "body", 0)
+    stated = Candidate("日本の将来推計人口（令和5年度推計）では総人口の減少が見込まれている。", "body", 0)
+    assert composer.score(terms, note) < 0.5 * composer.score(terms, stated)
