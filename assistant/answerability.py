@@ -228,15 +228,13 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     absent_names = [w for w in unsupported if w in terms.names or (w in terms.unknown and _latin_name(w))]
     if not absent_names and unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
-    if not absent_names and len(unsupported) == 1 \
-            and (KANJI_WORD_RE.fullmatch(unsupported[0]) or analyzer.is_loanword(unsupported[0])) \
+    if not absent_names and len(unsupported) == 1 and KANJI_WORD_RE.fullmatch(unsupported[0]) \
             and top_dense >= min_paraphrase_dense and not analyzer.ends_subject(analysis.normalized, unsupported[0]) \
             and not _modifies_compound(unsupported[0], terms.tokens, analyzer.document_frequency) \
             and not (state is not None and "subject" in state.inherited) and _ASKS_RE.search(analysis.normalized):
         # One everyday kanji word the plan never uses, not what is asked for (the head rule above),
         # in a question whose meaning the vectors find in a passage: 「荷物をドローンで届ける」 is
-        # the plan's ドローン物流, 「田舎でも自動運転」 its 地方. A loanword the dictionary knows
-        # (パンデミック, the plan's 感染症危機) is such a word too. A named place, a product's katakana
+        # the plan's ドローン物流, 「田舎でも自動運転」 its 地方. A named place, a product's katakana
         # name, a second unknown word, a subject inherited from a refused turn, or a text that does
         # not end as a question (「…の手紙を書いて」 is a request, whatever its words) still refuse.
         return None

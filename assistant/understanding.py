@@ -188,10 +188,6 @@ def is_content_word(token: str) -> bool:
     return (token not in QUESTION_WORDS and len(token) > 1) or token.isdigit()
 
 
-# unidic glosses a loanword with its source word: ゴーグル → 「ゴーグル-goggle」
-_LOANWORD_LEMMA_RE = re.compile(r"-[a-z]{3,}$")
-
-
 class TermAnalyzer:
     """Tokenises a text once and weighs its words by how rare they are in the indexed corpus."""
 
@@ -272,16 +268,6 @@ class TermAnalyzer:
 
     def known(self, token: str) -> bool:
         return self.document_frequency is None or self.document_frequency(token) > 0
-
-    def is_loanword(self, word: str) -> bool:
-        """Whether ``word`` is one common noun the dictionary knows as borrowed from English
-        (パンデミック-pandemic, ゴーグル-goggle): everyday wording like a kanji word, unlike a
-        product's or a service's katakana name, which the dictionary does not hold whole."""
-        morphemes = self.tokenizer.morphemes(word)
-        if len(morphemes) != 1:
-            return False
-        m = morphemes[0]
-        return m.pos1 == "名詞" and m.pos2 == "普通名詞" and _LOANWORD_LEMMA_RE.search(m.lemma) is not None
 
     def terms(self, text: str, *, subject: str | None = None, naming: Sequence[str] | None = None) -> QueryTerms:
         """Terms of ``text``; ``subject`` (the turn's own words) is checked for unknown words.
