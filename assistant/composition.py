@@ -623,6 +623,13 @@ class Composer:
             first = strip_bullet(m.bullets[0]) if m.bullets else m.title
             ranked = [(1.0, Candidate(first))]
         best = ranked[0][1]
+        if numeric in ("time", "quantity") and not _asked_kind_re(numeric).search(best.text):
+            # 「何キロの距離で？」: the sentence stating a figure of that kind answers, when it is about
+            # the question nearly as much as the best one (the target 「…計20km以上の…実証」).
+            holding = next(((sc, c) for sc, c in ranked if _asked_kind_re(numeric).search(c.text)), None)
+            if holding is not None and holding[0] >= BODY_KIND_SHARE * ranked[0][0]:
+                best = holding[1]
+                ranked = [holding] + [x for x in ranked if x is not holding]
         lines = [f"{head}（主担当: {ministries(m.lead_ministries)}）: {best.text} {ref}"]
         cites = [self.measure_citation(m, best.text, score)]
         # One more sentence of the body when it adds to the first, and the target.

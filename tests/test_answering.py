@@ -769,3 +769,14 @@ def test_a_footnote_naming_a_source_is_a_poor_quote(assistant):
     note = Candidate("国立社会保障・人口問題研究所「日本の将来推計人口（令和5年度推計）」より。", "body", 0)
     stated = Candidate("日本の将来推計人口（令和5年度推計）では総人口の減少が見込まれている。", "body", 0)
     assert composer.score(terms, note) < 0.5 * composer.score(terms, stated)
+
+
+def test_a_figure_asked_of_what_a_measure_does_opens_with_the_sentence_stating_it(assistant):
+    """「何キロの距離で？」: the sentence on the question's words (量子インターネット) states no distance,
+    the target 「…計20km以上の量子もつれスワッピングを実証」 does — it answers first."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    q = "量子インターネットの実証は何キロの距離でやるの？"
+    assert_in_neither_suite([q])
+    a = assistant.answer(q)
+    assert a.measure_nos[:1] == ["2-43"] and "20km" in a.text.splitlines()[0], a.text
