@@ -217,6 +217,12 @@ _BACKGROUND_END_RE = re.compile(
 _NAMES_INSTRUMENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9・\-]{2,}|「[^」]{3,30}」")
 
 
+def _first_stating(ranked: Sequence[tuple[float, Candidate]],
+                   figure: re.Pattern[str]) -> tuple[float, Candidate] | None:
+    """The best-ranked candidate stating a figure of the kind asked, with its score."""
+    return next(((sc, c) for sc, c in ranked if figure.search(c.text)), None)
+
+
 def gist_weight(sentence: str) -> float:
     """How well a sentence serves as a measure's gist: what it does beats why it is needed, and
     naming the system or service it builds beats describing it."""
@@ -565,7 +571,7 @@ class Composer:
         # best body sentence.)
         # (the best body sentence holding the kind, not only the best one: 「いつごろ動き出す？」 shares
         # few words with the sentence that dates the start)
-        holding = next(((sc, c) for sc, c in body if _asked_kind_re(numeric).search(c.text)), None) \
+        holding = _first_stating(body, _asked_kind_re(numeric)) \
             if numeric in ("time", "quantity") and not _asked_kind_re(numeric).search(target_text) else None
         only_body_answers = holding is not None and holding[0] >= BODY_KIND_SHARE * body[0][0]
         if only_body_answers and holding is not None and holding is not body[0]:
@@ -626,7 +632,7 @@ class Composer:
         if numeric in ("time", "quantity") and not _asked_kind_re(numeric).search(best.text):
             # 「何キロの距離で？」: the sentence stating a figure of that kind answers, when it is about
             # the question nearly as much as the best one (the target 「…計20km以上の…実証」).
-            holding = next(((sc, c) for sc, c in ranked if _asked_kind_re(numeric).search(c.text)), None)
+            holding = _first_stating(ranked, _asked_kind_re(numeric))
             if holding is not None and holding[0] >= BODY_KIND_SHARE * ranked[0][0]:
                 best = holding[1]
                 ranked = [holding] + [x for x in ranked if x is not holding]
