@@ -307,6 +307,7 @@ class Composer:
         self._fragment_heads: dict[str, bool] = {}  # a sentence's first characters → starts mid-sentence
         self._measure_candidates: dict[str, list[Candidate]] = {}
         self._naming_counts: dict[str, int] = {}  # a name → how many measures' texts contain it
+        self._measure_keys: list[str] | None = None  # measures' texts, NFKC and case-folded (measures_naming)
         self._lock = threading.Lock()
 
     # -- citations ----------------------------------------------------------------------------
@@ -569,7 +570,7 @@ class Composer:
         # (…and when the target lacks the kind asked — 「何年何月ごろ？」 of a target with no date —
         # the body sentence that has it answers, if it is about the question nearly as much as the
         # best body sentence.)
-        # (the best body sentence holding the kind, not only the best one: 「いつごろ動き出す？」 shares
+        # (the best body sentence holding the kind, not only the best one: 「いつ頃から動かす？」 shares
         # few words with the sentence that dates the start)
         holding = _first_stating(body, _asked_kind_re(numeric)) \
             if numeric in ("time", "quantity") and not _asked_kind_re(numeric).search(target_text) else None
@@ -630,7 +631,7 @@ class Composer:
             ranked = [(1.0, Candidate(first))]
         best = ranked[0][1]
         if numeric in ("time", "quantity") and not _asked_kind_re(numeric).search(best.text):
-            # 「何キロの距離で？」: the sentence stating a figure of that kind answers, when it is about
+            # 「何キロまで？」: the sentence stating a figure of that kind answers, when it is about
             # the question nearly as much as the best one (the target 「…計20km以上の…実証」).
             holding = _first_stating(ranked, _asked_kind_re(numeric))
             if holding is not None and holding[0] >= BODY_KIND_SHARE * ranked[0][0]:
@@ -736,9 +737,13 @@ class Composer:
         """How many measures' texts contain ``name`` (kept once counted)."""
         count = self._naming_counts.get(name)
         if count is None:
+            if self._measure_keys is None:
+                # every measure's text, normalised once, not once per name looked up
+                keys = [unicodedata.normalize("NFKC", measure_text(m)).casefold() for m in self.catalog.measures.values()]
+                with self._lock:
+                    self._measure_keys = keys
             key = name.casefold()
-            count = sum(1 for m in self.catalog.measures.values()
-                        if key in unicodedata.normalize("NFKC", measure_text(m)).casefold())
+            count = sum(1 for text in self._measure_keys if key in text)
             with self._lock:
                 self._naming_counts[name] = count
         return count
@@ -753,12 +758,13 @@ class Composer:
         """
         measures = [h for h in hits if h.chunk.measure_no]
         shown, rest = measures[:MAX_LIST], measures[MAX_LIST : MAX_LIST + 6]
-        gists = {h.chunk.measure_no: self.key_sentence(self.catalog.measures[h.chunk.measure_no], terms) for h in shown}
-        names = "、".join(f"No. {h.chunk.measure_no}「{short_title(h.chunk.measure_title)}」"
-                         + (f"（{name}）" if i < LIST_NAMED_IN_HEADER
-                            and (name := self.instrument_name(self.catalog.measures[h.chunk.measure_no],
-                                                              gists[h.chunk.measure_no])) else "")
-                         for i, h in enumerate(shown))
+        listed = [(h, self.catalog.measures[h.chunk.measure_no]) for h in shown]
+        gists = {m.measure_no: self.key_sentence(m, terms) for _h, m in listed}
+        labels = []
+        for i, (h, m) in enumerate(listed):
+            name = self.instrument_name(m, gists[m.measure_no]) if i < LIST_NAMED_IN_HEADER else None
+            labels.append(f"No. {m.measure_no}「{short_title(h.chunk.measure_title)}」" + (f"（{name}）" if name else ""))
+        names = "、".join(labels)
         if heading:
             lines = [f"{heading}: {names}" + (f" ほか{len(measures) - len(shown)}件" if rest else "")]
         else:
@@ -766,8 +772,7 @@ class Composer:
             lines = [f"{about}施策は次の{len(shown)}件です（関連の強い順）: {names}" if len(shown) > 1
                      else f"{about}施策は{names}の1件です。"]
         cites: list[Citation] = []
-        for h in shown:
-            m = self.catalog.measures[h.chunk.measure_no]
+        for h, m in listed:
             sent = gists[m.measure_no]
             lines.append(f"・No. {m.measure_no}（{ministries(m.lead_ministries)}）: {clause(sent, LIST_GIST_CHARS)} [No. {m.measure_no}]")
             cites.append(self.measure_citation(m, sent, h.score))

@@ -1045,7 +1045,7 @@ class Understanding:
                 state.resolution == "shift" and not self._names_item_of_last_answer(normalized, history or []))):
             # A question of its own in a conversation may still be about the measure just discussed
             # (「対策技術の開発支援は何件が目標？」): retrieval prefers it when it holds the new words —
-            # so may a shift that replaces a modifier (「民間企業のほうは？」 of a measure on telework
+            # so may a shift that replaces a modifier (「会社のほうは？」 of a measure on telework
             # in both the government and companies), unless it picks another item the answer named
             # (「引越しのほうは？」 after an answer naming 引越しの手続).
             analysis.context_measures = list(previous.answered or previous.focus)
@@ -1084,7 +1084,7 @@ class Understanding:
             if own & analysis.terms.weights.keys():
                 analysis.terms = replace(analysis.terms, own=frozenset(own))
         elif state.resolution == "similar" and set(state.require) & analysis.terms.weights.keys():
-            # 「似たような…で、地盤の情報のほうは？」: the new field's words choose the measure and its
+            # 「似た…で、地盤のデータのほうは？」: the new field's words choose the measure and its
             # sentence; the earlier subject only says what kind of thing is meant.
             analysis.terms = replace(analysis.terms, own=frozenset(state.require))
         named_ministries = tuple(name for name, _written in self.ministries_named(normalized))
