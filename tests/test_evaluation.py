@@ -646,6 +646,7 @@ def test_suite_choices():
         HELDOUT3_PATH,
         HELDOUT4_PATH,
         HELDOUT5_PATH,
+        HELDOUT8_PATH,
         HELDOUT_SUITES,
         SUITE_CHOICES,
         SUITE_GROUPS,
@@ -655,23 +656,26 @@ def test_suite_choices():
     from assistant.evaluation.report import SUITE_TITLES
 
     assert SUITE_CHOICES == ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-                             "both", "all")
+                             "heldout8", "both", "all")
     assert SUITE_GROUPS == {"both": ("dev", "heldout"),
                             "all": ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6",
-                                    "heldout7")}
+                                    "heldout7", "heldout8")}
     assert SUITE_PATHS["heldout2"] == HELDOUT2_PATH and HELDOUT2_PATH.exists()
     assert SUITE_PATHS["heldout3"] == HELDOUT3_PATH and HELDOUT3_PATH.exists()
     assert SUITE_PATHS["heldout4"] == HELDOUT4_PATH and HELDOUT4_PATH.exists()
     assert SUITE_PATHS["heldout5"] == HELDOUT5_PATH and HELDOUT5_PATH.exists()
     assert SUITE_PATHS["heldout6"].exists()
     assert SUITE_PATHS["heldout7"].exists()
-    assert HELDOUT_SUITES == ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
+    assert SUITE_PATHS["heldout8"] == HELDOUT8_PATH and HELDOUT8_PATH.exists()
+    assert HELDOUT_SUITES == ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
+                              "heldout8")
     # everything is derived from the one suite table
     assert tuple(SUITE_PATHS) == tuple(s.name for s in SUITES) == SUITE_GROUPS["all"]
     assert all(path.exists() for path in SUITE_PATHS.values())
     assert SUITE_TITLES["dev"] == "Dev suite — `evals/items.jsonl`"
     assert SUITE_TITLES["heldout4"] == "Held-out suite 4 — `evals/heldout4.jsonl` (never tuned on)"
     assert SUITE_TITLES["heldout5"] == "Held-out suite 5 — `evals/heldout5.jsonl` (never tuned on)"
+    assert SUITE_TITLES["heldout8"] == "Held-out suite 8 — `evals/heldout8.jsonl` (never tuned on)"
     parser = build_parser()
     assert parser.parse_args(["eval"]).suite == "both"
     assert [parser.parse_args(["eval", "--suite", c]).suite for c in SUITE_CHOICES] == list(SUITE_CHOICES)
@@ -698,10 +702,11 @@ def test_main_suite_all_runs_every_suite_and_gates_each_heldout_suite(tmp_path, 
 
     assert ev.main(argparse.Namespace(**base, suite="all", gate_heldout=False, out=str(tmp_path / "all")),
                    assistant=object()) == 0  # the held-out gates are report-only
-    assert seen == ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"]
+    assert seen == ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
+                    "heldout8"]
     data = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))
     assert list(data["suites"]) == ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
-                                   "heldout6", "heldout7"]
+                                   "heldout6", "heldout7", "heldout8"]
     assert data["run"]["suite"] == "all"
     assert data["gate_heldout"]["suite"] == "heldout"
     gate2 = data["suites"]["heldout2"]["gate"]

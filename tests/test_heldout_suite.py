@@ -1,5 +1,5 @@
 """Self-check of the held-out evaluation suites ``evals/heldout.jsonl``, ``heldout2.jsonl``, ``heldout3.jsonl``,
-``heldout4.jsonl``, ``heldout5.jsonl``, ``heldout6.jsonl`` and ``heldout7.jsonl``.
+``heldout4.jsonl``, ``heldout5.jsonl``, ``heldout6.jsonl``, ``heldout7.jsonl`` and ``heldout8.jsonl``.
 
 The held-out suite measures the assistant on questions nobody tuned for (``evals/README.md``,
 "Held-out suite"). These tests do not run the assistant; like ``tests/test_eval_suite.py`` they make
@@ -9,14 +9,16 @@ categories, ``prior_turns``, ``oos_class``/``absent_terms``, LIST topic question
 equal or nearly equal to a development question. ``evals/tools/check_items.py --file
 evals/heldout.jsonl`` runs the same rules without the package.
 
-Every test runs on all seven held-out suites (the ``items`` fixture is parametrized over
+Every test runs on all eight held-out suites (the ``items`` fixture is parametrized over
 ``HELDOUT_PATHS``); ``heldout2.jsonl`` (``evals/tools/heldout2_items.py``) was written after the first
 one had partly leaked into tuning, ``heldout3.jsonl`` (``evals/tools/heldout3_items.py``) after the
 first two had, ``heldout4.jsonl`` (``evals/tools/heldout4_items.py``) after the first three had, and
 ``heldout5.jsonl`` (``evals/tools/heldout5_items.py``) after the fourth one's aggregates had been
 consulted as checkpoints, ``heldout6.jsonl`` (``evals/tools/heldout6_items.py``) after the
-fifth one's had been, and ``heldout7.jsonl`` (``evals/tools/heldout7_items.py``) to judge session 10,
-after the sixth one's aggregate had been run at the end of session 9. The builders of the last six share ``evals/tools/heldout_builder.py``; the
+fifth one's had been, ``heldout7.jsonl`` (``evals/tools/heldout7_items.py``) to judge session 10,
+after the sixth one's aggregate had been run at the end of session 9, and ``heldout8.jsonl``
+(``evals/tools/heldout8_items.py``) to judge session 11, after the seventh one's aggregate had been run at the
+end of session 10. The builders of the last seven share ``evals/tools/heldout_builder.py``; the
 builder tests check that each suite file is byte for byte what its builder writes.
 """
 
@@ -42,11 +44,12 @@ HELDOUT4_PATH = ROOT / "evals" / "heldout4.jsonl"
 HELDOUT5_PATH = ROOT / "evals" / "heldout5.jsonl"
 HELDOUT6_PATH = ROOT / "evals" / "heldout6.jsonl"
 HELDOUT7_PATH = ROOT / "evals" / "heldout7.jsonl"
+HELDOUT8_PATH = ROOT / "evals" / "heldout8.jsonl"
 HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH, HELDOUT6_PATH,
-                 HELDOUT7_PATH]
+                 HELDOUT7_PATH, HELDOUT8_PATH]
 # Minimum size per suite (the third, fourth and fifth suites were written to at least 170 items).
 MIN_ITEMS = {"heldout": 160, "heldout2": 160, "heldout3": 170, "heldout4": 170, "heldout5": 170,
-             "heldout6": 170, "heldout7": 170}
+             "heldout6": 170, "heldout7": 170, "heldout8": 170}
 DEV_PATH = ROOT / "evals" / "items.jsonl"
 sys.path.insert(0, str(ROOT / "evals" / "tools"))
 
@@ -396,7 +399,22 @@ def test_heldout7_independent_of_the_other_suites():
     assert worst < heldout7_items.MAX_JACCARD
 
 
-@pytest.mark.parametrize("suite", ["heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"])
+def test_heldout8_independent_of_the_other_suites():
+    """heldout8.jsonl: no question (final, prior turn or history turn) has a character-bigram Jaccard
+    similarity >= 0.5 with a question of items.jsonl or heldout.jsonl … heldout7.jsonl (the builder's
+    rule); only heldout8's ids are reported."""
+    import heldout8_items
+
+    others_paths = [DEV_PATH, HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH, HELDOUT6_PATH,
+                    HELDOUT7_PATH]
+    assert set(heldout8_items.OTHER_SUITES) == set(others_paths)
+    others = [o for path in others_paths for o in load_items(path)]
+    errors, worst = heldout8_items.similarity_check(load_items(HELDOUT8_PATH), others)
+    fail(errors, "heldout8 questions too similar to another suite")
+    assert worst < heldout8_items.MAX_JACCARD
+
+
+@pytest.mark.parametrize("suite", ["heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"])
 def test_builder_writes_the_suite_file_byte_for_byte(suite):
     """Each suite file is byte for byte what its builder (evals/tools/<suite>_items.py, sharing
     heldout_builder.py) writes: edit the sources, not the file; moving the shared builder code changed
@@ -425,10 +443,10 @@ def test_heldout4_size_and_mix():
     assert min(classes[c] for c in OOS_CLASSES) >= 4, dict(classes)
 
 
-@pytest.mark.parametrize("path", [HELDOUT5_PATH, HELDOUT6_PATH, HELDOUT7_PATH],
-                         ids=["heldout5", "heldout6", "heldout7"])
-def test_heldout5_to_7_size_and_mix(path):
-    """The fifth, sixth and seventh suites' own minimums (the same mix as the fourth): at least 170
+@pytest.mark.parametrize("path", [HELDOUT5_PATH, HELDOUT6_PATH, HELDOUT7_PATH, HELDOUT8_PATH],
+                         ids=["heldout5", "heldout6", "heldout7", "heldout8"])
+def test_heldout5_to_8_size_and_mix(path):
+    """The fifth to eighth suites' own minimums (the same mix as the fourth): at least 170
     items, LIST questions about half of the topic items, followups with one and with two earlier
     exchanges, and the hard classes well covered."""
     items = load_items(path)

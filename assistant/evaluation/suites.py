@@ -47,6 +47,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("heldout5", "heldout5.jsonl", "Held-out suite 5"),
     Suite("heldout6", "heldout6.jsonl", "Held-out suite 6"),
     Suite("heldout7", "heldout7.jsonl", "Held-out suite 7"),
+    Suite("heldout8", "heldout8.jsonl", "Held-out suite 8"),
 )
 
 SUITE_PATHS: dict[str, Path] = {s.name: s.path for s in SUITES}
