@@ -428,7 +428,8 @@ class ExtractiveAnswerer:
             anchor = composer.anchor_hit(hits, terms, numeric)
             if anchor.chunk.kind in ("measure", "roadmap") and anchor.chunk.measure_no:
                 m = self.catalog.measures[anchor.chunk.measure_no]
-                fields = ["roadmap"] if anchor.chunk.kind == "roadmap" and analysis.intent == "roadmap" else ["what"]
+                fields = ["roadmap"] if anchor.chunk.kind == "roadmap" and analysis.intent == "roadmap" else \
+                    ["name"] if analysis.intent == "name" else ["what"]
                 lines, cites = composer.answer_measure(m, fields, terms, anchor.score, numeric=numeric)
                 first = hits[0]
                 if first.chunk.kind == "section" and first is not anchor and lines and not older:
@@ -619,6 +620,12 @@ class ExtractiveAnswerer:
             if kind.evidence is not None and self.composer.holds_evidence(texts, kind):
                 return None, []
             return missing_fact_refusal(kind), []
+        if result.hits and "context" in result.hits[0].retrievers and result.hits[0].chunk.measure_no:
+            # the measure under discussion (see retrieve): any sentence of it with such a fact counts,
+            # as for a measure the turn names
+            kept = self.catalog.measures[result.hits[0].chunk.measure_no]
+            if kind.evidence is not None and self.composer.holds_evidence([measure_text(kept)], kind):
+                return None, [result.hits[0]]
         if kind.in_measure:
             about = self.fitting_measure(analysis, result)
             if about is None or self.composer.holds_evidence([measure_text(self.catalog.measures[about])], kind):
@@ -757,6 +764,15 @@ class ExtractiveAnswerer:
             rare = {w for w in rare if not any(w != v and w in v for v in rare)}
             near = [h for h in result.hits[:5] if h.chunk.measure_no in analysis.context_measures
                     and (not rare or self.words_held(rare, h, analysis.terms) * 2 >= len(rare))]
+            if not near and not rare and state is not None and state.subject_terms and result.hits:
+                # 「調査は何自治体を対象にやった？」 names nothing distinctive: no new subject, so it
+                # is asked of the measure under discussion when that holds half of its words.
+                words = set(state.subject_terms)
+                for no in analysis.context_measures[:3]:
+                    hit = self.retriever.measure_hit(no)
+                    if hit is not None and self.words_held(words, hit, analysis.terms) * 2 >= len(words):
+                        near = [next((h for h in result.hits if h.chunk.measure_no == no), hit)]
+                        break
             if not near and rare and result.hits:
                 # Retrieval ranked it lower (「訓練の回数の目標は？」 after EMIS: another measure
                 # counts 回数): it still wins when it holds as many of the words as the top passage.

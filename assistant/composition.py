@@ -18,6 +18,7 @@ sentence is tokenised once and kept.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -34,7 +35,7 @@ from assistant.chunking import (
     strip_bullet,
 )
 from assistant.corpus import Document
-from assistant.intents import MissingKind
+from assistant.intents import MissingKind, load_intents
 from assistant.retrieval import Hit
 from assistant.tokenizer import JapaneseTokenizer
 from assistant.understanding import QueryTerms
@@ -54,6 +55,26 @@ _QUANTITY_RE = re.compile(
     r"台|施設|か国|拠点|回|市町村|都市|km|キロ|隊|本部|システム|業務|分野|条項|円|倍|ポイント|時間|日間)|約\s*\d")
 _DATE_RE = re.compile(r"\d{4}\s*年|令和\s*[0-9０-９元]|年度|\d\s*月")
 _YEAR_RE = re.compile(r"\d{4}\s*年|令和\s*[0-9０-９元]")
+_NAMED_YEAR_RE = re.compile(r"(20\d\d)\)?\s*年")  # a year the question names (「令和7(2025)年度」 too)
+NAMED_YEAR_BONUS = 1.3
+
+
+# A question asking what something is called (the intents table's "name" field), and a sentence
+# that states a name: quoted (「医療情報基盤・診療報酬審査支払機構」), or in brackets after what it
+# names (「…チャットボット（ガボット）」「（コネクテッド・ワンストップ）」), or said to be one (愛称, と呼ぶ).
+# Saying so outright comes first: many sentences quote a law's or a report's name in passing.
+_STATES_NAME_RES = (re.compile(r"愛称|通称|名称|略称|と呼|と称|という名"),
+                    re.compile(r"「[^」]{2,40}」|『[^』]{2,40}』|[（(][^（()）]{0,30}[ァ-ヺA-Za-z][^（()）]{0,30}[）)]"))
+
+
+NAME_STATED_BONUS = 1.3
+
+
+@functools.lru_cache(maxsize=256)
+def _asks_name(question: str) -> bool:
+    """Whether the question asks what something is called (the intents table's "name" field)."""
+    name = load_intents().field("name")
+    return name is not None and name.matches(question)
 
 
 def _asked_kind_re(numeric: bool | str) -> re.Pattern[str]:
@@ -86,6 +107,9 @@ LIST_NAMED_IN_HEADER = 5
 # target answer when its score is at least this share of the best body sentence's: the targets
 # cannot answer, and the sentence is about the question nearly as much as any.
 BODY_KIND_SHARE = 0.35
+# share of the best sentence's score a sentence stating a name needs to answer a name question:
+# saying so outright (名称, 愛称), or giving one in brackets or quotes
+NAME_SENTENCE_SHARES = (0.2, BODY_KIND_SHARE)
 INSTRUMENT_NAME_CHARS = 20
 INSTRUMENT_MAX_MEASURES = 3
 LIST_GIST_CHARS = 90  # a listed measure's gist: its key sentence up to a clause break near this length
@@ -238,7 +262,11 @@ _NOTE_DEF_RE = re.compile(r"※\s*([^\s：:（()※]{2,40})(?:[（(][^）)]{1,60
 _CITES_SOURCE_RE = re.compile(r"(より|参照)[。.]?\s*(（[^）]*）)?\s*$")
 _SOURCE_NOTE_RE = re.compile(r"(より|参照|による|決定|法律第\s*\d+\s*号|号)[。.]?\s*$|^(平成|令和|昭和)\s*\d+\s*年")
 # 「準公共分野とは？」「DMPって何」「ワンスオンリーの意味」
-_DEFINITION_ASK_RE = re.compile(r"(.{2,40}?)\s*(?:とは|って)(?:何|なに|どういう|どんな|どのような|\s*[？?]|$)|(.{2,40}?)の(?:意味|定義)")
+# … and what an abbreviation stands for (「GSOCの正式名称は？」「DMPって何の略？」「EBPMは日本語で何て言う？」):
+# a footnote defining it spells it out.
+_DEFINITION_ASK_RE = re.compile(
+    r"(.{2,40}?)\s*(?:とは|って)(?:何|なに|どういう|どんな|どのような|\s*[？?]|$)|(.{2,40}?)の(?:意味|定義)"
+    r"|([A-Za-z][A-Za-z0-9\-]{1,15})\s*(?:って|は|の)?\s*(?:日本語の|日本語で|英語の|英語で)?\s*(?:正式名称|正式名|略称|フルネーム|何の略|なんの略|何て言う|なんて言う|何と言う)")
 
 
 @dataclass(frozen=True)
@@ -286,7 +314,7 @@ def defined_term(normalized: str) -> str | None:
     m = _DEFINITION_ASK_RE.search(normalized)
     if not m:
         return None
-    term = (m.group(1) or m.group(2) or "").strip(" 　、,「」『』")
+    term = (m.group(1) or m.group(2) or m.group(3) or "").strip(" 　、,「」『』")
     return term or None
 
 
@@ -300,6 +328,7 @@ class Composer:
         self.renderers: dict[str, Callable[[Measure, QueryTerms, float, str, bool], Lines]] = {
             "lead": self.render_lead, "related": self.render_related, "targets": self.render_targets,
             "roadmap": self.render_roadmap, "what": self.render_what, "page": self.render_page,
+            "name": self.render_name,
         }
         # (mention or note term normalised once, whether it must match whole, definition)
         self._definitions = [(_norm(before), whole, d) for doc in documents for before, whole, d in definitions_of(doc)]
@@ -430,6 +459,14 @@ class Composer:
         if _BACK_REFERENCE_RE.match(cand.text):
             # 「このように、…」「こうした…」 lean on the sentence before: a poor quote on its own.
             score *= 0.8
+        if _asks_name(terms.text) and any(p.search(cand.text) for p in _STATES_NAME_RES):
+            # 「…って正式名称は何？」: a sentence stating a name answers (see render_name).
+            score *= NAME_STATED_BONUS
+        years = _NAMED_YEAR_RE.findall(terms.text)
+        if years and any(re.search(rf"{y}\s*年", cand.text) for y in years):
+            # 「R7年度は何を支援する？」: the sentence about the year the question names
+            # (「2025年度は、…導入支援…」), not the measure's general aim.
+            score *= NAMED_YEAR_BONUS
         topic = _TOPIC_RE.match(cand.text)
         if topic and terms.rare() & self.tokens_of(topic.group(1)):
             # A sentence whose topic (before は) is what the question names speaks about it.
@@ -649,6 +686,22 @@ class Composer:
             lines.append(f"・目標: {target.text} {ref}")
             cites.append(self.measure_citation(m, target.text, score))
         return lines, cites
+
+    def render_name(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
+        """What the measure's subject is called: the best sentence saying what something is named
+        (「法人の名称を「…」へ変更」), or else one giving a name in brackets or quotes, when it is about
+        the question enough; then what the measure does, as support."""
+        lines, cites = self.render_what(m, terms, score, head, numeric)
+        ranked = self.rank(terms, self.measure_candidates(m), numeric=numeric)
+        holding = next((h for pattern, share in zip(_STATES_NAME_RES, NAME_SENTENCE_SHARES, strict=True)
+                        if (h := _first_stating(ranked, pattern)) is not None and h[0] >= share * ranked[0][0]), None)
+        if holding is None or holding[1].text in lines[0]:
+            return lines, cites
+        text = holding[1].text
+        ref = f"[No. {m.measure_no}]"
+        first = f"{head}（主担当: {ministries(m.lead_ministries)}）: {text} {ref}"
+        rest = [x for x in lines[1:] if text not in x]
+        return [first, "・" + lines[0].split("）: ", 1)[-1], *rest], [self.measure_citation(m, text, score), *cites]
 
     def render_page(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
         """Where the measure is printed: the page of its entry in 第2 and of the sentence that answers

@@ -50,10 +50,20 @@ _EMBEDDED_THEN_ASKS_RE = re.compile(r"^[^。？?]*?か(、|,|を|が|は|につ�
                                     r"(いつ|どこ|誰|だれ|何|どう|どれ|どの|どちら|いくつ|本当|ほんと)")
 
 
+# A clause that ends by modifying a noun, then, after a comma, another question: 「利用料をまとめて払える
+# ようにした法改正、どの国会で通った？」 asks which Diet session; 「手数料の支払いをキャッシュレスにする
+# 施策、どれくらいある？」 how many measures. (「予算はいくら、いつから？」 asks both: no clause ends.)
+_MODIFYING_CLAUSE_THEN_ASKS_RE = re.compile(
+    r"^[^。？?、,]*?(する|した|できる|できた|られる|られた|れる|れた|ている|ていた|てる|てた|ような|ための)"
+    r"[^。？?、,]{1,15}[、,][^。？?]*?(いつ|どこ|誰|だれ|どの|何年|何月|(どれくらい|どのくらい|いくつ|何件)(ある|あり))")
+
+
 def _asks_here(match: re.Match[str], text: str) -> bool:
     """Whether a match of a kind's ``asks`` is the question's ask: not inside an embedded question
-    that a later question word asks about (「いくらになるか計算できるサービスはいつから？」)."""
-    return _EMBEDDED_THEN_ASKS_RE.match(text[match.end():]) is None
+    that a later question word asks about (「いくらになるか計算できるサービスはいつから？」), nor inside
+    a clause describing the subject of another question (see _MODIFYING_CLAUSE_THEN_ASKS_RE)."""
+    rest = text[match.end():]
+    return _EMBEDDED_THEN_ASKS_RE.match(rest) is None and _MODIFYING_CLAUSE_THEN_ASKS_RE.match(rest) is None
 
 
 @dataclass(frozen=True)

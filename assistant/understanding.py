@@ -59,7 +59,9 @@ QUESTION_WORDS = frozenset({
     "全部", "一覧", "すべて", "全て", "主", "他", "ほか", "別", "どれ", "どちら", "ところ", "感じ", "ちょっと",
     "じゃあ", "では", "さっき", "先ほど", "前者", "後者", "最初", "最後", "番目", "つ目", "つめ", "似る", "同じ", "同様",
     "それぞれ", "両方", "方", "場合", "挙げる", "まとめる", "載る", "書く", "記載", "あれ", "これ", "それ",
-    "意味", "定義", "略", "略称",
+    "意味", "定義", "略", "略称", "愛称", "通称", "呼び名", "正式名称", "呼ぶ",
+    # the everyday light verb for する: 「調査はどこがやった？」
+    "やる",
     # words about the text, not its subject: 「…への言及は？」「…の注記は」 ask what the documents say
     "言及", "記述", "明記", "注記", "注釈", "脚注", "触れる", "述べる",
     # predicates of a follow-up that add no subject: 「いつまでに終わる？」「いつから使える？」
@@ -73,7 +75,7 @@ QUESTION_WORDS = frozenset({
 })
 
 # 「2021年の計画」「令和3年時点」: an edition named by its year.
-_YEAR_RE = re.compile(r"(20\d\d|令和\d{1,2}|令和[一二三四五六七八九十]{1,2})年(?:の|版|時点|度版|当時)")
+_YEAR_RE = re.compile(r"(20\d\d|令和\d{1,2}|令和[一二三四五六七八九十]{1,2})(?:\(20\d\d\))?年(?:の|版|時点|度版|当時)")
 _ERA_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 # Documents named by what they are (a slide deck, a web page, the 2021 education chapter).
@@ -107,8 +109,10 @@ _KATAKANA_CHAR_RE = re.compile(r"[\u30a0-\u30ffー]")
 _KANJI_COMPOUND_RE = re.compile(r"[\u4e00-\u9fff]{4,10}")
 # A question word asking a time or an amount: a follow-up holding one asks that, not the field before.
 # 「じゃあこれから何をするの？」「今後どう進める？」 ask what is done, not the field asked before either.
+# (「何を防げる？」「何自治体を対象に？」「どこで使える？」「なぜ必要？」: each asks a thing of its own)
 _OWN_ASK_RE = re.compile(r"いつ|何年|何月|何日|どれくらい|どのくらい|どれだけ|何(%|％|割|件|人|社|か所|箇所)"
-                         r"|何(に|を)(取り組|取組|する|やる|進め|目指)|どう(進め|する|やって|取り組|なる|変わ)|どんなこと")
+                         r"|何(に|を|が)|何[\u4e00-\u9fff]{1,3}(?=[をがはにでの？?]|$)|(何|なに|なん)で|どこ(で|に|から|まで)"
+                         r"|どう(進め|する|やって|取り組|なる|変わ)|どんな|なぜ|どうして|いくつ")
 # How much more a follow-up's own words weigh, and how much less the inherited subject's (the measure in
 # focus holds those anyway), in choosing what to quote.
 OWN_WORD_BOOST = 2.0
@@ -521,6 +525,24 @@ def _joined_letters(text: str) -> str:
     pieces = text.split()
     singles = sum(1 for p in pieces if len(p) == 1 and _JAPANESE_CHAR_RE.match(p))
     return "".join(pieces) if len(pieces) >= 5 and singles >= 0.7 * len(pieces) else text
+
+
+# A year in the Japanese era: 「R7年度」「令和7年度」「H30年」. The plan counts years in the Western
+# calendar (2025年度 over three hundred times, 令和7年度 seven), so a fiscal year and an abbreviated
+# year are given their Western number too (「令和7(2025)年度」).
+_ERA_YEAR_RE = re.compile(r"(?<![A-Za-z0-9])(?:(令和|平成)(\d{1,2}|元)(?=年度)|([RrHh])(\d{1,2}|元)(?=年))")
+_ERA_START = {"令和": 2018, "平成": 1988, "r": 2018, "h": 1988}
+_ERA_NAME = {"r": "令和", "h": "平成"}
+
+
+def western_years(text: str) -> str:
+    """``text`` with each fiscal year of the Japanese era, and each abbreviated era year (R7年度,
+    H30年), followed by its Western year: 「R7年度は」 → 「令和7(2025)年度は」."""
+    def western(m: re.Match[str]) -> str:
+        era, num = (m.group(1), m.group(2)) if m.group(1) else (m.group(3).lower(), m.group(4))
+        n = 1 if num == "元" else int(num)
+        return f"{_ERA_NAME.get(era, era)}{num}({_ERA_START[era] + n})"
+    return _ERA_YEAR_RE.sub(western, text)
 
 
 def _is_english(text: str) -> bool:
@@ -991,7 +1013,7 @@ class Understanding:
 
     def analyse(self, question: str, history: Sequence[dict] | None = None) -> QuestionAnalysis:
         """Fields, terms, requests and the resolved conversation state of one turn."""
-        typed = _joined_letters(unicodedata.normalize("NFKC", question))
+        typed = western_years(_joined_letters(unicodedata.normalize("NFKC", question)))
         respelling = self.analyzer.respell(typed)
         normalized = self.without_greeting(respelling.text)
         english = _is_english(normalized)
@@ -1025,7 +1047,8 @@ class Understanding:
         )
         state.exhaustive = self.table.marker("exhaustive", normalized) is not None
         if analysis.missing is None and state.is_followup and "fields" in state.inherited and last_question \
-                and set(self.analyzer.naming_words(normalized)) <= _CALENDAR_WORDS:
+                and set(self.analyzer.naming_words(normalized)) <= _CALENDAR_WORDS \
+                and not _OWN_ASK_RE.search(normalized):
             # 「デジタル庁の予算は？」 then 「では再来年度は？」 asks the same kind of fact of another year
             # (no word naming anything new): a kind the documents never state stays unstated.
             analysis.missing = missing_kind(unicodedata.normalize("NFKC", last_question), self.table)
