@@ -829,3 +829,116 @@ def test_a_shift_of_modifier_stays_on_the_measure_that_covers_both(assistant):
                                         "民間企業のほうは導入率を何％にする目標？"))
     assert analysis.state.resolution == "shift"
     assert a.measure_nos[:1] == ["3-111"], a.text
+
+
+# --- session 11: era years, names, clauses, own asks ---------------------------------------------
+
+@pytest.mark.parametrize("typed,western", [
+    ("デジタル田園都市、R6年度の交付金は？", "令和6(2024)年度"),
+    ("令和8年度から始まる制度", "令和8(2026)年度"),
+    ("H31年に出た報告書", "平成31(2019)年"),
+    ("r5年度補正で整備したもの", "令和5(2023)年度"),
+])
+def test_a_japanese_era_year_is_given_its_western_year(typed, western):
+    """The plan counts years in the Western calendar: 「R6年度」 must find 「2024年度」."""
+    from assistant.understanding import western_years
+
+    assert western in western_years(typed)
+
+
+@pytest.mark.parametrize("typed", ["PR6年度の広報", "R2D2は何年？", "令和6年の能登半島地震"])
+def test_other_letters_and_calendar_years_are_left_alone(typed):
+    from assistant.understanding import western_years
+
+    assert western_years(typed) == typed
+
+
+@pytest.mark.parametrize("question", phr(
+    "この評価制度の正式名称を教えて",
+    "地方の相談窓口アプリ、呼び名は決まってる？",
+    "その新しい機構、名称はどうなるの？",
+    "ワンスオンリーはカタカナ以外で何て言う？",
+    "CSIRTの正式名称だと何のチーム？",
+))
+def test_asking_what_something_is_called_is_the_name_field(question):
+    assert "name" in detect_fields(question)
+
+
+@pytest.mark.parametrize("question,term", list(zip(phr(
+    "CSIRTの正式名称は？", "PMOって何の略？", "SOCは日本語で何て言う？",
+), ["CSIRT", "PMO", "SOC"], strict=True)))
+def test_an_abbreviation_asked_to_be_spelled_out_is_a_defined_term(question, term):
+    from assistant.composition import defined_term
+
+    assert defined_term(question) == term
+
+
+@pytest.mark.parametrize("question", phr(
+    "使用料を口座振替で払えるようにした制度改正、いつ施行された？",
+    "手数料の支払いを電子化する施策、どのくらいありますか",
+    "予算をまとめて確保した事業、どの省の担当？",
+))
+def test_money_in_a_clause_describing_another_questions_subject_is_not_asked(question):
+    assert missing_kind(question) is None
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "この補助事業の予算はいくらで、いつ始まる？",
+    "窓口の手数料はいくらかかるの？",
+    "今の利用率はどれくらい？",
+), ["money", "money", "current_value"], strict=True)))
+def test_money_or_todays_value_asked_outright_still_is(question, kind):
+    assert (k := missing_kind(question)) is not None and k.name == kind
+
+
+@pytest.mark.parametrize("question", phr(
+    "今のものと比べて処理速度はどれくらい向上する？", "現在のシステムと比較してどのくらい安くなる？",
+))
+def test_a_comparison_with_today_asks_the_plans_figure_not_todays(question):
+    kind = missing_kind(question)
+    assert kind is None or kind.name != "current_value"
+
+
+def test_the_body_holding_a_fund_says_where_it_is():
+    """「…はどこに置かれてる？」 of a fund: the body it was set up at answers."""
+    location = next(k for k in load_intents().missing if k.name == "location")
+    assert location.asks.search(phr("その研究基金はどこに作られてるの？")[0])
+    assert location.evidence.search("国立研究開発法人情報通信研究機構（NICT）に造成した研究開発基金")
+    assert location.evidence.search("同センターに設置した相談窓口")
+    assert not location.evidence.search("研究開発を支援する基金を活用する")
+
+
+def test_a_follow_up_asking_its_own_thing_does_not_inherit_the_missing_kind(understanding):
+    """After a budget question the plan cannot answer, 「それで何が変わるの？」 asks what changes —
+    not the budget again (「では来年度は？」 would)."""
+    first = phr("ふるさと納税のオンライン化の予算は？")[0]
+    history = turns(first, "ご質問の金額・予算は計画に記載がありません。")
+    assert understanding.analyse(phr("それで何が変わるの？")[0], history).missing is None
+    again = understanding.analyse(phr("では来年度は？")[0], history)
+    assert again.missing is not None and again.missing.name == "money"
+
+
+def test_an_abbreviation_asked_to_be_spelled_out_is_answered_by_its_footnote(assistant):
+    answer = assistant.answer(phr("ISMAPの正式名称は？")[0])
+    assert not answer.abstained
+    assert "政府情報システムのためのセキュリティ評価制度" in answer.text.splitlines()[0]
+
+
+def test_a_name_question_opens_with_the_sentence_stating_the_name(assistant):
+    answer = assistant.answer(phr("支払基金は改組後にどんな名称になるの？")[0])
+    assert answer.measure_nos[:1] == ["3-50"]
+    assert "医療情報基盤・診療報酬審査支払機構" in answer.text.splitlines()[0]
+
+
+def test_where_a_fund_is_held_is_answered_by_the_body_holding_it(assistant):
+    answer = assistant.answer(phr("Beyond 5Gの研究開発の基金はどこに置かれてる？")[0])
+    assert not answer.abstained and "NICT" in answer.text.splitlines()[0]
+
+
+def test_an_era_year_finds_the_sentence_about_that_year(assistant):
+    answer = assistant.answer(phr("観光の分野のDXについて、R7年度はどんな支援をするの？")[0])
+    assert answer.measure_nos[:1] == ["1-26"] and "2025年度" in answer.text.splitlines()[0]
+
+
+def test_session_11_phrasings_are_in_neither_suite():
+    assert_in_neither_suite(PHRASINGS)
