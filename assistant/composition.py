@@ -57,6 +57,7 @@ _DATE_RE = re.compile(r"\d{4}\s*年|令和\s*[0-9０-９元]|年度|\d\s*月")
 _YEAR_RE = re.compile(r"\d{4}\s*年|令和\s*[0-9０-９元]")
 _NAMED_YEAR_RE = re.compile(r"(20\d\d)\)?\s*年")  # a year the question names (「令和7(2025)年度」 too)
 NAMED_YEAR_BONUS = 1.3
+_THIS_YEAR_RE = re.compile(r"今年度|本年度|今年|this (fiscal )?year")
 
 
 # A question asking what something is called (the intents table's "name" field), and a sentence
@@ -325,6 +326,8 @@ class Composer:
         self.catalog = catalog
         self.documents = {d.info.doc_id: d for d in documents}
         self.tokenizer = tokenizer
+        # the fiscal year the newest plan speaks of as this year (the 2025 plan: 2025年度)
+        self.plan_year = max((d.info.edition for d in documents), default=2025)
         self.renderers: dict[str, Callable[[Measure, QueryTerms, float, str, bool], Lines]] = {
             "lead": self.render_lead, "related": self.render_related, "targets": self.render_targets,
             "roadmap": self.render_roadmap, "what": self.render_what, "page": self.render_page,
@@ -463,6 +466,8 @@ class Composer:
             # 「…って正式名称は何？」: a sentence stating a name answers (see render_name).
             score *= NAME_STATED_BONUS
         years = _NAMED_YEAR_RE.findall(terms.text)
+        if _THIS_YEAR_RE.search(terms.text):
+            years.append(str(self.plan_year))  # 「今年度は何をする？」: the plan's own fiscal year
         if years and any(re.search(rf"{y}\s*年", cand.text) for y in years):
             # 「R7年度は何を支援する？」: the sentence about the year the question names
             # (「2025年度は、…導入支援…」), not the measure's general aim.
