@@ -942,3 +942,60 @@ def test_an_era_year_finds_the_sentence_about_that_year(assistant):
 
 def test_session_11_phrasings_are_in_neither_suite():
     assert_in_neither_suite(PHRASINGS)
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "研修は何時間受ければいいの？",
+    "婚姻届は何日前から出せる？",
+    "窓口の予約は何時間前までに必要？",
+    "その制度の登録者、今は何万人くらい？",
+    "電子申請の件数は何千件になった？",
+    "さっきからe-Taxにつながらないけど障害出てる？",
+    "朝からマイナポータルにつながらないのはなぜ？",
+), ["duration", "duration", "duration", "current_value", "count", "live_status", "live_status"], strict=True)))
+def test_colloquial_asks_for_facts_plans_do_not_hold(question, kind):
+    """How long a course takes, how many days ahead, tens of thousands today, an outage right now —
+    asked the way people talk (particles dropped, 何万人)."""
+    assert (k := missing_kind(question)) is not None and k.name == kind
+
+
+@pytest.mark.parametrize("question", phr("この計画は何年前に作られた？", "システム障害発生時の対応は計画にある？"))
+def test_those_colloquial_rules_leave_plan_questions_alone(question):
+    kind = missing_kind(question)
+    assert kind is None or kind.name not in ("duration", "live_status")
+
+
+@pytest.mark.parametrize("question", phr(
+    "次の段落を中学生でも読めるように書き直して：「ベース・レジストリを整備する」",
+    "この文章をもっと柔らかい表現に書き直してください",
+))
+def test_asking_to_rewrite_a_text_is_a_task(question):
+    kind = request_kind(question)
+    assert kind is not None and kind.name == "transform_text"
+
+
+def test_this_fiscal_year_finds_the_plans_year(assistant):
+    """「今年度」 in a question about the plan is the plan's own fiscal year (2025年度)."""
+    answer = assistant.answer(phr("観光DXで、今年度はどんな支援をする予定？")[0])
+    assert answer.measure_nos[:1] == ["1-26"] and "2025年度" in answer.text.splitlines()[0]
+
+
+@pytest.mark.parametrize("question,plan_word", list(zip(phr(
+    "農家さんの補助金の申請をオンラインにする取組の担当は？",
+    "妊婦さんの健診の情報を自治体の間でやりとりする仕組みは？",
+), ["農業者", "妊産婦"], strict=True)))
+def test_everyday_words_for_the_plans_people_are_searched_in_its_wording(assistant, question, plan_word):
+    """農家 and 妊婦 occur in no document: the synonym table gives the plan's 農業者 and 妊産婦, so
+    the question is answered, not refused as about something the plan never mentions."""
+    answer = assistant.answer(question)
+    assert not answer.abstained
+    assert plan_word in assistant.understanding.analyse(question).terms.expanded
+
+
+def test_a_pregnant_womans_checkups_find_the_plans_measure(assistant):
+    answer = assistant.answer(phr("妊婦さんの健診の情報を自治体の間でやりとりする仕組みは？")[0])
+    assert "3-57" in answer.measure_nos[:3]
+
+
+def test_session_11_later_phrasings_are_in_neither_suite():
+    assert_in_neither_suite(PHRASINGS)
