@@ -999,3 +999,14 @@ def test_a_pregnant_womans_checkups_find_the_plans_measure(assistant):
 
 def test_session_11_later_phrasings_are_in_neither_suite():
     assert_in_neither_suite(PHRASINGS)
+
+
+def test_a_turn_naming_nothing_distinctive_stays_on_the_measure_under_discussion(assistant):
+    """「調査の対象になったのは何自治体？」 names only words every chapter uses: it asks about the
+    measure just discussed (No. 3-56, whose survey covered 150 自治体), wherever retrieval ranks it,
+    and the figure in that measure answers."""
+    first, then = phr("子育て支援の情報をプッシュ型で届ける仕組みの担当省庁は？", "調査の対象になったのは何自治体？")
+    answer, _analysis = _live(assistant, first, then)
+    assert not answer.abstained and answer.measure_nos[:1] == ["3-56"]
+    assert "150自治体" in answer.text.splitlines()[0]
+    assert_in_neither_suite([first, then])
