@@ -535,6 +535,39 @@ _ERA_START = {"令和": 2018, "平成": 1988, "r": 2018, "h": 1988}
 _ERA_NAME = {"r": "令和", "h": "平成"}
 
 
+# The things a list question enumerates: 「研究の基盤（スパコン、放射光施設、研究データの共有など）」,
+# 「光回線、5G、衛星通信、電波の割り当てなど、…の施策」. Items are short runs between 、 (or ・ , /).
+_ENUMERATED_SPLIT_RE = re.compile(r"[、,/／]|とか|や(?=[^\s、。]{2})")
+_ENUMERATION_TAIL_RE = re.compile(r"(など|なんか|みたいな|といった|まで(全部|すべて)?|も含めて|等)$")
+MAX_ENUMERATED_CHARS = 15
+
+
+def enumerated_items(text: str) -> list[str]:
+    """The items a question enumerates as parts of its subject, in order (two or more), or []:
+    the contents of a bracket split at its commas, or else the longest run of three or more short
+    comma-separated pieces."""
+    bracket = re.search(r"[（(]([^（()）]{4,120})[）)]", text)
+    if bracket:
+        pieces = [p.strip() for p in _ENUMERATED_SPLIT_RE.split(bracket.group(1))]
+    else:
+        best: list[str] = []
+        for sentence in re.split(r"[。？?！!]", text):
+            run: list[str] = []
+            for p in (p.strip() for p in re.split(r"[、,]", sentence)):
+                if 1 < len(_ENUMERATION_TAIL_RE.sub("", p)) <= MAX_ENUMERATED_CHARS:
+                    run.append(p)
+                    continue
+                if len(run) > len(best):
+                    best = run
+                run = [p] if 1 < len(_ENUMERATION_TAIL_RE.sub("", p)) <= MAX_ENUMERATED_CHARS else []
+            if len(run) > len(best):
+                best = run
+        pieces = best if len(best) >= 3 else []
+    items = [_ENUMERATION_TAIL_RE.sub("", p).strip() for p in pieces]
+    items = [p for p in items if len(p) >= 2]
+    return items if len(items) >= 2 else []
+
+
 def western_years(text: str) -> str:
     """``text`` with each fiscal year of the Japanese era, and each abbreviated era year (R7年度,
     H30年), followed by its Western year: 「R7年度は」 → 「令和7(2025)年度は」."""

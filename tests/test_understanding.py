@@ -1010,3 +1010,37 @@ def test_a_turn_naming_nothing_distinctive_stays_on_the_measure_under_discussion
     assert not answer.abstained and answer.measure_nos[:1] == ["3-56"]
     assert "150自治体" in answer.text.splitlines()[0]
     assert_in_neither_suite([first, then])
+
+
+@pytest.mark.parametrize("question,items", list(zip(phr(
+    "防災の情報共有（避難所、被災者の支援、災害時の通信など）に関わる施策を全部",
+    "住民票、戸籍、印鑑登録など、証明書のオンライン化に関する施策を一覧で",
+    "子育てに関係する施策をまとめて。保育、学童、母子の健診まで全部",
+), [["避難所", "被災者の支援", "災害時の通信"], ["住民票", "戸籍", "印鑑登録"], ["保育", "学童", "母子の健診"]],
+    strict=True)))
+def test_the_things_a_list_question_enumerates_are_its_items(question, items):
+    from assistant.understanding import enumerated_items
+
+    assert enumerated_items(question) == items
+
+
+@pytest.mark.parametrize("question", phr("防災に関する施策を全部教えて", "マイナ保険証と電子処方箋の施策は？"))
+def test_a_list_question_without_an_enumeration_has_no_items(question):
+    from assistant.understanding import enumerated_items
+
+    assert enumerated_items(question) == []
+
+
+def test_each_enumerated_item_brings_its_measure_into_the_list(assistant):
+    """One search for the whole question finds the measures of its commonest items; each item
+    searched on its own brings its best measure (登記 → the 不動産登記 measures, 空き家 → …)."""
+    question = phr("建物や土地のデータ（登記、空き家、農地の区画など）をデジタル化する施策を全部挙げて")[0]
+    answer = assistant.answer(question)
+    from assistant.understanding import enumerated_items
+
+    items = enumerated_items(assistant.understanding.analyse(question).normalized)
+    assert items == ["登記", "空き家", "農地の区画"]
+    texts = ["\n".join([assistant.catalog.measures[no].title, *assistant.catalog.measures[no].bullets])
+             for no in answer.measure_nos]
+    for word in ("登記", "空き家", "区画"):
+        assert any(word in t for t in texts), word
