@@ -37,6 +37,7 @@ from assistant.chunking import Chunk, measure_text
 from assistant.composition import (
     MAX_LIST,
     MAX_SUPPORT,
+    Candidate,
     Citation,
     Composer,
     asked_figure,
@@ -44,9 +45,10 @@ from assistant.composition import (
     era_note,
     sentence_units,
     shared_figures,
+    states_asked_figure,
 )
 from assistant.corpus import Document, search_key
-from assistant.intents import load_intents
+from assistant.intents import MissingKind, load_intents
 from assistant.questions import MAX_QUERY_CHARS
 from assistant.retrieval import RARE_DF, Hit, HybridRetriever, RetrievalResult
 from assistant.tokenizer import JapaneseTokenizer, synonym_terms
@@ -83,6 +85,11 @@ LIST_NEIGHBOUR_SUPPORT = 0.2
 ENUMERATED_DEPTH = 5
 ENUMERATED_MIN_SUPPORT = 0.5
 ENUMERATED_MAX_ITEMS = 8
+# A sentence found anywhere in the corpus leads the answer when it holds at least this share of the
+# weight of the question's own words, and this much more than the answer's first quote holds.
+STATED_MIN_SHARE = 0.7
+STATED_MARGIN = 0.25
+STATED_DEPTH = 30
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」「デジ庁 主担当の施策 一覧」
 # 「警察庁が主担当の施策」, or in a list question simply 「総務省の施策（を全部）」
@@ -332,6 +339,13 @@ class ExtractiveAnswerer:
         evidence_hits: list[Hit] = []
         if analysis.missing is not None:
             refusal, evidence_hits = self.missing_fact(analysis, result, targets)
+            stated = self.stating_sentence(terms, numeric, kind=analysis.missing) \
+                if refusal is not None and not targets else None
+            if stated is not None:
+                # The measure found lacks the fact, but a sentence elsewhere states it with the
+                # question's words (「GビズIDは2025年3月末時点で約125万者が利用」 in 第1).
+                line, cite = composer.stated_line(*stated)
+                return line, [cite], None
             if refusal is not None:
                 about = targets[0] if targets else self.fitting_measure(analysis, result)
                 if about is None:
@@ -349,6 +363,10 @@ class ExtractiveAnswerer:
 
         elif not (analysis.state is not None and analysis.state.each):
             refusal = self.unheld_detail(analysis, result, targets)
+            stated = self.stating_sentence(terms, numeric) if refusal is not None and not targets else None
+            if stated is not None:
+                line, cite = composer.stated_line(*stated)
+                return line, [cite], None
             if refusal is not None and refusal.measure_no is not None:
                 return self.refused(refusal, self.stated_instead(refusal.measure_no, terms))
 
@@ -452,7 +470,75 @@ class ExtractiveAnswerer:
                                                         edition=None if older else max(self.editions))
         if not lines:
             return self.refused(Refusal("weak_evidence", "計画には記載が見つかりませんでした。"))
+        if analysis.intent != "list" and (analysis.intent != "roadmap" or numeric) and not older and not led:
+            lines, cites = self.led_by_stating_sentence(terms, lines, cites, numeric, analysis.fields)
         return "\n".join(lines), cites, None
+
+    def word_share(self, terms: QueryTerms, text: str, context: str = "") -> float:
+        """Share of the weight of the words the user typed that ``text`` holds (a staff term counts
+        when the plan's wording for it is there); ``context``: the title or section the text is
+        shown under, which says what it is about (「10. 旅券の発給申請等」 for a KPI line)."""
+        toks = self.composer.tokens_of(text)
+        if context:
+            toks = toks | self.composer.tokens_of(context)
+        typed = {w: v for w, v in terms.weights.items() if w in terms.content}
+        total = sum(typed.values())
+        held = sum(v for w, v in typed.items()
+                   if w in toks or any(wording <= toks for wording in terms.synonym_words.get(w, ())))
+        return held / total if total else 0.0
+
+    def led_by_stating_sentence(self, terms: QueryTerms, lines: list[str], cites: list[Citation],
+                                numeric: bool | str, fields: Sequence[str] = ()) -> tuple[list[str], list[Citation]]:
+        """The answer led by the corpus sentence that states what was asked, when the passage the
+        answer quotes first does not.
+
+        「ガバメントクラウドを自治体の利用検証で使い始めたのは何年度から？」: the sentence holding
+        every one of those words sits in a long 第1 paragraph that passage retrieval ranks below the
+        measure on ガバメントクラウド, whose quoted target holds one of them. A measure already
+        quoted for the field asked (its target line) keeps its own choice."""
+        if not cites or not terms.content:
+            return lines, cites
+        first = cites[0]
+        have = self.word_share(terms, first.quote, f"{first.title} {first.section.split(' > ')[-1]}")
+        targets = "targets" in fields
+        skip = {c.measure_no for c in cites if c.measure_no} if targets else set()
+        # (likewise a 第4 procedure group whose KPI was quoted for a target asked)
+        skip_sections = {(c.doc_id, c.section) for c in cites if not c.measure_no} if targets else set()
+        found = self.stating_sentence(terms, numeric, above=have + STATED_MARGIN,
+                                      quoted={c.quote for c in cites}, skip_measures=skip,
+                                      skip_sections=skip_sections)
+        if found is None:
+            return lines, cites
+        line, cite = self.composer.stated_line(*found)
+        return [line, *lines[:MAX_SUPPORT]], [cite, *cites]
+
+    def stating_sentence(self, terms: QueryTerms, numeric: bool | str, *, above: float = 0.0,
+                         quoted: set[str] | frozenset[str] = frozenset(), skip_measures: set[str] | None = None,
+                         skip_sections: set[tuple[str, str]] | None = None,
+                         kind: MissingKind | None = None) -> tuple[Hit, str] | None:
+        """The sentence of the whole corpus that best states what the question asks: it holds at
+        least STATED_MIN_SHARE (and more than ``above``) of the weight of the words the user typed,
+        a figure of the kind asked for, and, for a kind of fact plans often lack (``kind``), that
+        fact (its evidence pattern). None when no sentence does."""
+        if not terms.content:
+            return None
+        best: tuple[float, str, Hit] | None = None
+        for sent, hit in self.retriever.sentence_hits(terms.weights, k=STATED_DEPTH):
+            if sent in quoted or hit.chunk.kind == "roadmap" or (skip_measures and hit.chunk.measure_no in skip_measures):
+                continue
+            if skip_sections and (hit.doc_id, hit.section) in skip_sections:
+                continue
+            share = self.word_share(terms, sent)
+            if share < STATED_MIN_SHARE or share < above:
+                continue
+            if numeric and not states_asked_figure(sent, numeric):
+                continue
+            if kind is not None and not (kind.evidence is not None and self.composer.holds_evidence([sent], kind)):
+                continue
+            score = self.composer.score(terms, Candidate(sent, "body", 0), numeric=numeric)
+            if best is None or score > best[0]:
+                best = (score, sent, hit)
+        return (best[2], best[1]) if best is not None else None
 
     def procedure_answers(self, hits: Sequence[Hit], terms: QueryTerms, numeric: bool) -> bool:
         """Whether the 第4 procedure group retrieval put first answers rather than the measures after

@@ -42,7 +42,7 @@ from assistant.understanding import QueryTerms
 
 # The question asks for a figure, a date or a target: prefer sentences that hold one.
 # 「何」 with a counter (何分野, 何団体, 何パーセント) asks a figure; with a particle (何を, 何が, 何か) it does not
-NUMERIC_ASK_RE = re.compile(r"いつ|何(?![をのがはにでともかやらよだてなへ\s、。？?!！])|どのくらい|どれくらい|どれだけ|割合|率|数|目標|KPI|時期|期限|予定|when|how many|how much|rate|target", re.I)
+NUMERIC_ASK_RE = re.compile(r"いつ|いく[つら]|幾つ|何(?![をのがはにでともかやらよだてなへ\s、。？?!！])|どのくらい|どれくらい|どれだけ|割合|率|数|目標|KPI|時期|期限|予定|when|how many|how much|rate|target", re.I)
 _FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千万億]+(件|人|割|分野|法案|年)")
 # What kind of figure a question asks for: a time (いつまでに), an amount (何件, どのくらいの規模), or either.
 _TIME_ASK_RE = re.compile(r"いつ|何年|何月|時期|期限|めど|目途|目処|スケジュール|when|deadline", re.I)
@@ -81,6 +81,11 @@ def _asks_name(question: str) -> bool:
 def _asked_kind_re(numeric: bool | str) -> re.Pattern[str]:
     """The figures that answer a figure question of this kind (see asked_figure)."""
     return _QUANTITY_RE if numeric == "quantity" else _DATE_RE if numeric == "time" else _FIGURE_RE
+
+
+def states_asked_figure(sentence: str, numeric: bool | str) -> bool:
+    """Whether a sentence holds a figure of the kind asked for (see asked_figure)."""
+    return bool(_asked_kind_re(numeric).search(sentence))
 
 
 def asked_figure(question: str) -> str:
@@ -960,6 +965,12 @@ class Composer:
             if m.group(1) == mark.group(1):
                 return Definition(mark.group(1), m.group(2).strip(), doc.info.doc_id, m.start(2))
         return None
+
+    def stated_line(self, hit: Hit, sentence: str) -> tuple[str, Citation]:
+        """A line quoting one sentence of a passage, saying which measure states it, if one does."""
+        m = self.catalog.measures.get(hit.chunk.measure_no or "")
+        head = f"No. {m.measure_no}「{m.title}」（主担当: {ministries(m.lead_ministries)}）: " if m is not None else ""
+        return f"{head}{strip_bullet(sentence)} {self.hit_label(hit)}", self.passage_citation(hit, sentence)
 
     def answer_evidence(self, hits: Sequence[Hit], terms: QueryTerms, kind: MissingKind,
                         words: Mapping[str, float]) -> Lines:

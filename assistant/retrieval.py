@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,8 @@ PINNED_MAX = 3
 # One word of a question's subject as the chunks may hold it: any of its wordings, each a set of
 # tokens all held (a staff term such as マイナ保険証 has several wordings in the plan).
 Wording = Sequence[frozenset[str]]
+# Sentence search: a token held by more sentences than this says nothing about which one answers.
+SENTENCE_MAX_POSTINGS = 400
 FILTER_KEYS = ("doc_id", "edition", "chapter", "ministry", "measure_no", "kind")
 
 
@@ -178,6 +180,8 @@ class HybridRetriever:
         self._filter_cache: dict[tuple, set[int]] = {}
         self._lock = threading.Lock()
         self._chunk_keys: list[str] | None = None  # each chunk's search key, built on first use
+        # token -> (chunk index, sentence) for every sentence stored with the index; built on first use
+        self._sentence_postings: dict[str, list[tuple[int, str]]] | None = None
 
     # -- the two sides --------------------------------------------------------------------
 
@@ -355,6 +359,35 @@ class HybridRetriever:
             hits=hits, exact_measures=exact, missing_measures=missing,
             top_dense=max(dense_scores.values(), default=0.0), top_bm25=max(bm25_scores.values(), default=0.0),
         )
+
+    def sentence_hits(self, weights: Mapping[str, float], k: int = 30,
+                      filters: dict[str, Any] | None = None) -> list[tuple[str, Hit]]:
+        """The ``k`` sentences of the whole corpus holding the most weight of ``weights`` (a
+        question's words), each with its chunk as a Hit (retriever ``"sentence"``).
+
+        Passage retrieval ranks chunks as wholes: a fact stated in one sentence of a long 第1
+        paragraph can lose to measures that merely share the topic. This looks at sentences alone,
+        with the tokens stored with the index (nothing is tokenised here)."""
+        postings = self._sentence_postings
+        if postings is None:
+            postings = {}
+            for i, chunk in enumerate(self.index.chunks):
+                for sent in chunk.sentences:
+                    for tok in set(sent.tokens):
+                        postings.setdefault(tok, []).append((i, sent.text))
+            with self._lock:
+                self._sentence_postings = postings
+        allowed = self._allowed(normalize_filters(filters, self.index, self.catalog)) if filters else None
+        held: dict[tuple[int, str], float] = {}
+        for tok, weight in weights.items():
+            found = postings.get(tok, ())
+            if len(found) > SENTENCE_MAX_POSTINGS:
+                continue
+            for key in set(found):
+                if allowed is None or key[0] in allowed:
+                    held[key] = held.get(key, 0.0) + weight
+        best = sorted(held.items(), key=lambda x: -x[1])[:k]
+        return [(sent, Hit(self.index.chunks[i], score, ("sentence",))) for (i, sent), score in best]
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token over the indexed chunks (rare words weigh more)."""

@@ -72,6 +72,8 @@ QUESTION_WORDS = frozenset({
     "本当", "ほんと", "ホント", "事実", "確か", "間違い",
     # from now on: 「今後はどう進めるの？」 asks what comes next of the same subject
     "今後", "これから", "この先",
+    # a date asked for, like いつ: 「決定された日付は？」「施行の日時は」「開始の年月日」
+    "日付", "日時", "年月日",
 })
 
 # 「2021年の計画」「令和3年時点」: an edition named by its year.
@@ -182,8 +184,9 @@ DocumentFrequency = Callable[[str], int]
 _FIELD_NOUNS = frozenset({"分野", "領域", "方面", "部門", "業界", "関係", "関連", "系", "面"})
 
 # Interrogatives the tokenizer joins with a counter (何人, 何本, 何年度, いくつ) and words that
-# only place the question in time (今回, 今年度): they say what is asked, not what about.
-_INTERROGATIVE_RE = re.compile(r"^(何|いく[つら]|幾)|^(今回|今年|今年度|今度)$")
+# only place the question in time (今回, 今年度): they say what is asked, not what about. (いく: the
+# tokenizer reads いくつ as いく + つ.)
+_INTERROGATIVE_RE = re.compile(r"^(何|いく[つら]|幾)|^(いく|今回|今年|今年度|今度)$")
 
 
 def is_content_word(token: str) -> bool:
@@ -1198,7 +1201,8 @@ class Understanding:
         if explained is not None and (explained.search(run[-1]) or explained.search("".join(run))):
             return None
         detail = "".join(run)
-        return detail if len(detail) >= 2 and detail not in QUESTION_WORDS else None
+        # 「…はいくつある？」「何件ある？」 ask how many, not whether there is one
+        return detail if len(detail) >= 2 and detail not in QUESTION_WORDS and not _INTERROGATIVE_RE.search(detail) else None
 
     def retrieval_query(self, question: str, state: ConversationState, previous: ConversationState | None,
                         last_question: str) -> str:

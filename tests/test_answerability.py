@@ -149,6 +149,9 @@ def test_asked_detail_is_the_noun_the_question_ends_on(assistant):
     assert u.asked_detail("GIGAスクールの端末は3年ごとに更新？") is None
     assert u.asked_detail("Lアラートの背景はある？") is None  # an aspect the body explains
     assert u.asked_detail("何万キロある？") is None
+    # how many, not whether there is one (the tokenizer reads いくつ as いく + つ)
+    assert u.asked_detail("電子申請の窓口はいくつある？") is None
+    assert u.asked_detail("対象の業務は何件ある？") is None
 
 
 @pytest.mark.parametrize("question,name", list(zip(phr(

@@ -277,6 +277,28 @@ def test_a_list_answer_opens_with_the_measures_it_names(assistant):
         assert "施策は次の" in first and "（関連の強い順）" in first
 
 
+@pytest.mark.parametrize("question,fact", [
+    ("ガバメントクラウドの利用を自治体が検証し始めた年度は？", "2021年度"),
+    ("各府省庁の集中取組期間は何年度からの何年間？", "2024年度"),
+    ("地方創生2.0の基本構想が閣議決定された日付は？", "2025年6月13日"),
+    ("医療DXの工程表、あれっていつ決まったやつ？", "2023年6月2日"),
+    ("ドローンの航路とか自動運転の道をまとめた全国計画、いつ決まったんだっけ", "2024年6月18日"),
+])
+def test_a_sentence_stating_the_fact_leads_wherever_it_is(assistant, documents, question, fact):
+    """A fact stated in one sentence of a long 第1 paragraph (or a footnote) leads the answer, though
+    passage retrieval ranks a measure on the same topic first and a search for an unknown word
+    (日付) found nothing: the corpus-wide sentence search finds the sentence holding the question's
+    words and the kind of figure asked for."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    assert not a.abstained, a.text
+    assert fact in a.text.splitlines()[0], a.text
+    quotes_are_verbatim(a, documents)
+    every_line_is_cited(a)
+
+
 def test_topic_labels_and_era_notes():
     from assistant.composition import era_note, topic_label_ok
 
