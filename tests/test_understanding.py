@@ -244,7 +244,13 @@ def test_missing_kinds(question, kind):
                                          "保険料がいくらか確かめられるアプリはいつから使える？",
                                          "税金がいくらになるかを試算できる仕組みはどこの省が作る？",
                                          # a report as the lead-in, not the thing asked
-                                         "ニュースで見たんだけど、紙の保険証はいつまで使える？"))
+                                         "ニュースで見たんだけど、紙の保険証はいつまで使える？",
+                                         # an audience, a partner, the body that decided: the plan
+                                         # names them (not a person's name)
+                                         "この研修って誰向けのもの？", "その実証は誰と組んでやるの？",
+                                         "この指針は誰が策定したの？", "そのアプリは誰を対象にしてる？",
+                                         # 何が/何を of the past: what went wrong, not a figure
+                                         "これまでの仕組みの何が課題だった？", "これまでに何をしてきたの？"))
 def test_ordinary_questions_have_no_missing_kind(question):
     assert missing_kind(question) is None
 
