@@ -85,6 +85,9 @@ LIST_NEIGHBOUR_SUPPORT = 0.2
 ENUMERATED_DEPTH = 5
 ENUMERATED_MIN_SUPPORT = 0.5
 ENUMERATED_MAX_ITEMS = 8
+# A list the search found at most this many measures for is completed by the measures saying its
+# most specific word (see measures_saying).
+LIST_SAYING_BELOW = 2
 # A sentence found anywhere in the corpus leads the answer when it holds at least this share of the
 # weight of the question's own words, and this much more than the answer's first quote holds.
 STATED_MIN_SHARE = 0.7
@@ -93,6 +96,10 @@ STATED_DEPTH = 30
 
 # 「デジタル庁が主担当の施策は？」「総務省が担当している防災の取組」「デジ庁 主担当の施策 一覧」
 # 「警察庁が主担当の施策」, or in a list question simply 「総務省の施策（を全部）」
+# A list question asking for several measures in so many words (「どれがある？」「一覧で」「全部」),
+# not for the measure or two closest to a topic (「…に関係する施策番号は？」).
+_SEVERAL_ASKED_RE = re.compile(r"(どれ|どんな(もの|の)|何|どういう(もの|の))が(ある|あり)|一覧|全部|すべて|全て|洗い出|"
+                               r"リストアップ|漏れなく|もれなく|網羅")
 _MINISTRY_LIST_RE = re.compile(
     MINISTRY_PATTERN + r"\s*(?:(?:が|の)?\s*(?:主担当|担当|所管|主に担当)(?:して(?:いる|る))?[^。？?]{0,12}?|の\s*)"
     r"(?:施策|取組|取り組み|もの)"
@@ -636,9 +643,40 @@ class ExtractiveAnswerer:
         # 「どんな施策がある？」 asks for the main measures, a handful; 「全部」「一覧」 for all of them.
         # (Naming up to six close ones for the former raised dev list recall 0.619 → 0.659 but cost
         # 0.02 of citation precision on the topic questions with one or two measures.)
-        if state is not None and state.exhaustive:
-            return keep + named
-        return keep[:LIST_MAIN] + named
+        main = keep + named if state is not None and state.exhaustive else keep[:LIST_MAIN] + named
+        if set(eff) == {"kind"} and (state is None or state.resolution == "new") \
+                and _SEVERAL_ASKED_RE.search(analysis.normalized):
+            _word, saying = self.measures_saying(analysis.terms, found)
+            listed = {h.chunk.measure_no for h in main}
+            if saying and len(main) <= LIST_SAYING_BELOW:
+                # 「満足度を指標にしてる施策は？」: a property that cuts across topics — the search by
+                # topic finds one or two of the measures saying it; all of them join the list.
+                main += [h for h in saying if h.chunk.measure_no not in listed]
+        return main
+
+    def measures_saying(self, terms: QueryTerms | None, found: Sequence[Hit]) -> tuple[str, list[Hit]]:
+        """Every measure whose own text holds the list question's most specific naming word, when
+        that word is held by 2 to MAX_LIST measures (「ダッシュボード」「稼働率」「事例集」); ordered as
+        the search ranked them, then by number. Empty when no word qualifies (「防災」 is in dozens of
+        measures: the search's relevance bar decides such lists). A compound the tokenizer adds
+        counts as a word (稼働率 of 稼働 + 率)."""
+        if terms is None or not terms.naming:
+            return "", []
+        best: list[str] = []
+        chosen = ""
+        words = [*terms.naming, *(t for t in terms.content if t not in terms.naming and any(n in t for n in terms.naming))]
+        for word in dict.fromkeys(words):
+            if len(word) < 2 or word not in terms.content:
+                continue
+            holding = [no for no, chunks in self.chunks_of_measure.items()
+                       if any(c.kind == "measure" and word in self.composer.tokens_of(c.embed_text) for c in chunks)]
+            if 2 <= len(holding) <= MAX_LIST and (not best or len(holding) < len(best)):
+                best, chosen = holding, word
+        rank = {h.chunk.measure_no: i for i, h in enumerate(found)}
+        best.sort(key=lambda no: (rank.get(no, len(rank)), self.catalog.measures[no].sort_key))
+        by_no = {h.chunk.measure_no: h for h in found}
+        hits = [by_no.get(no) or self.retriever.measure_hit(no) for no in best]
+        return chosen, [h for h in hits if h is not None]
 
     def enumerated_hits(self, items: Sequence[str], filters: dict, keep: Sequence[Hit]) -> list[Hit]:
         """For each item a list question enumerates, the first measure a search for it finds that

@@ -181,11 +181,21 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
 _NEGATED_RE = re.compile(r"[^\s、。？?]{1,10}?(?:ではなく|じゃなくて|じゃなく|でなく|ではなくて)")
 
 
+# A clause ending in a verb right before 施策 (「…にしてる施策」「…に沿って進める施策」「…した取組」)
+# says which measures: the noun it modifies is what is asked.
+_CLAUSE_BEFORE_MEASURES_RE = re.compile(r"([てで](い)?る|てく|する|した|できる|に沿った|向けた)(施策|取組|取り組み)")
+
+
 def detect_fields(normalized: str, table: IntentTable | None = None) -> list[str]:
     """Every field asked for, in priority order (「担当と目標は？」 asks for two); ``["general"]`` if none."""
     table = table or load_intents()
     normalized = _NEGATED_RE.sub(" ", normalized)
     found = [f.name for f in table.fields if f.matches(normalized)]
+    if "list" in found and found[0] != "list" and _CLAUSE_BEFORE_MEASURES_RE.search(normalized):
+        # 「満足度を目標にしてる施策はどれがある？」「ロードマップに沿って進める施策は？」: the field
+        # word describes which measures are asked for; the question asks for the measures.
+        found.remove("list")
+        found.insert(0, "list")
     # "related" asks about ministries too, so it replaces "lead" rather than adding to it.
     if "related" in found and "lead" in found:
         found.remove("lead")

@@ -299,6 +299,30 @@ def test_a_sentence_stating_the_fact_leads_wherever_it_is(assistant, documents, 
     every_line_is_cited(a)
 
 
+def test_a_list_of_measures_saying_a_specific_word_names_them_all(assistant, catalog):
+    """「満足度を指標にしている施策を一覧で」: satisfaction is a property cutting across topics; the
+    search by topic finds one such measure, and every measure whose text says 満足度 joins the list."""
+    from tests.test_understanding import assert_in_neither_suite
+
+    question = "満足度を指標にしている施策を一覧で"
+    assert_in_neither_suite([question])
+    saying = {no for no, m in catalog.measures.items() if "満足度" in measure_text(m)}
+    assert 2 <= len(saying) <= 10
+    a = assistant.answer(question)
+    assert saying <= set(a.measure_nos), (sorted(saying), a.measure_nos)
+
+
+def test_measures_saying_skips_words_too_common_to_make_a_list(assistant):
+    """A word in dozens of measures (防災) is a topic: the search's relevance bar decides that list."""
+    terms = assistant.analyzer.terms("防災の施策", subject="防災の施策")
+    assert assistant.extractive.measures_saying(terms, []) == ("", [])
+    terms = assistant.analyzer.terms("ダッシュボードの施策", subject="ダッシュボードの施策")
+    word, hits = assistant.extractive.measures_saying(terms, [])
+    assert word == "ダッシュボード" and len(hits) >= 2
+    assert all(any(word in assistant.extractive.composer.tokens_of(c.embed_text)
+                   for c in assistant.extractive.chunks_of_measure[h.chunk.measure_no]) for h in hits)
+
+
 def test_topic_labels_and_era_notes():
     from assistant.composition import era_note, topic_label_ok
 

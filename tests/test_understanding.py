@@ -71,6 +71,29 @@ def test_ideas_listed_in_a_passage_are_not_a_list_of_measures(question, listing)
     assert ("list" in detect_fields(unicodedata.normalize("NFKC", question))) is listing
 
 
+@pytest.mark.parametrize("question,first", list(zip(phr(
+    # a field word in the clause that says which measures: the measures are asked for
+    "利用者アンケートを指標にしている施策はどれがある？",
+    "工程表どおりに進んでいる施策って何がある？",
+    "AIで窓口の業務を減らす施策、まとめて教えて",
+    "教育関係の施策を漏れなく",
+    "窓口の手続を減らす施策、どれくらいある？",
+    # a field asked of measures named by their topic
+    "電子化する施策の目標は？",
+    "この施策の担当は？",
+), ["list", "list", "list", "list", "list", "targets", "lead"], strict=True)))
+def test_a_list_of_measures_described_by_a_clause(question, first):
+    assert detect_fields(unicodedata.normalize("NFKC", question))[0] == first
+
+
+@pytest.mark.parametrize("question", phr(
+    "進み具合を公開している施策はどれがある？",
+    "実績を見える化している施策を一覧で",
+))
+def test_a_list_question_asks_for_measures_not_for_their_progress(question):
+    assert missing_kind(unicodedata.normalize("NFKC", question)) is None
+
+
 @pytest.mark.parametrize("question,listing", list(zip(phr(
     "港の手続を電子化する施策にはどんなものがありますか",
     "観光の分野の取組はどういうものがある？",
