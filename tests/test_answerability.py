@@ -366,7 +366,7 @@ def test_one_everyday_word_for_what_a_passage_says_is_answered(assistant, questi
 @pytest.mark.parametrize("question", phr(
     "GビズIDの発行にかかる日数は？",
     "マイナ保険証の読み取り機の故障の件数は？",
-    "ドローンで荷物を配る仕組みの目標をまとめておいて",  # not a question: the everyday word is not excused
+    "ドローンで小包を配る仕組みの目標をまとめておいて",  # not a question: the everyday word is not excused
     "献血手帳をスマホのアプリで見られるようにする取組はある？",  # 献血 joined to 手帳: one thing, not in the plan
 ))
 def test_an_everyday_word_that_is_the_thing_asked_still_refuses(assistant, question):

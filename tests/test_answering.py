@@ -782,6 +782,9 @@ def test_a_name_many_measures_use_is_not_an_instrument(assistant, catalog):
     ("公民館でお客さんが使える無線のネット環境を整えた自治体の割合の目標は？", "1-63"),
     ("法令を作る仕事にAIを使う取組は？", "2-17"),
     ("バーチャル空間のルールづくりの担当は？", "3-21"),
+    # everyday words the plan never uses: 手間 (負担), 道具 (ツール), 一緒 (共同, 連携)
+    ("保育士さんの書類の手間を減らす仕組みを作るのは何年度まで？", "3-58"),
+    ("自治体が一緒に使うデジタルの道具を広げる取組の担当は？", "1-12"),
 ])
 def test_everyday_wording_finds_the_plans_term(assistant, question, measure):
     """Staff say 無線のネット (the plan: Wi-Fi), 法令を作る仕事 (法制事務), バーチャル空間 (メタバース,
