@@ -447,6 +447,19 @@ def test_an_ordinal_names_the_users_thing_when_the_answer_covered_only_one(under
     assert "ベース・レジストリ" in a.retrieval_query and a.intent == "lead"
 
 
+@pytest.mark.parametrize("question", phr(
+    "その仕組みを開発したのはどこ？",
+    "その指針を策定したのは誰？",
+    "そのアプリを作ったところはどこ？",
+))
+def test_the_body_that_made_a_thing_is_not_the_lead_ministry_asked_before(understanding, question):
+    # 「担当は？」 then 「開発したのはどこ？」: the body the text names as having made it is asked,
+    # not the 主担当 of the turn before.
+    hist = turns(*phr("救急車の出動をAIで最適化する研究の担当は？"), "No. 3-52「AI を活用した救急隊運用最適化」の主担当府省庁は総務省です [No. 3-52]")
+    a = understanding.analyse(question, hist)
+    assert a.state.fields == ("general",), a.state
+
+
 def test_an_ordinal_with_words_of_its_own_asks_them_of_the_thing_named(understanding):
     # Two things named, a ministry checked, an answer citing three measures: 「後者」 is the second
     # thing named (not デジタル庁, not the answer's third measure), with what the turn adds to it.
