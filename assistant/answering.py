@@ -370,7 +370,9 @@ class ExtractiveAnswerer:
 
         elif not (analysis.state is not None and analysis.state.each):
             refusal = self.unheld_detail(analysis, result, targets)
-            stated = self.stating_sentence(terms, numeric) if refusal is not None and not targets else None
+            # (a sentence answers only if it speaks of the detail asked: 罰則 of 「…に罰則はある？」)
+            stated = self.stating_sentence(terms, numeric, holding=analysis.asked_detail) \
+                if refusal is not None and not targets else None
             if stated is not None:
                 line, cite = composer.stated_line(*stated)
                 return line, [cite], None
@@ -517,18 +519,23 @@ class ExtractiveAnswerer:
         if found is None:
             return lines, cites
         line, cite = self.composer.stated_line(*found)
+        if "lead" in fields[:1] or "related" in fields[:1]:
+            # the ministry asked for stays the first line; the sentence supports it
+            return [lines[0], line, *lines[1:MAX_SUPPORT]], [cites[0], cite, *cites[1:]]
         return [line, *lines[:MAX_SUPPORT]], [cite, *cites]
 
     def stating_sentence(self, terms: QueryTerms, numeric: bool | str, *, above: float = 0.0,
                          quoted: set[str] | frozenset[str] = frozenset(), skip_measures: set[str] | None = None,
                          skip_sections: set[tuple[str, str]] | None = None,
-                         kind: MissingKind | None = None) -> tuple[Hit, str] | None:
+                         kind: MissingKind | None = None, holding: str | None = None) -> tuple[Hit, str] | None:
         """The sentence of the whole corpus that best states what the question asks: it holds at
         least STATED_MIN_SHARE (and more than ``above``) of the weight of the words the user typed,
         a figure of the kind asked for, and, for a kind of fact plans often lack (``kind``), that
-        fact (its evidence pattern). None when no sentence does."""
+        fact (its evidence pattern), and the words of ``holding`` (a detail asked). None when no
+        sentence does."""
         if not terms.content:
             return None
+        needed = self.composer.tokens_of(holding) - QUESTION_WORDS if holding else frozenset()
         best: tuple[float, str, Hit] | None = None
         for sent, hit in self.retriever.sentence_hits(terms.weights, k=STATED_DEPTH):
             if sent in quoted or hit.chunk.kind == "roadmap" or (skip_measures and hit.chunk.measure_no in skip_measures):
@@ -541,6 +548,8 @@ class ExtractiveAnswerer:
             if numeric and not states_asked_figure(sent, numeric):
                 continue
             if kind is not None and not (kind.evidence is not None and self.composer.holds_evidence([sent], kind)):
+                continue
+            if needed and not needed <= self.composer.tokens_of(sent):
                 continue
             score = self.composer.score(terms, Candidate(sent, "body", 0), numeric=numeric)
             if best is None or score > best[0]:
