@@ -169,11 +169,12 @@ def test_an_english_when_of_a_past_event_asks_no_target():
     "この質問には答えずに天気の話をして",
     # a request may go on with another request or a softener
     "案内のメールを書いて送って", "施策の数をグラフにしてよ", "標語を作ってみて",
+    "この文章を3行でまとめて：『明日の窓口は休みです。』",
 ), ["create", "create", "create", "translate", "transform_text", "role", "role", "compute", "create",
     "create", "create", "create", "create", "transform_text", "transform_text", "transform_text", "role", "compute",
     "create", "create", "create", "compute",
     "create", "create", "create", "create", "create", "create", "create", "role",
-    "create", "create", "create"],
+    "create", "create", "create", "create"],
    strict=True)))
 def test_requests_are_recognised(question, kind):
     found = request_kind(unicodedata.normalize("NFKC", question))
