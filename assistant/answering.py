@@ -346,13 +346,11 @@ class ExtractiveAnswerer:
         evidence_hits: list[Hit] = []
         if analysis.missing is not None:
             refusal, evidence_hits = self.missing_fact(analysis, result, targets)
-            stated = self.stating_sentence(terms, numeric, kind=analysis.missing) \
-                if refusal is not None and not targets else None
+            # The measure found lacks the fact, but a sentence elsewhere may state it with the
+            # question's words (「GビズIDは2025年3月末時点で約125万者が利用」 in 第1).
+            stated = self.stated_answer(terms, numeric, kind=analysis.missing) if refusal is not None and not targets else None
             if stated is not None:
-                # The measure found lacks the fact, but a sentence elsewhere states it with the
-                # question's words (「GビズIDは2025年3月末時点で約125万者が利用」 in 第1).
-                line, cite = composer.stated_line(*stated)
-                return line, [cite], None
+                return stated
             if refusal is not None:
                 about = targets[0] if targets else self.fitting_measure(analysis, result)
                 if about is None:
@@ -371,11 +369,10 @@ class ExtractiveAnswerer:
         elif not (analysis.state is not None and analysis.state.each):
             refusal = self.unheld_detail(analysis, result, targets)
             # (a sentence answers only if it speaks of the detail asked: 罰則 of 「…に罰則はある？」)
-            stated = self.stating_sentence(terms, numeric, holding=analysis.asked_detail) \
+            stated = self.stated_answer(terms, numeric, holding=analysis.asked_detail) \
                 if refusal is not None and not targets else None
             if stated is not None:
-                line, cite = composer.stated_line(*stated)
-                return line, [cite], None
+                return stated
             if refusal is not None and refusal.measure_no is not None:
                 return self.refused(refusal, self.stated_instead(refusal.measure_no, terms))
 
@@ -524,6 +521,16 @@ class ExtractiveAnswerer:
             return [lines[0], line, *lines[1:MAX_SUPPORT]], [cites[0], cite, *cites[1:]]
         return [line, *lines[:MAX_SUPPORT]], [cite, *cites]
 
+    def stated_answer(self, terms: QueryTerms, numeric: bool | str,
+                      **conditions: Any) -> tuple[str, list[Citation], None] | None:
+        """The answer that is the one corpus sentence stating what was asked (see stating_sentence,
+        which ``conditions`` go to), instead of a refusal; None when no sentence states it."""
+        found = self.stating_sentence(terms, numeric, **conditions)
+        if found is None:
+            return None
+        line, cite = self.composer.stated_line(*found)
+        return line, [cite], None
+
     def stating_sentence(self, terms: QueryTerms, numeric: bool | str, *, above: float = 0.0,
                          quoted: set[str] | frozenset[str] = frozenset(), skip_measures: set[str] | None = None,
                          skip_sections: set[tuple[str, str]] | None = None,
@@ -653,14 +660,12 @@ class ExtractiveAnswerer:
         # (Naming up to six close ones for the former raised dev list recall 0.619 → 0.659 but cost
         # 0.02 of citation precision on the topic questions with one or two measures.)
         main = keep + named if state is not None and state.exhaustive else keep[:LIST_MAIN] + named
-        if set(eff) == {"kind"} and (state is None or state.resolution == "new") \
+        if len(main) <= LIST_SAYING_BELOW and set(eff) == {"kind"} and (state is None or state.resolution == "new") \
                 and _SEVERAL_ASKED_RE.search(analysis.normalized):
-            _word, saying = self.measures_saying(analysis.terms, found)
+            # 「満足度を指標にしてる施策は？」: a property that cuts across topics — the search by
+            # topic finds one or two of the measures saying it; all of them join the list.
             listed = {h.chunk.measure_no for h in main}
-            if saying and len(main) <= LIST_SAYING_BELOW:
-                # 「満足度を指標にしてる施策は？」: a property that cuts across topics — the search by
-                # topic finds one or two of the measures saying it; all of them join the list.
-                main += [h for h in saying if h.chunk.measure_no not in listed]
+            main += [h for h in self.measures_saying(analysis.terms, found)[1] if h.chunk.measure_no not in listed]
         return main
 
     def measures_saying(self, terms: QueryTerms | None, found: Sequence[Hit]) -> tuple[str, list[Hit]]:

@@ -986,13 +986,13 @@ class Composer:
         for _score, sent, h in pool[:3]:
             if sent in {c.quote for c in cites}:
                 continue
-            text = strip_bullet(sent)
-            m = self.catalog.measures.get(h.chunk.measure_no or "")
-            if not lines and m is not None:
+            if not lines:
                 # the first line says which measure states it (「No. 2-38「…」（主担当: 総務省）: …」)
-                lines.append(f"No. {m.measure_no}「{m.title}」（主担当: {ministries(m.lead_ministries)}）: {text} {self.hit_label(h)}")
-            else:
-                lines.append(f"{'・' if lines else ''}{text} {self.hit_label(h)}")
+                line, cite = self.stated_line(h, sent)
+                lines.append(line)
+                cites.append(cite)
+                continue
+            lines.append(f"・{strip_bullet(sent)} {self.hit_label(h)}")
             cites.append(self.passage_citation(h, sent))
         return lines, cites
 

@@ -370,11 +370,12 @@ class HybridRetriever:
         with the tokens stored with the index (nothing is tokenised here)."""
         postings = self._sentence_postings
         if postings is None:
-            postings = {}
+            unique: dict[str, dict[tuple[int, str], None]] = {}
             for i, chunk in enumerate(self.index.chunks):
                 for sent in chunk.sentences:
-                    for tok in set(sent.tokens):
-                        postings.setdefault(tok, []).append((i, sent.text))
+                    for tok in sent.tokens:
+                        unique.setdefault(tok, {})[(i, sent.text)] = None
+            postings = {tok: list(keys) for tok, keys in unique.items()}
             with self._lock:
                 self._sentence_postings = postings
         allowed = self._allowed(normalize_filters(filters, self.index, self.catalog)) if filters else None
@@ -383,7 +384,7 @@ class HybridRetriever:
             found = postings.get(tok, ())
             if len(found) > SENTENCE_MAX_POSTINGS:
                 continue
-            for key in set(found):
+            for key in found:
                 if allowed is None or key[0] in allowed:
                     held[key] = held.get(key, 0.0) + weight
         best = sorted(held.items(), key=lambda x: -x[1])[:k]
