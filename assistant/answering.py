@@ -498,7 +498,7 @@ class ExtractiveAnswerer:
         """The answer led by the corpus sentence that states what was asked, when the passage the
         answer quotes first does not.
 
-        「ガバメントクラウドを自治体の利用検証で使い始めたのは何年度から？」: the sentence holding
+        「ガバメントクラウドの利用を自治体が検証し始めた年度は？」: the sentence holding
         every one of those words sits in a long 第1 paragraph that passage retrieval ranks below the
         measure on ガバメントクラウド, whose quoted target holds one of them. A measure already
         quoted for the field asked (its target line) keeps its own choice."""

@@ -115,7 +115,7 @@ _KANJI_COMPOUND_RE = re.compile(r"[\u4e00-\u9fff]{4,10}")
 _OWN_ASK_RE = re.compile(r"いつ|何年|何月|何日|どれくらい|どのくらい|どれだけ|何(%|％|割|件|人|社|か所|箇所)"
                          r"|何(に|を|が)|何[\u4e00-\u9fff]{1,3}(?=[をがはにでの？?]|$)|(何|なに|なん)で|どこ(で|に|から|まで)"
                          r"|どう(進め|する|やって|取り組|なる|変わ)|どんな|なぜ|どうして|いくつ"
-                         # 「センサーを開発したのはどこ？」「指針を決めたのは誰？」: the body that made or
+                         # 「その仕組みを開発したのはどこ？」「指針を決めたのは誰？」: the body that made or
                          # decided a thing, which the text names (not the measure's lead ministry)
                          r"|(開発|作成|作っ|作る|策定|提供|運営|構築|設置|決定|決め|公表|発表)(した|して(い)?る|する|た)?(の|ところ)は(どこ|誰|だれ)")
 # How much more a follow-up's own words weigh, and how much less the inherited subject's (the measure in
