@@ -1,6 +1,6 @@
 """Self-check of the held-out evaluation suites ``evals/heldout.jsonl``, ``heldout2.jsonl``, ``heldout3.jsonl``,
 ``heldout4.jsonl``, ``heldout5.jsonl``, ``heldout6.jsonl``, ``heldout7.jsonl``, ``heldout8.jsonl`` and
-``heldout9.jsonl``.
+``heldout9.jsonl``, ``heldout10.jsonl``.
 
 The held-out suite measures the assistant on questions nobody tuned for (``evals/README.md``,
 "Held-out suite"). These tests do not run the assistant; like ``tests/test_eval_suite.py`` they make
@@ -20,7 +20,8 @@ fifth one's had been, ``heldout7.jsonl`` (``evals/tools/heldout7_items.py``) to 
 after the sixth one's aggregate had been run at the end of session 9, and ``heldout8.jsonl``
 (``evals/tools/heldout8_items.py``) to judge session 11, after the seventh one's aggregate had been run at the
 end of session 10, and ``heldout9.jsonl`` (``evals/tools/heldout9_items.py``) to judge session 12, after the
-eighth one's aggregate had been run twice in session 11. The builders of the last eight share
+eighth one's aggregate had been run twice in session 11, and ``heldout10.jsonl``
+(``evals/tools/heldout10_items.py``) to judge session 13, after the ninth one's had been run twice in session 12. The builders of the last eight share
 ``evals/tools/heldout_builder.py``; the builder tests check that each suite file is byte for byte what
 its builder writes.
 """
@@ -49,11 +50,13 @@ HELDOUT6_PATH = ROOT / "evals" / "heldout6.jsonl"
 HELDOUT7_PATH = ROOT / "evals" / "heldout7.jsonl"
 HELDOUT8_PATH = ROOT / "evals" / "heldout8.jsonl"
 HELDOUT9_PATH = ROOT / "evals" / "heldout9.jsonl"
+HELDOUT10_PATH = ROOT / "evals" / "heldout10.jsonl"
 HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH, HELDOUT6_PATH,
-                 HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH]
+                 HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH, HELDOUT10_PATH]
 # Minimum size per suite (the third, fourth and fifth suites were written to at least 170 items).
 MIN_ITEMS = {"heldout": 160, "heldout2": 160, "heldout3": 170, "heldout4": 170, "heldout5": 170,
-             "heldout6": 170, "heldout7": 170, "heldout8": 170, "heldout9": 170}
+             "heldout6": 170, "heldout7": 170, "heldout8": 170, "heldout9": 170,
+             "heldout10": 170}
 DEV_PATH = ROOT / "evals" / "items.jsonl"
 sys.path.insert(0, str(ROOT / "evals" / "tools"))
 
@@ -433,8 +436,23 @@ def test_heldout9_independent_of_the_other_suites():
     assert worst < heldout9_items.MAX_JACCARD
 
 
+def test_heldout10_independent_of_the_other_suites():
+    """heldout10.jsonl: no question (final, prior turn or history turn) has a character-bigram Jaccard
+    similarity >= 0.5 with a question of items.jsonl or heldout.jsonl … heldout9.jsonl (the builder's
+    rule); only heldout10's ids are reported."""
+    import heldout10_items
+
+    others_paths = [DEV_PATH, HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH, HELDOUT6_PATH,
+                    HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH]
+    assert set(heldout10_items.OTHER_SUITES) == set(others_paths)
+    others = [o for path in others_paths for o in load_items(path)]
+    errors, worst = heldout10_items.similarity_check(load_items(HELDOUT10_PATH), others)
+    fail(errors, "heldout10 questions too similar to another suite")
+    assert worst < heldout10_items.MAX_JACCARD
+
+
 @pytest.mark.parametrize("suite", ["heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
-                                   "heldout9"])
+                                   "heldout9", "heldout10"])
 def test_builder_writes_the_suite_file_byte_for_byte(suite):
     """Each suite file is byte for byte what its builder (evals/tools/<suite>_items.py, sharing
     heldout_builder.py) writes: edit the sources, not the file; moving the shared builder code changed
@@ -463,10 +481,11 @@ def test_heldout4_size_and_mix():
     assert min(classes[c] for c in OOS_CLASSES) >= 4, dict(classes)
 
 
-@pytest.mark.parametrize("path", [HELDOUT5_PATH, HELDOUT6_PATH, HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH],
-                         ids=["heldout5", "heldout6", "heldout7", "heldout8", "heldout9"])
-def test_heldout5_to_9_size_and_mix(path):
-    """The fifth to ninth suites' own minimums (the same mix as the fourth): at least 170
+@pytest.mark.parametrize("path", [HELDOUT5_PATH, HELDOUT6_PATH, HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH,
+                                  HELDOUT10_PATH],
+                         ids=["heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10"])
+def test_heldout5_to_10_size_and_mix(path):
+    """The fifth to tenth suites' own minimums (the same mix as the fourth): at least 170
     items, LIST questions about half of the topic items, followups with one and with two earlier
     exchanges, and the hard classes well covered."""
     items = load_items(path)
