@@ -36,6 +36,8 @@ DEFAULT_MAX_UNKNOWN_SHARE = 0.38
 # Calibrated on the dev suite (calibrate_abstention.py): answerable items at 0.866 and above, out of
 # scope ones at 0.854 and below but one (0.873, refused as a current value the plan does not give).
 DEFAULT_MIN_PARAPHRASE_DENSE = 0.86
+# the weight of an English question's absent name against its bridged words (see _english_unknown_refusal)
+NAME_WEIGHT = 2.0
 
 # What a refusal offers instead (data/intents.toml [offer]: the history reader knows them too).
 OFFER = load_intents().offers["question"]
@@ -269,7 +271,9 @@ def _english_unknown_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer,
     if not names:
         return None
     words = list(dict.fromkeys(b.japanese for b in analysis.bridged))
-    unknown = sum(analyzer.idf(n.casefold()) for n in names)
+    # A name counts twice: it is what the question is about (「e-Residency」), while the bridged
+    # words are guesses at the plan's wording for the rest of the sentence.
+    unknown = sum(NAME_WEIGHT * analyzer.idf(n.casefold()) for n in names)
     total = sum(analyzer.idf(w) for w in words if w not in names) + unknown
     if total <= 0 or unknown / total < max_share:
         return None

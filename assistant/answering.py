@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -41,8 +42,10 @@ from assistant.composition import (
     Citation,
     Composer,
     asked_figure,
+    asked_items,
     defined_term,
     era_note,
+    fragments,
     sentence_units,
     shared_figures,
     states_asked_figure,
@@ -60,6 +63,7 @@ from assistant.understanding import (
     QuestionAnalysis,
     TermAnalyzer,
     enumerated_items,
+    is_content_word,
 )
 
 # A list names every measure about as close to the question as the closest one (dense similarity
@@ -444,6 +448,13 @@ class ExtractiveAnswerer:
                 choosing = terms.focused() if analysis.state is not None and analysis.state.resolution == "similar" else terms
                 top = composer.anchor_hit(self.holding_distinctive(choosing, measures), choosing, numeric)
             m = self.catalog.measures[top.chunk.measure_no]
+            absent = self.absent_compound(analysis, m) if top.chunk.measure_no not in analysis.context_measures else None
+            if absent is not None:
+                # 「ドローン保険を国が用意する施策の担当は？」: the measure found is about ドローン, not about
+                # the insurance the question makes of it — no document speaks of that.
+                return self.refused(Refusal("unknown_terms", f"計画には『{absent}』に関する記載がありません。",
+                                            measure_no=m.measure_no, detail=absent),
+                                    self.stated_instead(m.measure_no, terms))
             lines, cites = composer.answer_measure(m, analysis.fields, terms, top.score, numeric=numeric)
             if analysis.intent == "targets" and hits[0].chunk.kind == "procedure" and lines:
                 # Retrieval put a 第4 procedure group first: its KPI is the plan's other target for
@@ -544,9 +555,16 @@ class ExtractiveAnswerer:
             return None
         needed = self.composer.tokens_of(holding) - QUESTION_WORDS if holding else frozenset()
         best: tuple[float, str, Hit] | None = None
-        for sent, hit in self.retriever.sentence_hits(terms.weights, k=STATED_DEPTH):
-            if sent in quoted or hit.chunk.kind == "roadmap" or (skip_measures and hit.chunk.measure_no in skip_measures):
+        items = asked_items(terms.text)
+        found = list(self.retriever.sentence_hits(terms.weights, k=STATED_DEPTH))
+        cut = fragments(sent for sent, _hit in found)  # only a sentence found whole is quoted
+        for sent, hit in found:
+            if sent in quoted or sent in cut or hit.chunk.kind == "roadmap" or (skip_measures and hit.chunk.measure_no in skip_measures):
                 continue
+            if self.composer.is_fragment(sent):
+                continue  # 「）に定める…」: the rest of a sentence, not one that states anything alone
+            if items and not any(item in sent for item in items):
+                continue  # 「第10条は？」: only the sentence holding that very item states it
             if skip_sections and (hit.doc_id, hit.section) in skip_sections:
                 continue
             share = self.word_share(terms, sent)
@@ -597,7 +615,8 @@ class ExtractiveAnswerer:
             held += weight if w in toks else 0.0
         for term, weight in terms.synonym_weights.items():
             total += weight
-            held += weight if any(wording <= toks for wording in terms.synonym_words.get(term, ())) else 0.0
+            # (held as typed too: 地方創生 is the plan's word as well as the key of 地方創生2.0)
+            held += weight if term in toks or any(wording <= toks for wording in terms.synonym_words.get(term, ())) else 0.0
         return held / total if total > 0 else 0.0
 
     def related_hits(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> list[Hit]:
@@ -753,6 +772,39 @@ class ExtractiveAnswerer:
             return None  # one measure covers them all: the ordinary answer says it better
         result.hits = merged + [h for h in result.hits if h.chunk.measure_no not in used]
         return "\n".join(lines), cites, None
+
+    def absent_compound(self, analysis: QuestionAnalysis, m: Any) -> str | None:
+        """The question's subject as a compound no document writes (ドローン保険), whose head noun
+        (保険) the measure found does not hold either: the measure shares the compound's first word
+        only, so its fields do not answer. None when the compound is the plan's own (ドローン物流) or
+        the measure holds the head (or the plan's wording for it)."""
+        terms = analysis.terms
+        if terms is None or analysis.measure_nos or analysis.is_followup:
+            return None
+        nouns = [w for w in terms.naming if w not in terms.verbal and _COMPOUND_PART_RE.fullmatch(w)]
+        if not nouns:
+            return None
+        head = nouns[-1]
+        run = re.search(rf"[{_COMPOUND_CHARS}]*{re.escape(head)}", analysis.normalized)
+        compound = run.group() if run else head
+        if len(compound) <= len(head) + 1 or self.corpus_contains(compound) \
+                or compound not in unicodedata.normalize("NFKC", analysis.text):
+            return None  # (a respelling may have joined words the user wrote apart)
+        toks = self.composer.tokens_of(measure_text(m))
+        if head in toks or any(wording <= toks for wording in terms.synonym_words.get(head, ())):
+            return None
+        # … and no passage at all speaks of both parts (「ドローンによる物流」 is ドローン物流 in other words)
+        # (a part is also spoken of in the plan's wording for it: スマホ as スマートフォン)
+        parts = {t for t in self.tokenizer.tokenize(compound) if is_content_word(t) and t in compound} - {compound}
+        if len(parts) < 2:
+            return None
+        wordings = [[frozenset({p}), *(frozenset(self.tokenizer.tokenize(e)) for e in self.analyzer.synonyms.get(p, ()))]
+                    for p in parts]
+        for c in self.retriever.index.chunks:
+            ctoks = self.composer.tokens_of(c.embed_text)
+            if all(any(w <= ctoks for w in alternatives) for alternatives in wordings):
+                return None
+        return compound
 
     def best_measure_for(self, name: str, hits: Sequence[Hit]) -> Hit | None:
         """The measure among ``hits`` whose title and body share most (IDF-weighted) words with ``name``."""
@@ -1087,6 +1139,9 @@ class ExtractiveAnswerer:
 
 
 _PARTICLES_RE = re.compile(r"への|での|との|の|を|へ")
+# The characters a noun compound is written in (katakana, kanji, Latin letters), and a compound's part.
+_COMPOUND_CHARS = "ァ-ヺー\u4e00-\u9fffA-Za-z"
+_COMPOUND_PART_RE = re.compile(f"[{_COMPOUND_CHARS}]{{2,}}")
 
 
 def _without_particles(key: str) -> str:

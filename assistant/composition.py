@@ -34,7 +34,7 @@ from assistant.chunking import (
     sentence_units,
     strip_bullet,
 )
-from assistant.corpus import Document
+from assistant.corpus import Document, search_key
 from assistant.intents import MissingKind, load_intents
 from assistant.retrieval import Hit
 from assistant.tokenizer import JapaneseTokenizer
@@ -81,6 +81,39 @@ def _asks_name(question: str) -> bool:
 def _asked_kind_re(numeric: bool | str) -> re.Pattern[str]:
     """The figures that answer a figure question of this kind (see asked_figure)."""
     return _QUANTITY_RE if numeric == "quantity" else _DATE_RE if numeric == "time" else _FIGURE_RE
+
+
+# An item of a numbered list the question names: 「第10条」「第3項」, 「⑧」「8番目の原則」「3つ目の柱」.
+_ITEM_NO_RE = re.compile(r"第\s*(\d{1,3})\s*(条|項|号|章|節)")
+_ITEM_ORDINAL_RE = re.compile(r"(?<![\d第])(\d{1,2})\s*(番目|つ目|個目)|([①-⑳])")
+ITEM_BONUS = 2.0
+
+
+@functools.lru_cache(maxsize=256)
+def asked_items(question: str) -> tuple[str, ...]:
+    """How the documents write the numbered items a question names: 「第10条」 → 第10条, 第 10 条;
+    「⑧番目」「8番目」「8つ目」 → ⑧ (the plan numbers principles and rules with circled digits)."""
+    out: list[str] = []
+    for m in _ITEM_NO_RE.finditer(question):
+        out += [f"第{m.group(1)}{m.group(2)}", f"第 {m.group(1)} {m.group(2)}"]
+    for m in _ITEM_ORDINAL_RE.finditer(question):
+        n = int(m.group(1)) if m.group(1) else ord(m.group(3)) - 0x245F
+        if 1 <= n <= 20:
+            out.append(chr(0x245F + n))
+    return tuple(dict.fromkeys(out))
+
+
+def quoted(sentence: str) -> str:
+    """A sentence as an answer line shows it: without its bullet, nor the number of the footnote it is."""
+    return FOOTNOTE_LINE_RE.sub("", strip_bullet(sentence), count=1)
+
+
+def fragments(sentences: Iterable[str]) -> set[str]:
+    """The sentences that are part of a longer one of ``sentences``: a sentence cut by a page break
+    (its footnotes printed in between) is found whole elsewhere (a measure repeating 第1's text)."""
+    keys = {sent: search_key(sent) for sent in sentences}
+    return {sent for sent, key in keys.items()
+            if any(len(other) > len(key) + 8 and key in other for other in keys.values())}
 
 
 def states_asked_figure(sentence: str, numeric: bool | str) -> bool:
@@ -228,6 +261,11 @@ def _norm(text: str) -> str:
 
 # Openers that refer back to the previous sentence (「このように」「こうした取組」「その上で」).
 _HIRAGANA_START_RE = re.compile(r"[ぁ-ゖ]")
+_CLOSING_START_RE = re.compile(r"[）)」』]")  # 「）に定める…」: the rest of a sentence split inside brackets
+# A footnote's text, after its number (「46 「デジタル公共インフラ」は…」「49 「Ransom…」…造語。」): a note on a
+# word of the text, not the text's own statement (not 「1 人1台端末」: a number with its counter).
+FOOTNOTE_LINE_RE = re.compile(r"^\s*\d{1,3}\s+(?![人件年月日つか万億千百%％歳回倍割台校社者])(?=[「『\u4e00-\u9fffァ-ヺ])")
+FOOTNOTE_WEIGHT = 0.7
 _GRAMMAR_START = frozenset({"助詞", "助動詞", "接尾辞"})
 _BACK_REFERENCE_RE = re.compile(r"^[・\-\s]*(このように|このため|こうした|こうして|これら|これに|そうした|その上で|それら|その(?=[^\s]))")
 # The topic of a sentence: what comes before its first は (「マイナンバーカードは…である」).
@@ -271,8 +309,14 @@ _SOURCE_NOTE_RE = re.compile(r"(より|参照|による|決定|法律第\s*\d+\s
 # … and what an abbreviation stands for (「GSOCの正式名称は？」「DMPって何の略？」「EBPMは日本語で何て言う？」):
 # a footnote defining it spells it out.
 _DEFINITION_ASK_RE = re.compile(
-    r"(.{2,40}?)\s*(?:とは|って)(?:何|なに|どういう|どんな|どのような|\s*[？?]|$)|(.{2,40}?)の(?:意味|定義)"
+    r"(.{2,40}?)\s*(?:とは|って)[、,]?\s*(?:何|なに|どういう|どんな|どのような|\s*[？?]|$)|(.{2,40}?)の(?:意味|定義)"
     r"|([A-Za-z][A-Za-z0-9\-]{1,15})\s*(?:って|は|の)?\s*(?:日本語の|日本語で|英語の|英語で)?\s*(?:正式名称|正式名|略称|フルネーム|何の略|なんの略|何て言う|なんて言う|何と言う)")
+# 「ランサムウェアって言葉、もとは…」「EBPMという用語は…」: the word itself is asked about
+_WORD_ASK_RE = re.compile(r"([^、。？?]{2,40}?)\s*(?:って|という|っていう)\s*(?:言葉|用語|単語)")
+
+
+# A term ends in a noun: a phrase ending in a verb or an adjective (進める, 作った, 多い) is a clause.
+_VERB_END_RE = re.compile(r"(?<=[ぁ-ゖ\u4e00-\u9fff])(る|た|う|く|す|つ|む|ぶ|ぐ|い|だ|ない|たい)$")
 
 
 @dataclass(frozen=True)
@@ -317,10 +361,14 @@ def _starts_word(text: str, at: int) -> bool:
 
 def defined_term(normalized: str) -> str | None:
     """The term a question asks the meaning of (「GSSAMSって何？」 → GSSAMS), if it asks one."""
-    m = _DEFINITION_ASK_RE.search(normalized)
+    word = _WORD_ASK_RE.search(normalized)
+    m = word or _DEFINITION_ASK_RE.search(normalized)
     if not m:
         return None
-    term = (m.group(1) or m.group(2) or m.group(3) or "").strip(" 　、,「」『』")
+    term = (m.group(1) or (m.group(2) or m.group(3) if m is not word else "") or "").strip(" 　、,「」『』")
+    if _VERB_END_RE.search(term):
+        # 「どう進めるって？」「何を作るって言ってる？」: the って quotes what is said, it names no term
+        return None
     return term or None
 
 
@@ -414,6 +462,12 @@ class Composer:
                 self._fragment_heads[head] = found
         return found
 
+    def is_fragment(self, sentence: str) -> bool:
+        """Whether a sentence is the tail of one cut off (a chunk boundary, a gap in the source, a
+        split inside brackets): it starts with a closing bracket or with grammar (「には、…」)."""
+        return bool(_CLOSING_START_RE.match(sentence)) or bool(
+            _HIRAGANA_START_RE.match(sentence) and self.starts_with_grammar(sentence))
+
     def seed_tokens(self, chunks: Iterable[Chunk], tokenizer_version: str | None) -> int:
         """Take the sentence tokens stored with ``chunks`` at index time; returns how many distinct
         sentences were taken.
@@ -456,10 +510,13 @@ class Composer:
             score *= 1.3 if wanted.search(cand.text) else 1.0 if _FIGURE_RE.search(cand.text) else 0.7
         if is_heading(cand.text):
             score *= 0.4
-        if _HIRAGANA_START_RE.match(cand.text) and self.starts_with_grammar(cand.text):
+        if FOOTNOTE_LINE_RE.match(cand.text):
+            score *= FOOTNOTE_WEIGHT
+        if self.is_fragment(cand.text):
             # 「つインセンティブが…」「には、…」: the tail of a sentence cut off (a chunk boundary, a
-            # gap in the source text) — its subject and verb are elsewhere.
-            score *= 0.5
+            # gap in the source text) — its subject and verb are elsewhere; 「）に定める…」 was split
+            # inside brackets, a worse quote still.
+            score *= 0.3 if _CLOSING_START_RE.match(cand.text) else 0.5
         if _CITES_SOURCE_RE.search(cand.text):
             # 「…「日本の将来推計人口」より。」: a footnote naming a source says where a figure is
             # from, not the figure.
@@ -477,6 +534,11 @@ class Composer:
             # 「R7年度は何を支援する？」: the sentence about the year the question names
             # (「2025年度は、…導入支援…」), not the measure's general aim.
             score *= NAMED_YEAR_BONUS
+        items = asked_items(terms.text)
+        if items and any(item in cand.text for item in items):
+            # 「第10条は？」「⑧番目の原則は？」: the sentence or table cell that holds the very item
+            # numbered, not the one that merely names the list.
+            score *= ITEM_BONUS
         topic = _TOPIC_RE.match(cand.text)
         if topic and terms.rare() & self.tokens_of(topic.group(1)):
             # A sentence whose topic (before は) is what the question names speaks about it.
@@ -663,12 +725,16 @@ class Composer:
         ref = f"[No. {m.measure_no}]"
         if not m.roadmap:
             return [f"{head}の工程表の行は見つかりませんでした {ref}"], [self.title_citation(m, score)]
-        heads = [r.heading for r in m.roadmap]
+        # The rows the question speaks of come first (「…のデータ連携基盤はまず何を？」: the rows on
+        # that system; 「期限は？」: a row with its date), the others in the table's order.
+        scored = [(self.score(terms, Candidate(r.heading, "roadmap", 0), numeric=numeric), i, r)
+                  for i, r in enumerate(m.roadmap)]
+        rows = [r for _s, _i, r in sorted(scored, key=lambda x: (-x[0], x[1]))]
+        heads = [r.heading for r in rows]
         more = f"（ほか{len(heads) - 4}件）" if len(heads) > 4 else ""
         lines = [f"{head}の工程表（第3）の取組: {'／'.join(heads[:4])}{more} {ref}",
                  "※工程表の時期を示す線（ガントチャート）は元の文書の変換で失われているため、時期は示せません。"]
-        row = m.roadmap[0]
-        return lines, [self.measure_citation(m, row.heading, score, window=(row.start, m.roadmap[-1].end))]
+        return lines, [self.measure_citation(m, rows[0].heading, score, window=(m.roadmap[0].start, m.roadmap[-1].end))]
 
     def render_what(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
         ref = f"[No. {m.measure_no}]"
@@ -920,7 +986,8 @@ class Composer:
             for score, c in self.rank(terms, self.text_candidates(h.chunk.text), numeric=numeric)[:4]:
                 # A heading repeated as the first line of its section says little by itself.
                 pool.append((score * other * (0.5 if _norm(c.text) in headings else 1.0) - 0.08 * rank, c.text, h))
-        pool.sort(key=lambda x: -x[0])
+        cut = fragments(sent for _score, sent, _h in pool)
+        pool = sorted((x for x in pool if x[1] not in cut), key=lambda x: -x[0])
         lines: list[str] = []
         cites: list[Citation] = []
         seen: set[str] = set()
@@ -935,10 +1002,10 @@ class Composer:
                 # A heading or a lead-in (「次の3つの観点から…」) is followed by what it announces:
                 # the items go on its line, so that the whole list is the answer.
                 seen.update(items)
-                lines.append(f"{sent}: {'／'.join(items)} {label}")
+                lines.append(f"{quoted(sent)}: {'／'.join(items)} {label}")
                 cites += [self.passage_citation(h, u) for u in items]
             else:
-                lines.append(f"{sent} {label}")
+                lines.append(f"{quoted(sent)} {label}")
             if i == 0 and numeric and not _FIGURE_RE.search(sent):
                 # 「…良いと思わない」といった声が一定数ある<sup>14</sup>: the figure asked for is in the
                 # sentence's footnote, printed at the page's foot (often in the next passage).
@@ -970,7 +1037,7 @@ class Composer:
         """A line quoting one sentence of a passage, saying which measure states it, if one does."""
         m = self.catalog.measures.get(hit.chunk.measure_no or "")
         head = f"No. {m.measure_no}「{m.title}」（主担当: {ministries(m.lead_ministries)}）: " if m is not None else ""
-        return f"{head}{strip_bullet(sentence)} {self.hit_label(hit)}", self.passage_citation(hit, sentence)
+        return f"{head}{quoted(sentence)} {self.hit_label(hit)}", self.passage_citation(hit, sentence)
 
     def answer_evidence(self, hits: Sequence[Hit], terms: QueryTerms, kind: MissingKind,
                         words: Mapping[str, float]) -> Lines:
@@ -980,7 +1047,8 @@ class Composer:
         for rank, h in enumerate(hits[:5]):
             for sent in self.evidence_sentences(h.chunk.text, kind, words):
                 pool.append((self.score(terms, Candidate(sent, "body", 0), numeric=True) - 0.05 * rank, sent, h))
-        pool.sort(key=lambda x: -x[0])
+        cut = fragments(sent for _score, sent, _h in pool)
+        pool = sorted((x for x in pool if x[1] not in cut), key=lambda x: -x[0])
         lines: list[str] = []
         cites: list[Citation] = []
         for _score, sent, h in pool[:3]:
@@ -992,7 +1060,7 @@ class Composer:
                 lines.append(line)
                 cites.append(cite)
                 continue
-            lines.append(f"・{strip_bullet(sent)} {self.hit_label(h)}")
+            lines.append(f"・{quoted(sent)} {self.hit_label(h)}")
             cites.append(self.passage_citation(h, sent))
         return lines, cites
 

@@ -186,6 +186,10 @@ _NEGATED_RE = re.compile(r"[^\s、。？?]{1,10}?(?:ではなく|じゃなくて
 _CLAUSE_BEFORE_MEASURES_RE = re.compile(r"([てで](い)?る|てく|する|した|できる|に沿った|向けた)(施策|取組|取り組み)")
 
 
+# A question asking what something is or does, whatever it names: 「どういう申請が対象？」「何をする事業？」
+_ASKS_WHAT_RE = re.compile(r"どういう|どんな|どのような|何を|何が|なにを|どう(する|なる|変わ|いう)")
+
+
 def detect_fields(normalized: str, table: IntentTable | None = None) -> list[str]:
     """Every field asked for, in priority order (「担当と目標は？」 asks for two); ``["general"]`` if none."""
     table = table or load_intents()
@@ -196,6 +200,13 @@ def detect_fields(normalized: str, table: IntentTable | None = None) -> list[str
         # word describes which measures are asked for; the question asks for the measures.
         found.remove("list")
         found.insert(0, "list")
+    if found and "what" not in found:
+        # 「1-88って、どういう申請が対象？目標の件数は？」: two questions in one turn; the one no field
+        # word names asks what the measure is about, besides the field the other one asks.
+        parts = [p for p in re.split(r"[？?]", normalized) if p.strip(" 、。")]
+        if len(parts) >= 2 and any(_ASKS_WHAT_RE.search(p) and not any(f.matches(p) for f in table.fields)
+                                   for p in parts):
+            found.append("what")
     # "related" asks about ministries too, so it replaces "lead" rather than adding to it.
     if "related" in found and "lead" in found:
         found.remove("lead")

@@ -271,7 +271,9 @@ class Respeller:
                     marks.misread.update(range(kana_nouns[0][0], end))
             else:
                 kana_nouns = []
-            if m.pos1 in _GRAMMAR_POS:
+            if m.pos1 in _GRAMMAR_POS or (_HAS_KANJI_RE.search(m.surface) and not _HAS_KANJI_RE.search(m.surface[-1])):
+                # (nor through a word written in kanji and kana: the し of 見直し is its okurigana,
+                # not the start of しはい → 支配 in 「見直しはいつ」)
                 marks.inside_grammar.update(range(at + 1, end))
             if m.pos1 in ("助詞", "助動詞"):
                 marks.particle_starts.add(at)

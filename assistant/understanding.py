@@ -121,6 +121,8 @@ _OWN_ASK_RE = re.compile(r"いつ|何年|何月|何日|どれくらい|どのく
 # How much more a follow-up's own words weigh, and how much less the inherited subject's (the measure in
 # focus holds those anyway), in choosing what to quote.
 OWN_WORD_BOOST = 2.0
+# Words below this IDF are said of the whole plan (デジタル化 0.9, 推進 0.5): they name no one thing.
+GENERIC_IDF = 1.0
 INHERITED_WORD_WEIGHT = 0.25
 _REDUPLICATED_RE = re.compile(r"[\u4e00-\u9fff]々")
 _KANJI_ABBREVIATION_RE = re.compile(r"[\u4e00-\u9fff]{2,3}")
@@ -715,7 +717,12 @@ class Understanding:
             parts = [subject]
             for p in self.table.markers.get(marker, ()):
                 parts = [piece for part in parts for piece in p.split(part)]
-            named = tuple(p.strip(" の") for p in parts if set(self.subject_terms(p)) - checked)
+            # (「AとB、デジタル化の施策があれば」: a piece saying only what the plan says of everything
+            # — デジタル化, 推進 — is what is asked of the things named, not a third thing)
+            named = tuple(p.strip(" の") for p in parts
+                          if (own := set(self.subject_terms(p)) - checked)
+                          and (self.analyzer.document_frequency is None
+                               or any(self.analyzer.idf(t) >= GENERIC_IDF for t in own)))
             if len(named) >= 2:
                 return named
         return ()
@@ -774,11 +781,17 @@ class Understanding:
         needed = [w for w in unigrams(list(words)) if not w.isdigit()]
         if not needed or self.catalog is None:
             return None
-        by_title = next((no for no in focus[:5] if all(w in self.measure_tokens(no, title_only=True) for w in needed)),
-                        None)
+
+        def holds(toks: frozenset[str]) -> bool:
+            # a staff word is held in the plan's wording for it (自治体 → 地方公共団体), its parts with it
+            worded = {part for w in words for part in (w, *self.analyzer.tokenizer.tokenize(w))
+                      if any(set(self.analyzer.tokenizer.tokenize(e)) <= toks for e in self.analyzer.synonyms.get(w, ()))}
+            return all(w in toks or w in worded for w in needed)
+
+        by_title = next((no for no in focus[:5] if holds(self.measure_tokens(no, title_only=True))), None)
         if by_title is not None or title_only:
             return by_title
-        return next((no for no in focus[:5] if all(w in self.measure_tokens(no) for w in needed)), None)
+        return next((no for no in focus[:5] if holds(self.measure_tokens(no))), None)
 
     def order_by_naming(self, named: Sequence[str], cited: Sequence[str]) -> tuple[str, ...]:
         """The cited measures in the order the user named their subjects (each name → its best measure)."""
@@ -811,8 +824,10 @@ class Understanding:
         if measure_nos:
             return ConversationState(subject, terms, fields or ("what",), focus=tuple(measure_nos), named=named,
                                      resolution="measure_no")
-        each = bool(named) and (self.table.marker("all_of", normalized) is not None
-                                or re.search(r"違い|比較|比べ|differ|compare", normalized) is not None)
+        # (「証明書やカードの施策、それぞれ挙げて」 asks for a list of measures: それぞれ is each of them)
+        each = bool(named) and fields[:1] != ("list",) and (
+            self.table.marker("all_of", normalized) is not None
+            or re.search(r"違い|比較|比べ|differ|compare", normalized) is not None)
         if previous is None:
             return ConversationState(subject, terms, fields or ("general",), named=named, each=each)
 
@@ -932,14 +947,20 @@ class Understanding:
             # 「引越しのほうは？」 picks one of the things just listed by its name: a measure in focus
             # that merely mentions 引越し in its body is not it (a new search finds the one named so).
             picking = _PICK_RE.search(normalized) is not None
-            holder = self.focus_holding(prior_focus, new_terms, title_only=picking)
+            # (what the turn says is done, 「上げたい」「取り組んでる」, need not be the measure's verb)
+            nouns = tuple(t for t in new_terms if t not in verbs) or new_terms
+            holder = self.focus_holding(prior_focus, nouns, title_only=picking)
             if holder is None and picking:
                 return state("shift", subject_=subject, terms_=terms)
             if holder is not None:
                 # 「対策技術の開発支援は何件が目標？」 after a measure whose text says exactly that: an
                 # aspect of the measure in focus, not a new subject.
+                # A turn that says what it asks of it (「生成AIが出てきて、どういう見直しが必要に？」)
+                # asks that, not the field asked before (主担当); a short one (「開発支援のほうは？」) keeps it.
+                asks_own = not own_fields and len(normalized) > 16
                 return state("aspect", [holder], subject_=f"{previous.subject} {subject}".strip(),
-                             terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject", "focus"))
+                             terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject", "focus"),
+                             fields_=("general",) if asks_own else None)
             if reference:
                 return state("refine", prior_focus[:3], subject_=f"{previous.subject} {subject}".strip(),
                              terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject", "focus"))
@@ -993,14 +1014,17 @@ class Understanding:
         return state, lists, last_question
 
     def unbridged_names(self, question: str, bridged: Sequence[Bridged]) -> list[str]:
-        """The names of an English question (capitalised words after its first, acronyms) that
-        bridge to no corpus word and that no chunk contains."""
+        """The names of an English question (capitalised words after its first, acronyms, words with
+        a capital inside: e-Residency, iPhone, X-Road) that bridge to no corpus word and that no
+        chunk contains."""
         taken = {w for b in bridged for w in b.english.split()}
         out: list[str] = []
         for k, word in enumerate(_TYPED_WORD_RE.findall(unicodedata.normalize("NFKC", question))):
-            name = re.sub(r"['’]s$", "", word)
+            name = re.sub(r"['’]s$", "", word).strip("-")
             key = name.casefold()
-            if not name[:1].isupper() or (k == 0 and not name.isupper()) or key in STOP_WORDS or not name.isalpha() \
+            inner_capital = any(c.isupper() for c in name[1:]) and not name.isupper()
+            if not (name[:1].isupper() or inner_capital) or (k == 0 and not name.isupper() and not inner_capital) \
+                    or key in STOP_WORDS or not name.replace("-", "").isalpha() \
                     or key in taken or self.analyzer.known(key) or name in out:
                 continue
             out.append(name)
@@ -1143,6 +1167,8 @@ class Understanding:
             # 「それはどのクラウドの上に構築されるの？」 about the measure in focus: the sentence to quote is the
             # one with the turn's own words (クラウド), not the one richest in the inherited subject's.
             own = set(self.subject_terms(self.subject_of(normalized))) - set(previous.subject_terms if previous else ())
+            # (with the plan's wording for them: 荷物 is searched as 貨物, which the sentence holds)
+            own |= {t for w in own for e in self.analyzer.synonyms.get(w, ()) for t in self.analyzer.tokenizer.tokenize(e)}
             if own & analysis.terms.weights.keys():
                 analysis.terms = replace(analysis.terms, own=frozenset(own))
         elif state.resolution == "similar" and set(state.require) & analysis.terms.weights.keys():

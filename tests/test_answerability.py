@@ -543,3 +543,84 @@ def test_who_heads_an_organisation_is_answered_by_the_office_the_documents_name(
     a = assistant.answer(question)
     assert not a.abstained and "内閣総理大臣" in a.text, a.text
     assert assistant.answer(phr("デジタル大臣の氏名を教えて")[0]).abstained  # a person's name: never stated
+
+
+# --- session 13: what a person, an opinion, a fee and a calendar are ------------------------------
+
+@pytest.mark.parametrize("question", phr(
+    "この資格証明書は誰に交付されるの？",
+    "誰の声を聞いてガイドラインを直すの？",
+    "誰も取り残されないための支援の目標は？",
+    "誰を支援する補助事業？",
+))
+def test_a_recipient_a_source_or_everyone_is_not_a_person_asked(assistant, question):
+    missing = assistant.understanding.analyse(question).missing
+    assert missing is None or missing.name != "person", missing
+
+
+@pytest.mark.parametrize("question", phr("デジタル庁の初代長官は誰ですか", "この施策の担当大臣の名前は？"))
+def test_who_a_person_is_is_still_a_person_asked(assistant, question):
+    assert assistant.understanding.analyse(question).missing.name == "person"
+
+
+def test_a_rating_set_as_a_target_is_not_an_opinion(assistant):
+    target = assistant.understanding.analyse(phr("利用者からの評価はどのくらいを目標にしてる？")[0]).missing
+    assert target is None or target.name != "opinion"
+    assert assistant.understanding.analyse(phr("マイナポータルの評価は？")[0]).missing.name == "opinion"
+
+
+@pytest.mark.parametrize("question", phr(
+    "ガバメントクラウドのことを短い歌にしてほしい",
+    "五七五でデジタル庁を表現してみて",
+    "マイナ保険証の話をラップ調にまとめて",
+))
+def test_verse_asked_by_its_form_is_a_task(assistant, question):
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "task", a.text
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "いま窓口でマイナ保険証が使われてる割合って何%？",
+    "現在カードで受け付けている件数はどのくらい？",
+    "オンラインで申請すると窓口より安いの？",
+    "電子申請だと手数料は安くなる？",
+    "土日にマイナンバーカードを受け取れる窓口は開いてる？",
+    "祝日もやってる役所はある？",
+    "モデル事業に選ばれた自治体はどこ？",
+    "特区に指定された地域ってどこ？",
+), ["current_value", "current_value", "money", "money", "live_status", "live_status", "entity_names",
+    "entity_names"], strict=True)))
+def test_kinds_of_fact_a_plan_does_not_hold_by_how_they_are_asked(assistant, question, kind):
+    missing = assistant.understanding.analyse(question).missing
+    assert missing is not None and missing.name == kind, missing
+
+
+@pytest.mark.parametrize("question,not_kind", list(zip(phr(
+    "今後の利用率は何%を目指す？",
+    "採択された学校から進学する率はどれくらい上げる？",
+    "マイナンバーカードの手数料の無料化はいつまで？",
+), ["current_value", "entity_names", "money"], strict=True)))
+def test_a_target_a_rate_of_those_selected_and_a_waived_fee_are_not_those_kinds(assistant, question, not_kind):
+    missing = assistant.understanding.analyse(question).missing
+    assert missing is None or missing.name != not_kind, missing
+
+
+@pytest.mark.parametrize("question,compound", list(zip(phr(
+    "自動運転保険の担当はどこ？",
+    "テレワーク手当の施策の担当は？",
+), ["自動運転保険", "テレワーク手当"], strict=True)))
+def test_a_compound_no_passage_speaks_of_is_not_answered_by_its_first_words_measure(assistant, question, compound):
+    """The measure found is about 自動運転 / テレワーク; no passage speaks of its insurance or allowance."""
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "unknown_terms" and f"『{compound}』" in a.text, a.text
+    assert a.citations  # what the plan does hold on the first word is offered
+
+
+@pytest.mark.parametrize("question", phr(
+    "ドローン物流の施策の担当は？",  # a passage speaks of ドローン and 物流 together
+    "スマホ申請の目標は？",  # スマホ is the plan's スマートフォン
+    "ドローン点検の施策の目標は？",  # the measure found holds 点検
+))
+def test_a_compound_the_plan_speaks_of_in_other_words_is_answered(assistant, question):
+    a = assistant.answer(question)
+    assert not a.abstained and a.measure_nos, a.text

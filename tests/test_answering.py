@@ -829,3 +829,78 @@ def test_a_figure_asked_of_what_a_measure_does_opens_with_the_sentence_stating_i
     assert_in_neither_suite([q])
     a = assistant.answer(q)
     assert a.measure_nos[:1] == ["2-43"] and "20km" in a.text.splitlines()[0], a.text
+
+
+# --- session 13: sentence choice ------------------------------------------------------------------
+
+def test_a_sentence_found_whole_elsewhere_is_not_quoted_cut():
+    from assistant.composition import fragments
+
+    whole = "2025年3月に運用を開始した免許証の一体化、住所変更手続のワンストップ化を実現する。"
+    cut = "2025年3月に運用を開始した免許証の一体化、住所変"
+    assert fragments([cut, whole, "別の文。"]) == {cut}
+    assert fragments([whole, "別の文。"]) == set()
+
+
+def test_the_numbered_item_asked_is_how_the_documents_write_it():
+    from assistant.composition import asked_items
+
+    assert asked_items("運用12箇条の第7条は？") == ("第7条", "第 7 条")
+    assert asked_items("3つ目の柱って何") == ("③",)
+    assert asked_items("⑤番目の原則") == ("⑤",)
+    assert asked_items("2025年度の目標は") == ()
+
+
+def test_the_table_cell_holding_the_item_asked_ranks_first(assistant):
+    from assistant.composition import Candidate
+
+    composer = assistant.extractive.composer
+    terms = assistant.understanding.analyse(phr_answering("サービス設計12箇条の第6条は何て言ってる？")).terms
+    row_a = Candidate("|第4条全ての関係者に気を配る|第10条何度も繰り返す|", "body", 0)
+    row_b = Candidate("|第6条デジタル技術を活用し、サービスの価値を高める|第12条情報システムではなくサービスを作る|", "body", 1)
+    assert composer.score(terms, row_b) > composer.score(terms, row_a)
+
+
+def test_the_roadmap_rows_the_question_speaks_of_come_first(assistant, catalog):
+    composer = assistant.extractive.composer
+    m = catalog.measures["3-88"]
+    later = next(r for r in m.roadmap[1:] if "データ連携基盤" in r.heading)
+    terms = assistant.understanding.analyse(phr_answering("人事の共通システムのデータ連携基盤、工程表では何をする？")).terms
+    lines, cites = composer.render_roadmap(m, terms, 1.0, "No. 3-88", False)
+    assert lines[0].split("の取組: ")[1].startswith(later.heading), lines[0]
+    assert cites[0].quote == later.heading
+
+
+def phr_answering(question: str) -> str:
+    from tests.test_understanding import assert_in_neither_suite
+
+    assert_in_neither_suite([question])
+    return question
+
+
+def test_a_word_asked_about_and_a_quoted_term_after_a_comma_are_defined_terms():
+    from assistant.composition import defined_term
+
+    assert defined_term(phr_answering("ゼロトラストって言葉、どこから来たの？")) == "ゼロトラスト"
+    assert defined_term(phr_answering("EBPMという用語は何を指すの？")) == "EBPM"
+    assert defined_term(phr_answering("「デジタル公共財」って、どういう意味？")) == "デジタル公共財"
+    assert defined_term(phr_answering("法令の見直しはどう進めるって？")) is None  # って quotes what is said
+
+
+def test_a_footnote_is_shown_without_its_number_and_weighs_less(assistant):
+    from assistant.composition import FOOTNOTE_LINE_RE, Candidate, quoted
+
+    assert quoted("46 「デジタル公共インフラ」は、共通基盤を指す。") == "「デジタル公共インフラ」は、共通基盤を指す。"
+    assert quoted("1 人1台端末の整備を進める。") == "1 人1台端末の整備を進める。"  # a count, not a footnote
+    assert FOOTNOTE_LINE_RE.match("23 各府省庁のAI・データ利活用環境は、大きく異なる。")
+    composer = assistant.extractive.composer
+    terms = assistant.understanding.analyse(phr_answering("公共インフラの共通基盤って何を指す？")).terms
+    text = "「デジタル公共インフラ」は、社会全体の共通基盤を指す。"
+    assert composer.score(terms, Candidate(f"46 {text}", "body", 0)) < composer.score(terms, Candidate(text, "body", 0))
+
+
+def test_a_sentence_split_inside_brackets_is_a_fragment(assistant):
+    composer = assistant.extractive.composer
+    assert composer.is_fragment("）に定める基本方針に基づき、業務を見直す。")
+    assert composer.is_fragment("には、各府省の取組を支援する。")
+    assert not composer.is_fragment("（１）に定める方針に基づき、業務を見直す。")

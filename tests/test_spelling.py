@@ -53,6 +53,12 @@ def test_kana_that_finishes_a_kanji_word(respeller):
     assert result.text.startswith("こども家庭庁の") and ("ちょう", "庁") in result.changes
 
 
+@pytest.mark.parametrize("question", [phr("ルールの見直しはいつごろ？"), phr("指針の見直しはいつごろになる？")])
+def test_the_kana_ending_of_a_kanji_word_starts_no_respelled_word(respeller, question):
+    # 見直し|は|いつ: し ends 見直し, so しはい is not 支配
+    assert not respeller.respell(question).changes
+
+
 @pytest.mark.parametrize("question,typo,plan", [
     (phr("高度な人財の確保はどう進める"), "人財", "人材"),
     (phr("後期高齢者の保健証は廃止？"), "保健証", "保険証"),

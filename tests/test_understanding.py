@@ -1094,3 +1094,81 @@ def test_each_enumerated_item_brings_its_measure_into_the_list(assistant):
              for no in answer.measure_nos]
     for word in ("登記", "空き家", "区画"):
         assert any(word in t for t in texts), word
+
+
+# --- session 13: fields, names, follow-ups ---------------------------------------------------------
+
+@pytest.mark.parametrize("question,listing", list(zip(phr(
+    "地図データに関わる施策、分野を問わず挙げて",
+    "該当する施策はどれとどれ？",
+    "相続の手続に関係するのはどれとどれ？",
+    "地図データの取組、それぞれ挙げてもらえる？",
+    "原則を全部挙げて",
+), [True, True, True, True, False], strict=True)))
+def test_asked_to_enumerate_whatever_stands_between(question, listing):
+    assert ("list" in detect_fields(unicodedata.normalize("NFKC", question))) is listing
+
+
+@pytest.mark.parametrize("question,lead", list(zip(phr(
+    "厚労省が所管する制度の工程表は？",
+    "国交省が所管している港湾の手続、いつまでに電子化する？",
+    "文科省の所管の学校で使うシステムの目標は？",
+    "この手続を所管している省庁は？",
+    "どこが所管？",
+    "自治体のシステムの所管は？",
+), [False, False, False, True, True, True], strict=True)))
+def test_a_clause_saying_who_is_in_charge_of_something_else_asks_no_lead(question, lead):
+    assert ("lead" in detect_fields(unicodedata.normalize("NFKC", question))) is lead
+
+
+def test_a_piece_saying_what_the_plan_says_of_everything_is_not_a_thing_named(assistant):
+    # (the document frequencies of the index tell which words the plan says of everything)
+    understanding = assistant.understanding
+    subject = understanding.subject_of(phr("介護保険と障害福祉、それぞれデジタル化の施策があれば知りたい")[0])
+    assert understanding.named_subjects(subject) == ("介護保険", "障害福祉")
+    assert understanding.named_subjects(understanding.subject_of(phr("防災と医療、それぞれのシステムの推進")[0])) \
+        == ("防災", "医療")
+
+
+def test_the_latter_is_the_second_thing_named_before_a_shared_predicate(assistant):
+    first, then = phr("刑事手続と民事裁判、それぞれデジタル化の取組があれば知りたい", "後者の改正法はいつ全面施行？")
+    a1 = assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = assistant.answer(then, history=history)
+    assert a2.measure_nos[:1] == ["1-97"], a2.text  # 民事裁判手続のデジタル化
+
+
+def test_a_staff_word_in_a_follow_up_is_held_in_the_plans_wording(understanding, catalog):
+    # No. 2-11 writes 地方公共団体 / 団体, never 自治体
+    assert "自治体" not in understanding.measure_tokens("2-11")
+    assert understanding.focus_holding(["2-11"], ("自治体",)) == "2-11"
+    assert understanding.focus_holding(["2-11"], ("病院",)) is None
+
+
+def test_a_follow_up_asking_its_own_figure_stays_on_the_measure_holding_its_nouns(assistant):
+    first, then = phr("条例のアナログ規制を点検する市町村を国が手伝う取組は？", "参加してる自治体、どこまで増やしたいの？")
+    a1 = assistant.answer(first)
+    assert a1.measure_nos[:1] == ["2-11"], a1.text
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = assistant.answer(then, history=history)
+    assert a2.measure_nos[:1] == ["2-11"], a2.text
+
+
+@pytest.mark.parametrize("question,name", list(zip(phr(
+    "Does the plan mention anything like X-Road for exchanging data between agencies?",
+    "Will Japan build something like Singpass for logging in to services?",
+), ["X-Road", "Singpass"], strict=True)))
+def test_an_english_name_with_a_capital_inside_or_a_hyphen_is_a_name(assistant, question, name):
+    assert assistant.index.document_frequency(name.casefold()) == 0
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "unknown_terms" and name in a.text, a.text
+
+
+@pytest.mark.parametrize("question,fields", list(zip(phr(
+    "No. 2-5って、どんな事業？目標は？",
+    "3-10は何をやる施策？担当はどこ？",
+    "2-40はどういう研究？いつまでに？",
+    "目標は？担当は？",
+), [["targets", "what"], ["lead", "what"], ["targets", "what"], ["lead", "targets"]], strict=True)))
+def test_two_questions_in_one_turn_ask_what_besides_the_field(question, fields):
+    assert detect_fields(unicodedata.normalize("NFKC", question)) == fields
