@@ -108,6 +108,18 @@ def quoted(sentence: str) -> str:
     return FOOTNOTE_LINE_RE.sub("", strip_bullet(sentence), count=1)
 
 
+# 「手数料をどうする？」「期限はどうなる？」「書類がどう変わる？」: the noun asked how it is treated
+_FOCUS_RE = re.compile(r"([\u4e00-\u9fffァ-ヺーA-Za-z]{2,})(?:を|は|が|って)(?:どう|どのように|どういうふうに|どんなふうに)")
+FOCUS_BONUS = 1.3
+
+
+@functools.lru_cache(maxsize=256)
+def asked_focus(question: str) -> str:
+    """The noun a question asks how it is treated or changes (「国は手数料をどうする？」 → 手数料), or ""."""
+    m = _FOCUS_RE.search(_norm(question))
+    return m.group(1) if m else ""
+
+
 def fragments(sentences: Iterable[str]) -> set[str]:
     """The sentences that are part of a longer one of ``sentences``: a sentence cut by a page break
     (its footnotes printed in between) is found whole elsewhere (a measure repeating 第1's text)."""
@@ -534,6 +546,11 @@ class Composer:
             # 「R7年度は何を支援する？」: the sentence about the year the question names
             # (「2025年度は、…導入支援…」), not the measure's general aim.
             score *= NAMED_YEAR_BONUS
+        focus = asked_focus(terms.text)
+        if focus and focus in _norm(cand.text):
+            # 「国は手数料をどうするって？」: what the question asks how it is treated (手数料) is what
+            # the answering sentence speaks of, beside the subject's other words.
+            score *= FOCUS_BONUS
         items = asked_items(terms.text)
         if items and any(item in cand.text for item in items):
             # 「第10条は？」「⑧番目の原則は？」: the sentence or table cell that holds the very item
@@ -991,10 +1008,20 @@ class Composer:
         lines: list[str] = []
         cites: list[Citation] = []
         seen: set[str] = set()
+        # The same sentence in 第1 and in a measure is quoted once, from the measure (its number cited).
+        said: set[str] = set()
+        in_measure: dict[str, tuple[str, Hit]] = {}
+        for _score, sent, h in pool:
+            if h.chunk.measure_no:
+                in_measure.setdefault(search_key(quoted(sent)), (sent, h))
         for i, (_score, sent, h) in enumerate(pool):
-            if sent in seen:
+            key = search_key(quoted(sent))
+            if sent in seen or key in said:
                 continue
+            if not h.chunk.measure_no and key in in_measure:
+                sent, h = in_measure[key]
             seen.add(sent)
+            said.add(key)
             label = self.hit_label(h)
             cites.append(self.passage_citation(h, sent))
             items = [u for u in following_units(h.chunk.text, sent, max_units=8) if u not in seen] if i == 0 else []

@@ -904,3 +904,20 @@ def test_a_sentence_split_inside_brackets_is_a_fragment(assistant):
     assert composer.is_fragment("）に定める基本方針に基づき、業務を見直す。")
     assert composer.is_fragment("には、各府省の取組を支援する。")
     assert not composer.is_fragment("（１）に定める方針に基づき、業務を見直す。")
+
+
+def test_the_noun_asked_how_it_is_treated():
+    from assistant.composition import asked_focus
+
+    assert asked_focus(phr_answering("オンライン申請だと審査期間はどうなる？")) == "審査期間"
+    assert asked_focus(phr_answering("紙の書類をどうするつもり？")) == "書類"
+    assert asked_focus(phr_answering("担当はどこ？")) == ""
+
+
+def test_the_sentence_on_what_is_asked_leads_and_a_repeated_sentence_is_cited_from_its_measure(assistant):
+    a = assistant.answer(phr_answering("お店や銀行がマイナカードで本人確認するとき、国は手数料をどうする？"))
+    first = a.text.splitlines()[0]
+    assert "手数料" in first, a.text
+    assert "1-68" in a.measure_nos, a.measure_nos  # the sentence 第1 repeats is quoted from No. 1-68
+    lines = [line.split(" [")[0] for line in a.text.splitlines()]
+    assert len(lines) == len(set(lines)), a.text
