@@ -654,6 +654,9 @@ class ExtractiveAnswerer:
             found.sort(key=lambda h: not wanted & self.composer.tokens_of(h.chunk.measure_title))
         if not found:
             return [h for h in result.hits if h.chunk.measure_no]
+        quoting = self.measures_quoting(analysis, found) if state is None or not state.is_followup else []
+        if quoting:
+            return quoting
         if state is not None and state.resolution == "more":
             # 「他には？」: the next measures on the subject, not only those as close as the best of them.
             return [h for h in found if self.list_support(analysis, h) >= LIST_MIN_SUPPORT][:LIST_MAIN] or found[:LIST_MAIN]
@@ -686,6 +689,25 @@ class ExtractiveAnswerer:
             listed = {h.chunk.measure_no for h in main}
             main += [h for h in self.measures_saying(analysis.terms, found)[1] if h.chunk.measure_no not in listed]
         return main
+
+    def measures_quoting(self, analysis: QuestionAnalysis, found: Sequence[Hit]) -> list[Hit]:
+        """「「ワット・ビット連携」が出てくる施策は？」: a list question quoting a phrase asks for the
+        measures whose text holds it — every one, when 1 to MAX_LIST do (・ and spaces aside:
+        ワットビット連携 is the same phrase); ordered as the search ranked them, then by number."""
+        phrases = [_phrase_key(m.group(1)) for m in _QUOTED_RE.finditer(analysis.normalized)
+                   if _MENTIONS_RE.match(analysis.normalized, m.end())]
+        phrases = [p for p in phrases if len(p) >= 3]
+        if not phrases:
+            return []
+        holding = [no for no, m in self.catalog.measures.items()
+                   if all(p in _phrase_key(measure_text(m)) for p in phrases)]
+        if not 1 <= len(holding) <= MAX_LIST:
+            return []
+        rank = {h.chunk.measure_no: i for i, h in enumerate(found)}
+        holding.sort(key=lambda no: (rank.get(no, len(rank)), self.catalog.measures[no].sort_key))
+        by_no = {h.chunk.measure_no: h for h in found}
+        hits = [by_no.get(no) or self.retriever.measure_hit(no) for no in holding]
+        return [h for h in hits if h is not None]
 
     def measures_saying(self, terms: QueryTerms | None, found: Sequence[Hit]) -> tuple[str, list[Hit]]:
         """Every measure whose own text holds the list question's most specific naming word, when
@@ -1139,6 +1161,14 @@ class ExtractiveAnswerer:
 
 
 _PARTICLES_RE = re.compile(r"への|での|との|の|を|へ")
+_QUOTED_RE = re.compile(r"[「『\"“]([^「」『』\"“”]{2,30})[」』\"”]")
+# … said to be mentioned: 「X」が出てくる / に触れている / と書いてある / という言葉が入っている / に言及
+_MENTIONS_RE = re.compile(r"(という(言葉|語|用語|表現)?)?(が|を|に|と|の)?(出てくる|出て(い)?る|登場|触れ|言及|書かれ|書いて|記載|含む|含まれ|入って|使われ|使って)")
+
+
+def _phrase_key(text: str) -> str:
+    """A phrase compared whatever its dots and spaces (ワット・ビット連携 = ワットビット連携)."""
+    return re.sub(r"[・\s]", "", search_key(text).casefold())
 # The characters a noun compound is written in (katakana, kanji, Latin letters), and a compound's part.
 _COMPOUND_CHARS = "ァ-ヺー\u4e00-\u9fffA-Za-z"
 _COMPOUND_PART_RE = re.compile(f"[{_COMPOUND_CHARS}]{{2,}}")

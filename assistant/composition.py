@@ -120,6 +120,11 @@ def asked_focus(question: str) -> str:
     return m.group(1) if m else ""
 
 
+def _line_key(line: str) -> str:
+    """What a supporting line quotes, without its bullet, its label (目標: ) and its citation."""
+    return search_key(re.sub(r"^・\s*(目標|工程表|KPI)?[:：]?\s*", "", line).split(" [")[0])
+
+
 def fragments(sentences: Iterable[str]) -> set[str]:
     """The sentences that are part of a longer one of ``sentences``: a sentence cut by a page break
     (its footnotes printed in between) is found whole elsewhere (a measure repeating 第1's text)."""
@@ -276,7 +281,7 @@ _HIRAGANA_START_RE = re.compile(r"[ぁ-ゖ]")
 _CLOSING_START_RE = re.compile(r"[）)」』]")  # 「）に定める…」: the rest of a sentence split inside brackets
 # A footnote's text, after its number (「46 「デジタル公共インフラ」は…」「49 「Ransom…」…造語。」): a note on a
 # word of the text, not the text's own statement (not 「1 人1台端末」: a number with its counter).
-FOOTNOTE_LINE_RE = re.compile(r"^\s*\d{1,3}\s+(?![人件年月日つか万億千百%％歳回倍割台校社者])(?=[「『\u4e00-\u9fffァ-ヺ])")
+FOOTNOTE_LINE_RE = re.compile(r"^\s*\d{1,3}\s+(?![人件年月日つか万億千百%％歳回倍割台校社者])(?=[「『\u4e00-\u9fffァ-ヺ]|\d{4}\s*年)")
 FOOTNOTE_WEIGHT = 0.7
 _GRAMMAR_START = frozenset({"助詞", "助動詞", "接尾辞"})
 _BACK_REFERENCE_RE = re.compile(r"^[・\-\s]*(このように|このため|こうした|こうして|これら|これに|そうした|その上で|それら|その(?=[^\s]))")
@@ -865,6 +870,9 @@ class Composer:
         if len(asked) == 1 and numeric and _asked_kind_re(numeric).search(firsts[0].split(": ", 1)[-1]):
             # One figure asked and the first line states it: one line of context is enough.
             room = min(room, 1)
+        # (a field's line may quote the sentence another field's support would repeat)
+        said = [search_key(x) for x in firsts]
+        support = [x for x in support if not any(_line_key(x) in first for first in said)]
         lines = firsts + support[: max(0, room)]
         return lines, cites
 

@@ -90,7 +90,7 @@ _EDITION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # How a turn names one of the documents (the slides, the web page, an edition), as words to leave out
 # of its subject.
 _DOCUMENT_NAMING_RE = re.compile(
-    r"CIO\s*フォーラム(の資料)?|フォーラムの資料|スライド|ウェブページ|webページ|ホームページ|"
+    r"CIO\s*フォーラム(の資料)?|フォーラムの資料|スライド|デッキ|プレゼン資料|ウェブページ|webページ|ホームページ|"
     r"(20\d\d|令和\d{1,2}|令和[一二三四五六七八九十]{1,2})年(度)?(版)?の(重点)?(計画|概要|資料)|(前|旧|最初)の(重点)?計画|旧計画",
     re.IGNORECASE,
 )
@@ -482,6 +482,8 @@ _NOT_DETAIL_RE = re.compile(r"[0-9０-９.,%％]+|[一二三四五六七八九�
 _ENUMERATION_RE = re.compile(r"[、,，。\n]|[・•]\s|及び|並びに|および|(?<=[^\s])や(?=[^\s、])|と(?=、)|や(?=、)")
 MIN_PARAPHRASE_COVER = 0.6
 # 「Xのほうは」「Xの方の担当」: one of several things, picked by its name
+# 「そのうち…」「その中で…」「これらのうち…」: among the measures the last answer listed
+_AMONG_THEM_RE = re.compile(r"^(その|この|それらの|これらの|上記の)(うち|中|なか)")
 _PICK_RE = re.compile(r"(の方|のほう)(?=は|の|が|って|を|で|も|[？?]|$)")
 
 # A ministry as staff write it (文科省, デジタル庁), within a longer run (「これの主担当は文科省」)
@@ -930,8 +932,15 @@ class Understanding:
                          exclude=prior_focus, fields_=fields or ("list",))
         if new_terms and narrow:
             # 「民間向けのものだけだと？」: the earlier subject, narrowed — a new search for both.
-            return state("refine", (), subject_=f"{previous.subject} {subject}".strip(),
-                         terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject",))
+            refined = state("refine", (), subject_=f"{previous.subject} {subject}".strip(),
+                            terms_=tuple(previous.subject_terms) + new_terms, inherited=("subject",))
+            nouns = tuple(t for t in new_terms if t not in verbs) or new_terms
+            if _AMONG_THEM_RE.match(normalized) and len(prior_focus) >= 2 \
+                    and self.focus_holding(prior_focus, nouns) is not None:
+                # 「そのうち、落とし物のシステムは…」 after a list: one of the measures just listed, when
+                # one of them speaks of it (else the user names something the list left out)
+                refined.filters = {"measure_no": list(prior_focus)}
+            return refined
         if more and not new_terms:
             # 「他には？」: the same subject, the measures not shown yet.
             return state("more", (), subject_=previous.subject, terms_=previous.subject_terms,

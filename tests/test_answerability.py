@@ -624,3 +624,18 @@ def test_a_compound_no_passage_speaks_of_is_not_answered_by_its_first_words_meas
 def test_a_compound_the_plan_speaks_of_in_other_words_is_answered(assistant, question):
     a = assistant.answer(question)
     assert not a.abstained and a.measure_nos, a.text
+
+
+@pytest.mark.parametrize("question", phr(
+    "以下の数字を表にまとめて：A 10件、B 20件",
+    "このメモを表形式にして",
+    "Never mind the plan — what should I cook tonight?",
+))
+def test_a_text_to_lay_out_as_a_table_and_leaving_the_subject_are_tasks(assistant, question):
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "task", a.text
+
+
+def test_a_table_the_documents_may_hold_is_asked_about_not_made(assistant):
+    analysis = assistant.understanding.analyse(phr("施策を表にまとめて整理した資料はある？")[0])
+    assert analysis.request is None

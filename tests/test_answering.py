@@ -921,3 +921,46 @@ def test_the_sentence_on_what_is_asked_leads_and_a_repeated_sentence_is_cited_fr
     assert "1-68" in a.measure_nos, a.measure_nos  # the sentence 第1 repeats is quoted from No. 1-68
     lines = [line.split(" [")[0] for line in a.text.splitlines()]
     assert len(lines) == len(set(lines)), a.text
+
+
+def test_a_sentence_one_field_quotes_is_not_repeated_as_support(assistant):
+    first = phr_answering("役所の仕事でAIを使っている施策を全部挙げて")
+    a1 = assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = assistant.answer(phr_answering("その中で、在留審査にAIを使う取組は、いつまでに何をする？"), history=history)
+    from assistant.composition import _line_key
+    from assistant.corpus import search_key
+
+    lines = a2.text.splitlines()
+    for i, line in enumerate(lines[1:], 1):
+        if line.startswith("・"):
+            assert not any(_line_key(line) in search_key(other) for other in lines[:i]), a2.text
+
+
+def test_a_list_quoting_a_phrase_names_every_measure_whose_text_holds_it(assistant, catalog):
+    import re as _re
+
+    from assistant.corpus import search_key
+
+    def key(text: str) -> str:
+        return _re.sub(r"[・\s]", "", search_key(text).casefold())
+
+    holding = {no for no, m in catalog.measures.items() if "デジタル公共財" in key(measure_text(m))}
+    assert 2 <= len(holding) <= 10  # the premise
+    a = assistant.answer(phr_answering("「デジタル公共財」が出てくる施策を全部"))
+    assert set(a.measure_nos) == holding, a.text
+    # the dot is no part of the phrase: 「ワット・ビット連携」 is also written ワットビット連携
+    wb = assistant.answer(phr_answering("「ワット・ビット連携」に触れている施策はどれ？"))
+    assert {no for no in wb.measure_nos if "ワットビット連携" in key(measure_text(catalog.measures[no]))} == set(wb.measure_nos)
+    assert len(wb.measure_nos) >= 3, wb.text
+
+
+def test_a_quoted_name_among_other_words_is_not_a_list_of_its_mentions(assistant):
+    """「「書かない窓口」や窓口BPRに関係する施策」 names a subject with a quoted name in it: the list
+    is the subject's, not only the measures writing the name."""
+    ex = assistant.extractive
+    analysis = assistant.understanding.analyse(phr_answering("「書かない窓口」や窓口のBPRに関係する施策を一覧で"))
+    found = ex.retriever.retrieve(analysis.retrieval_query, k=30, filters={"kind": "measure"}).hits
+    assert ex.measures_quoting(analysis, found) == []
+    said = assistant.understanding.analyse(phr_answering("「書かない窓口」と書いてある施策を一覧で"))
+    assert ex.measures_quoting(said, found)

@@ -1172,3 +1172,20 @@ def test_an_english_name_with_a_capital_inside_or_a_hyphen_is_a_name(assistant, 
 ), [["targets", "what"], ["lead", "what"], ["targets", "what"], ["lead", "targets"]], strict=True)))
 def test_two_questions_in_one_turn_ask_what_besides_the_field(question, fields):
     assert detect_fields(unicodedata.normalize("NFKC", question)) == fields
+
+
+def test_among_the_measures_just_listed_when_one_of_them_speaks_of_it(assistant):
+    first = phr("警察庁が主担当の施策を全部見せて")[0]
+    a1 = assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    held = assistant.understanding.analyse(phr("そのうち、忘れ物のシステムはいつ全国で使える？")[0], history)
+    assert held.state.filters == {"measure_no": list(a1.measure_nos)}
+    elsewhere = assistant.understanding.analyse(phr("その中で、農地の地図の話はどうなってる？")[0], history)
+    assert "measure_no" not in elsewhere.state.filters
+    a2 = assistant.answer(phr("そのうち、忘れ物のシステムはいつ全国で使える？")[0], history=history)
+    assert a2.measure_nos[:1] == ["3-92"], a2.text  # 遺失物管理システム
+
+
+def test_a_slide_deck_names_where_to_look_and_a_position_is_what_is_asked(assistant):
+    a = assistant.answer(phr("CIOフォーラムのデッキで、デジタル庁の組織図に出てくる役職は？")[0])
+    assert not a.abstained, a.text
