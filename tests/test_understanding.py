@@ -1189,3 +1189,12 @@ def test_among_the_measures_just_listed_when_one_of_them_speaks_of_it(assistant)
 def test_a_slide_deck_names_where_to_look_and_a_position_is_what_is_asked(assistant):
     a = assistant.answer(phr("CIOフォーラムのデッキで、デジタル庁の組織図に出てくる役職は？")[0])
     assert not a.abstained, a.text
+
+
+@pytest.mark.parametrize("question,target", list(zip(phr(
+    "登録事業者をどこまで増やすつもり？",
+    "作った手引きはどこに広げていく？",
+    "利用者数を何万人まで伸ばす？",
+), [True, False, True], strict=True)))
+def test_how_far_is_a_target_and_where_is_not(question, target):
+    assert ("targets" in detect_fields(unicodedata.normalize("NFKC", question))) is target
