@@ -48,6 +48,7 @@ from assistant.composition import (
     fragments,
     sentence_units,
     shared_figures,
+    short_support,
     states_asked_figure,
 )
 from assistant.corpus import Document, search_key
@@ -489,6 +490,8 @@ class ExtractiveAnswerer:
             return self.refused(Refusal("weak_evidence", "計画には記載が見つかりませんでした。"))
         if analysis.intent != "list" and (analysis.intent != "roadmap" or numeric) and not older and not led:
             lines, cites = self.led_by_stating_sentence(terms, lines, cites, numeric, analysis.fields)
+        if analysis.intent != "list":
+            lines = [lines[0], *(short_support(x) for x in lines[1:])] if lines else lines
         return "\n".join(lines), cites, None
 
     def word_share(self, terms: QueryTerms, text: str, context: str = "") -> float:

@@ -257,6 +257,19 @@ def clause(text: str, limit: int = 60) -> str:
     return (text[:cut] if cut >= limit // 2 else text[: limit - 1]) + "…"
 
 
+SUPPORT_CHARS = 70  # a supporting line without a figure is cut to its first clauses beyond this
+
+
+def short_support(line: str) -> str:
+    """A supporting line kept short: its sentence cut to its first clauses when it states no figure
+    (its source card, and its citation, keep it whole); a line with a figure, a date or a target
+    stays whole, as the figure may be what was asked."""
+    body, sep, label = line.rpartition(" [")
+    if not sep or not body.startswith("・") or _FIGURE_RE.search(body) or len(body) <= SUPPORT_CHARS:
+        return line
+    return f"・{clause(body, SUPPORT_CHARS)} [{label}"
+
+
 def short_title(title: str, limit: int = 40) -> str:
     """A measure title short enough to name several on one line (the cards show it whole)."""
     title = title.strip()

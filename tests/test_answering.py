@@ -964,3 +964,14 @@ def test_a_quoted_name_among_other_words_is_not_a_list_of_its_mentions(assistant
     assert ex.measures_quoting(analysis, found) == []
     said = assistant.understanding.analyse(phr_answering("「書かない窓口」と書いてある施策を一覧で"))
     assert ex.measures_quoting(said, found)
+
+
+def test_a_supporting_line_without_a_figure_is_cut_to_its_first_clauses():
+    from assistant.composition import SUPPORT_CHARS, short_support
+
+    long_line = "・" + "関係府省庁と連携し、" * 12 + "取組を進める。 [No. 1-1]"
+    cut = short_support(long_line)
+    assert cut.endswith("… [No. 1-1]") and len(cut) < len(long_line) and len(cut) <= SUPPORT_CHARS + 20
+    with_figure = "・" + "関係府省庁と連携し、" * 12 + "2026年度までに整備する。 [No. 1-1]"
+    assert short_support(with_figure) == with_figure  # the figure may be what was asked
+    assert short_support("同施策（主担当: 総務省）: " + "長い説明、" * 30 + " [No. 1-1]").startswith("同施策")
