@@ -1,6 +1,7 @@
 """LLM endpoint faults at system level: ``ASSISTANT_LLM=openai:fake`` against a closed port, a stub
 that hangs and a stub that returns garbage. The user always gets the extractive answer, with a
-notice, within the timeout (+2 s); nothing is raised."""
+notice, within the timeout (+5 s: the extractive answer and a loaded machine's scheduling); nothing is
+raised. The slow stub sleeps far longer than that bound, so a timeout not enforced still fails."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def _check_fallback(a: Assistant, extractive: Answer, question: str = PROBE) -> 
     t0 = time.perf_counter()
     answer = a.answer(question)
     elapsed = time.perf_counter() - t0
-    assert elapsed < TIMEOUT_S + 2, f"answer took {elapsed:.1f} s with llm_timeout_s={TIMEOUT_S}"
+    assert elapsed < TIMEOUT_S + 5, f"answer took {elapsed:.1f} s with llm_timeout_s={TIMEOUT_S}"
     assert answer.mode == "extractive" and answer.notices, answer
     assert "抽出型の回答" in answer.notices[-1]
     assert answer.text == extractive.text and answer.measure_nos == extractive.measure_nos
@@ -62,7 +63,7 @@ def test_closed_port(monkeypatch, documents, extractive):
 
 
 def test_stub_slower_than_the_timeout(monkeypatch, documents, extractive, stub_llm):
-    stub = stub_llm("slow", sleep_s=TIMEOUT_S + 4, reply="デジタル庁です [No. 1-57]。")
+    stub = stub_llm("slow", sleep_s=TIMEOUT_S + 12, reply="デジタル庁です [No. 1-57]。")
     a = _llm_assistant(monkeypatch, documents, stub.url)
     try:
         _check_fallback(a, extractive)
