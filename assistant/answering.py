@@ -704,12 +704,14 @@ class ExtractiveAnswerer:
             return []
         holding = [no for no, m in self.catalog.measures.items()
                    if all(p in _phrase_key(measure_text(m)) for p in phrases)]
-        if not 1 <= len(holding) <= MAX_LIST:
-            return []
+        return self.in_search_order(holding, found) if 1 <= len(holding) <= MAX_LIST else []
+
+    def in_search_order(self, measure_nos: Sequence[str], found: Sequence[Hit]) -> list[Hit]:
+        """A hit for each measure, ordered as the search ranked them (``found``), then by number."""
         rank = {h.chunk.measure_no: i for i, h in enumerate(found)}
-        holding.sort(key=lambda no: (rank.get(no, len(rank)), self.catalog.measures[no].sort_key))
+        ordered = sorted(measure_nos, key=lambda no: (rank.get(no, len(rank)), self.catalog.measures[no].sort_key))
         by_no = {h.chunk.measure_no: h for h in found}
-        hits = [by_no.get(no) or self.retriever.measure_hit(no) for no in holding]
+        hits = [by_no.get(no) or self.retriever.measure_hit(no) for no in ordered]
         return [h for h in hits if h is not None]
 
     def measures_saying(self, terms: QueryTerms | None, found: Sequence[Hit]) -> tuple[str, list[Hit]]:
@@ -730,11 +732,7 @@ class ExtractiveAnswerer:
                        if any(c.kind == "measure" and word in self.composer.tokens_of(c.embed_text) for c in chunks)]
             if 2 <= len(holding) <= MAX_LIST and (not best or len(holding) < len(best)):
                 best, chosen = holding, word
-        rank = {h.chunk.measure_no: i for i, h in enumerate(found)}
-        best.sort(key=lambda no: (rank.get(no, len(rank)), self.catalog.measures[no].sort_key))
-        by_no = {h.chunk.measure_no: h for h in found}
-        hits = [by_no.get(no) or self.retriever.measure_hit(no) for no in best]
-        return chosen, [h for h in hits if h is not None]
+        return chosen, self.in_search_order(best, found)
 
     def enumerated_hits(self, items: Sequence[str], filters: dict, keep: Sequence[Hit]) -> list[Hit]:
         """For each item a list question enumerates, the first measure a search for it finds that
@@ -1172,6 +1170,8 @@ _MENTIONS_RE = re.compile(r"(という(言葉|語|用語|表現)?)?(が|を|に|
 def _phrase_key(text: str) -> str:
     """A phrase compared whatever its dots and spaces (ワット・ビット連携 = ワットビット連携)."""
     return re.sub(r"[・\s]", "", search_key(text).casefold())
+
+
 # The characters a noun compound is written in (katakana, kanji, Latin letters), and a compound's part.
 _COMPOUND_CHARS = "ァ-ヺー\u4e00-\u9fffA-Za-z"
 _COMPOUND_PART_RE = re.compile(f"[{_COMPOUND_CHARS}]{{2,}}")

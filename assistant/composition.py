@@ -1031,12 +1031,13 @@ class Composer:
         seen: set[str] = set()
         # The same sentence in 第1 and in a measure is quoted once, from the measure (its number cited).
         said: set[str] = set()
+        keys = {sent: search_key(quoted(sent)) for _score, sent, _h in pool}
         in_measure: dict[str, tuple[str, Hit]] = {}
         for _score, sent, h in pool:
             if h.chunk.measure_no:
-                in_measure.setdefault(search_key(quoted(sent)), (sent, h))
+                in_measure.setdefault(keys[sent], (sent, h))
         for i, (_score, sent, h) in enumerate(pool):
-            key = search_key(quoted(sent))
+            key = keys[sent]
             if sent in seen or key in said:
                 continue
             if not h.chunk.measure_no and key in in_measure:

@@ -784,10 +784,13 @@ class Understanding:
         if not needed or self.catalog is None:
             return None
 
+        # a staff word is held in the plan's wording for it (自治体 → 地方公共団体), its parts with it
+        tokenize = self.analyzer.tokenizer.tokenize
+        wordings = [(frozenset((w, *tokenize(w))), [frozenset(tokenize(e)) for e in self.analyzer.synonyms.get(w, ())])
+                    for w in words]
+
         def holds(toks: frozenset[str]) -> bool:
-            # a staff word is held in the plan's wording for it (自治体 → 地方公共団体), its parts with it
-            worded = {part for w in words for part in (w, *self.analyzer.tokenizer.tokenize(w))
-                      if any(set(self.analyzer.tokenizer.tokenize(e)) <= toks for e in self.analyzer.synonyms.get(w, ()))}
+            worded = {part for parts, alternatives in wordings if any(a <= toks for a in alternatives) for part in parts}
             return all(w in toks or w in worded for w in needed)
 
         by_title = next((no for no in focus[:5] if holds(self.measure_tokens(no, title_only=True))), None)
