@@ -271,7 +271,7 @@ def _english_unknown_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer,
     if not names:
         return None
     words = list(dict.fromkeys(b.japanese for b in analysis.bridged))
-    # A name counts twice: it is what the question is about (「e-Residency」), while the bridged
+    # A name counts twice: it is what the question is about (「X-Road」), while the bridged
     # words are guesses at the plan's wording for the rest of the sentence.
     unknown = sum(NAME_WEIGHT * analyzer.idf(n.casefold()) for n in names)
     total = sum(analyzer.idf(w) for w in words if w not in names) + unknown

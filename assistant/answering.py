@@ -451,8 +451,8 @@ class ExtractiveAnswerer:
             m = self.catalog.measures[top.chunk.measure_no]
             absent = self.absent_compound(analysis, m) if top.chunk.measure_no not in analysis.context_measures else None
             if absent is not None:
-                # 「ドローン保険を国が用意する施策の担当は？」: the measure found is about ドローン, not about
-                # the insurance the question makes of it — no document speaks of that.
+                # 「自動運転保険の担当はどこ？」: the measure found is about 自動運転, not about the
+                # insurance the question makes of it — no document speaks of that.
                 return self.refused(Refusal("unknown_terms", f"計画には『{absent}』に関する記載がありません。",
                                             measure_no=m.measure_no, detail=absent),
                                     self.stated_instead(m.measure_no, terms))
@@ -694,7 +694,7 @@ class ExtractiveAnswerer:
         return main
 
     def measures_quoting(self, analysis: QuestionAnalysis, found: Sequence[Hit]) -> list[Hit]:
-        """「「ワット・ビット連携」が出てくる施策は？」: a list question quoting a phrase asks for the
+        """「「デジタル公共財」が出てくる施策を全部」: a list question quoting a phrase asks for the
         measures whose text holds it — every one, when 1 to MAX_LIST do (・ and spaces aside:
         ワットビット連携 is the same phrase); ordered as the search ranked them, then by number."""
         phrases = [_phrase_key(m.group(1)) for m in _QUOTED_RE.finditer(analysis.normalized)
@@ -797,7 +797,7 @@ class ExtractiveAnswerer:
         return "\n".join(lines), cites, None
 
     def absent_compound(self, analysis: QuestionAnalysis, m: Any) -> str | None:
-        """The question's subject as a compound no document writes (ドローン保険), whose head noun
+        """The question's subject as a compound no document writes (自動運転保険), whose head noun
         (保険) the measure found does not hold either: the measure shares the compound's first word
         only, so its fields do not answer. None when the compound is the plan's own (ドローン物流) or
         the measure holds the head (or the plan's wording for it)."""

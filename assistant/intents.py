@@ -201,7 +201,7 @@ def detect_fields(normalized: str, table: IntentTable | None = None) -> list[str
         found.remove("list")
         found.insert(0, "list")
     if found and "what" not in found:
-        # 「1-88って、どういう申請が対象？目標の件数は？」: two questions in one turn; the one no field
+        # 「No. 2-5って、どんな事業？目標は？」: two questions in one turn; the one no field
         # word names asks what the measure is about, besides the field the other one asks.
         parts = [p for p in re.split(r"[？?]", normalized) if p.strip(" 、。")]
         if len(parts) >= 2 and any(_ASKS_WHAT_RE.search(p) and not any(f.matches(p) for f in table.fields)

@@ -940,7 +940,7 @@ class Understanding:
             nouns = tuple(t for t in new_terms if t not in verbs) or new_terms
             if _AMONG_THEM_RE.match(normalized) and len(prior_focus) >= 2 \
                     and self.focus_holding(prior_focus, nouns) is not None:
-                # 「そのうち、落とし物のシステムは…」 after a list: one of the measures just listed, when
+                # 「そのうち、忘れ物のシステムはいつ全国で使える？」 after a list: one of the measures just listed, when
                 # one of them speaks of it (else the user names something the list left out)
                 refined.filters = {"measure_no": list(prior_focus)}
             return refined
@@ -967,7 +967,7 @@ class Understanding:
             if holder is not None:
                 # 「対策技術の開発支援は何件が目標？」 after a measure whose text says exactly that: an
                 # aspect of the measure in focus, not a new subject.
-                # A turn that says what it asks of it (「生成AIが出てきて、どういう見直しが必要に？」)
+                # A turn that says what it asks of it (「制度が変わって、どういう対応が要るって？」)
                 # asks that, not the field asked before (主担当); a short one (「開発支援のほうは？」) keeps it.
                 asks_own = not own_fields and len(normalized) > 16
                 return state("aspect", [holder], subject_=f"{previous.subject} {subject}".strip(),
@@ -1027,7 +1027,7 @@ class Understanding:
 
     def unbridged_names(self, question: str, bridged: Sequence[Bridged]) -> list[str]:
         """The names of an English question (capitalised words after its first, acronyms, words with
-        a capital inside: e-Residency, iPhone, X-Road) that bridge to no corpus word and that no
+        a capital inside: X-Road, iPhone, Singpass) that bridge to no corpus word and that no
         chunk contains."""
         taken = {w for b in bridged for w in b.english.split()}
         out: list[str] = []
