@@ -109,6 +109,17 @@ class MissingKind:
 
 
 @dataclass(frozen=True)
+class AskingWords:
+    """How a request for information closes (``[asking]``): any other request is a task."""
+
+    label: str
+    verbs: frozenset[str]
+    nouns: frozenset[str]
+    shapes: frozenset[str]
+    question_word: re.Pattern[str]
+
+
+@dataclass(frozen=True)
 class IntentTable:
     """Everything ``data/intents.toml`` holds, compiled."""
 
@@ -125,6 +136,7 @@ class IntentTable:
     lead_in: dict[str, re.Pattern[str]] = field(default_factory=dict)
     # what a refusal offers instead: ``question`` after a question not answered, ``task`` after a request
     offers: dict[str, str] = field(default_factory=dict)
+    asking: AskingWords | None = None
 
     def field(self, name: str) -> FieldIntent | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -172,7 +184,11 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
     whether = data.get("detail", {}).get("asks_whether")
     lead_in = {k: re.compile(v, re.I) for k, v in data.get("lead_in", {}).items()}
     offers = {k: str(v) for k, v in data.get("offer", {}).items()}
+    a = data.get("asking")
+    asking = AskingWords(a["label"], frozenset(a["verbs"]), frozenset(a["nouns"]), frozenset(a["shapes"]),
+                         re.compile(a["question_word"])) if a else None
     return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers, offers=offers,
+                       asking=asking,
                        explained=re.compile(explained, re.I) if explained else None, lead_in=lead_in,
                        detail_whether=re.compile(whether, re.I) if whether else None)
 
@@ -236,6 +252,6 @@ def missing_kind(normalized: str, table: IntentTable | None = None) -> MissingKi
 
 
 __all__ = [
-    "INTENTS_PATH", "FieldIntent", "IntentTable", "MissingKind", "RequestKind", "detect_fields", "detect_intent",
+    "INTENTS_PATH", "AskingWords", "FieldIntent", "IntentTable", "MissingKind", "RequestKind", "detect_fields", "detect_intent",
     "load_intents", "missing_kind", "request_kind",
 ]

@@ -66,6 +66,8 @@ class Morpheme:
     base: str  # the base form as written (orthBase): 教え → 教える, たんとう → たんとう
     lemma: str  # the dictionary's headword: たんとう → 担当, ガバメント → ガバメント-government
     pos2: str = ""  # 固有名詞 for names of people, places and organisations
+    pos3: str = ""  # サ変可能 for a noun that takes する (説明, 作成)
+    form: str = ""  # the conjugated form (連用形-一般, 命令形): how a request ends
 
 
 def normalize(text: str) -> str:
@@ -133,7 +135,7 @@ class JapaneseTokenizer:
         with self._lock:
             return [Morpheme(node.surface, node.feature.pos1 or "", node.feature.kana or "",
                              node.feature.orthBase or node.surface, node.feature.lemma or node.surface,
-                             node.feature.pos2 or "")
+                             node.feature.pos2 or "", node.feature.pos3 or "", node.feature.cForm or "")
                     for node in self._tagger(normalize(text).replace("\n", " "))]
 
     # -- internals ------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from assistant.intents import (
 )
 from assistant.questions import MAX_QUERY_CHARS, cited_measures, message_text
 from assistant.spelling import Respeller, Respelling
+from assistant.task_requests import TaskRequestReader
 from assistant.tokenizer import JapaneseTokenizer, expand_query, synonym_terms, unigrams
 
 # Words that say how something is asked, not what: never subject terms, never evidence.
@@ -619,6 +620,8 @@ class Understanding:
         self.bridge = bridge
         self.catalog = catalog
         self.table = table or load_intents()
+        # a request no kind of the table describes, read from how its sentences close
+        self.tasks = TaskRequestReader(analyzer.tokenizer, self.table)
         self.editions = sorted(set(editions))
         self._measure_tokens: dict[tuple[str, bool], frozenset[str]] = {}
         # What a question asks for (a field, a budget, a count) is not what it is about.
@@ -1115,7 +1118,8 @@ class Understanding:
             unbridged_names=unbridged,
             # (a request is read as typed too: the respeller takes 校正 for the plan's 公正)
             request=request_kind(normalized, self.table) or (
-                request_kind(self.without_greeting(typed), self.table) if respelling.text != typed else None),
+                request_kind(self.without_greeting(typed), self.table) if respelling.text != typed else None)
+            or self.tasks.request(self.without_greeting(typed)),
             missing=missing_kind(normalized, self.table),
             asked_edition=self.edition_asked(normalized), respellings=list(respelling.changes),
             asked_detail=self.asked_detail(normalized),
