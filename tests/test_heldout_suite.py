@@ -1,6 +1,6 @@
 """Self-check of the held-out evaluation suites ``evals/heldout.jsonl``, ``heldout2.jsonl``, ``heldout3.jsonl``,
 ``heldout4.jsonl``, ``heldout5.jsonl``, ``heldout6.jsonl``, ``heldout7.jsonl``, ``heldout8.jsonl`` and
-``heldout9.jsonl``, ``heldout10.jsonl``.
+``heldout9.jsonl``, ``heldout10.jsonl``, ``heldout11.jsonl``.
 
 The held-out suite measures the assistant on questions nobody tuned for (``evals/README.md``,
 "Held-out suite"). These tests do not run the assistant; like ``tests/test_eval_suite.py`` they make
@@ -10,7 +10,7 @@ categories, ``prior_turns``, ``oos_class``/``absent_terms``, LIST topic question
 equal or nearly equal to a development question. ``evals/tools/check_items.py --file
 evals/heldout.jsonl`` runs the same rules without the package.
 
-Every test runs on all nine held-out suites (the ``items`` fixture is parametrized over
+Every test runs on all eleven held-out suites (the ``items`` fixture is parametrized over
 ``HELDOUT_PATHS``); ``heldout2.jsonl`` (``evals/tools/heldout2_items.py``) was written after the first
 one had partly leaked into tuning, ``heldout3.jsonl`` (``evals/tools/heldout3_items.py``) after the
 first two had, ``heldout4.jsonl`` (``evals/tools/heldout4_items.py``) after the first three had, and
@@ -21,7 +21,9 @@ after the sixth one's aggregate had been run at the end of session 9, and ``held
 (``evals/tools/heldout8_items.py``) to judge session 11, after the seventh one's aggregate had been run at the
 end of session 10, and ``heldout9.jsonl`` (``evals/tools/heldout9_items.py``) to judge session 12, after the
 eighth one's aggregate had been run twice in session 11, and ``heldout10.jsonl``
-(``evals/tools/heldout10_items.py``) to judge session 13, after the ninth one's had been run twice in session 12. The builders of the last eight share
+(``evals/tools/heldout10_items.py``) to judge session 13, after the ninth one's had been run twice in session 12, and
+``heldout11.jsonl`` (``evals/tools/heldout11_items.py``) to judge session 14, after the tenth one's had been run twice in
+session 13. The builders of the last ten share
 ``evals/tools/heldout_builder.py``; the builder tests check that each suite file is byte for byte what
 its builder writes.
 """
@@ -51,12 +53,13 @@ HELDOUT7_PATH = ROOT / "evals" / "heldout7.jsonl"
 HELDOUT8_PATH = ROOT / "evals" / "heldout8.jsonl"
 HELDOUT9_PATH = ROOT / "evals" / "heldout9.jsonl"
 HELDOUT10_PATH = ROOT / "evals" / "heldout10.jsonl"
+HELDOUT11_PATH = ROOT / "evals" / "heldout11.jsonl"
 HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH, HELDOUT6_PATH,
-                 HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH, HELDOUT10_PATH]
+                 HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH, HELDOUT10_PATH, HELDOUT11_PATH]
 # Minimum size per suite (the third, fourth and fifth suites were written to at least 170 items).
 MIN_ITEMS = {"heldout": 160, "heldout2": 160, "heldout3": 170, "heldout4": 170, "heldout5": 170,
              "heldout6": 170, "heldout7": 170, "heldout8": 170, "heldout9": 170,
-             "heldout10": 170}
+             "heldout10": 170, "heldout11": 170}
 DEV_PATH = ROOT / "evals" / "items.jsonl"
 sys.path.insert(0, str(ROOT / "evals" / "tools"))
 
@@ -451,8 +454,23 @@ def test_heldout10_independent_of_the_other_suites():
     assert worst < heldout10_items.MAX_JACCARD
 
 
+def test_heldout11_independent_of_the_other_suites():
+    """heldout11.jsonl: no question (final, prior turn or history turn) has a character-bigram Jaccard
+    similarity >= 0.5 with a question of items.jsonl or heldout.jsonl … heldout10.jsonl (the builder's
+    rule); only heldout11's ids are reported."""
+    import heldout11_items
+
+    others_paths = [DEV_PATH, HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH, HELDOUT6_PATH,
+                    HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH, HELDOUT10_PATH]
+    assert set(heldout11_items.OTHER_SUITES) == set(others_paths)
+    others = [o for path in others_paths for o in load_items(path)]
+    errors, worst = heldout11_items.similarity_check(load_items(HELDOUT11_PATH), others)
+    fail(errors, "heldout11 questions too similar to another suite")
+    assert worst < heldout11_items.MAX_JACCARD
+
+
 @pytest.mark.parametrize("suite", ["heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
-                                   "heldout9", "heldout10"])
+                                   "heldout9", "heldout10", "heldout11"])
 def test_builder_writes_the_suite_file_byte_for_byte(suite):
     """Each suite file is byte for byte what its builder (evals/tools/<suite>_items.py, sharing
     heldout_builder.py) writes: edit the sources, not the file; moving the shared builder code changed
@@ -482,10 +500,10 @@ def test_heldout4_size_and_mix():
 
 
 @pytest.mark.parametrize("path", [HELDOUT5_PATH, HELDOUT6_PATH, HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH,
-                                  HELDOUT10_PATH],
-                         ids=["heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10"])
-def test_heldout5_to_10_size_and_mix(path):
-    """The fifth to tenth suites' own minimums (the same mix as the fourth): at least 170
+                                  HELDOUT10_PATH, HELDOUT11_PATH],
+                         ids=["heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11"])
+def test_heldout5_to_11_size_and_mix(path):
+    """The fifth to eleventh suites' own minimums (the same mix as the fourth): at least 170
     items, LIST questions about half of the topic items, followups with one and with two earlier
     exchanges, and the hard classes well covered."""
     items = load_items(path)
