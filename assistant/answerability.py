@@ -36,6 +36,8 @@ DEFAULT_MAX_UNKNOWN_SHARE = 0.38
 # Calibrated on the dev suite (calibrate_abstention.py): answerable items at 0.866 and above, out of
 # scope ones at 0.854 and below but one (0.873, refused as a current value the plan does not give).
 DEFAULT_MIN_PARAPHRASE_DENSE = 0.86
+# at most this many such words (see unknown_terms_refusal)
+MAX_PARAPHRASED_WORDS = 3
 # the weight of an English question's absent name against its bridged words (see _english_unknown_refusal)
 NAME_WEIGHT = 2.0
 
@@ -230,11 +232,15 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     absent_names = [w for w in unsupported if w in terms.names or (w in terms.unknown and _latin_name(w))]
     if not absent_names and unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
-    if not absent_names and len(unsupported) == 1 and KANJI_WORD_RE.fullmatch(unsupported[0]) \
-            and top_dense >= min_paraphrase_dense and not analyzer.ends_subject(analysis.normalized, unsupported[0]) \
-            and not _modifies_compound(unsupported[0], terms.tokens, analyzer.document_frequency) \
+    known = [w for w in terms.naming if w not in unsupported]
+    if not absent_names and (len(unsupported) == 1 or len(known) >= len(unsupported)) \
+            and len(unsupported) <= MAX_PARAPHRASED_WORDS and all(KANJI_WORD_RE.fullmatch(w) for w in unsupported) \
+            and top_dense >= min_paraphrase_dense \
+            and not any(analyzer.ends_subject(analysis.normalized, w) for w in unsupported) \
+            and not any(_modifies_compound(w, terms.tokens, analyzer.document_frequency) for w in unsupported) \
             and not (state is not None and "subject" in state.inherited) and _ASKS_RE.search(analysis.normalized):
-        # One everyday kanji word the plan never uses, not what is asked for (the head rule above),
+        # Everyday kanji words the plan never uses (one, or up to three beside as many of its own
+        # words: 「海外赴任中でも結婚前の名字を併記」 is its 国外転出者の旧氏), not what is asked for (the head rule above),
         # in a question whose meaning the vectors find in a passage: 「荷物をドローンで届ける」 is
         # the plan's ドローン物流, 「田舎でも自動運転」 its 地方. A named place, a product's katakana
         # name, a second unknown word, a subject inherited from a refused turn, or a text that does

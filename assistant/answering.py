@@ -59,6 +59,7 @@ from assistant.tokenizer import JapaneseTokenizer, synonym_terms
 from assistant.understanding import (
     MINISTRY_PATTERN,
     QUESTION_WORDS,
+    SCOPE_NOUNS,
     ConversationState,
     QueryTerms,
     QuestionAnalysis,
@@ -144,6 +145,17 @@ class Answer:
 
 # The detail asked of a measure is looked for only when one of its words is this rare (share of passages).
 DETAIL_MAX_DF_SHARE = 0.1
+
+
+# A follow-up pointing at a measure (前者, それ) is answered from it when its best sentence scores at
+# least this share of the best sentence elsewhere.
+FOCUS_ANCHOR_SHARE = 0.6
+
+# 「AとB、それぞれ」: B's best measure may be A's already named, unless another scores this close to
+# it and writes B's head noun too.
+EACH_SAME_MEASURE_MARGIN = 0.8
+# ... and what each thing named is, its head noun, weighs more than the words saying which one
+HEAD_NOUN_WEIGHT = 2.0
 
 
 class ExtractiveAnswerer:
@@ -322,7 +334,8 @@ class ExtractiveAnswerer:
         targets = list(result.exact_measures) or list(analysis.referenced_measures)
         top_tokens = self.top_tokens(result.hits)
         numeric = asked_figure(analysis.normalized)
-        term = defined_term(analysis.normalized) if not targets and analysis.request is None else None
+        # (a follow-up about a measure in focus may ask what a word means: 「そのなかで「X」って？」)
+        term = defined_term(analysis.normalized) if not result.exact_measures and analysis.request is None else None
         definition = composer.definition(term) if term else None
         if definition is not None:
             # 「Xとは？」 answered by the documents' own definition (a footnote, a ※ note), then the
@@ -468,6 +481,15 @@ class ExtractiveAnswerer:
             # of the answer, not just the fused rank: a 第1 paragraph with the figure asked for
             # beats a measure that merely shares the topic.
             anchor = composer.anchor_hit(hits, terms, numeric)
+            held = [h for h in hits if h.chunk.measure_no in analysis.context_measures]
+            if held and anchor not in held and analysis.state is not None \
+                    and analysis.state.resolution in ("ordinal", "reference", "ellipsis", "aspect"):
+                # 「前者は、2024年度から何を始めたの？」: the measure pointed at answers when one of its
+                # sentences does nearly as well as another document's (the 2024 summary's 「2024年度から
+                # 新たに開始」 is about something else)
+                own = composer.anchor_hit(held, terms, numeric)
+                if composer.best_score(own, terms, numeric) >= FOCUS_ANCHOR_SHARE * composer.best_score(anchor, terms, numeric):
+                    anchor = own
             if anchor.chunk.kind in ("measure", "roadmap") and anchor.chunk.measure_no:
                 m = self.catalog.measures[anchor.chunk.measure_no]
                 fields = ["roadmap"] if anchor.chunk.kind == "roadmap" and analysis.intent == "roadmap" else \
@@ -782,14 +804,27 @@ class ExtractiveAnswerer:
         merged: list[Hit] = []
         for name in state.named[:3]:
             sub = self.retriever.retrieve(f"{name} {field_words}".strip(), k=10, phrases=(name,))
-            top = self.best_measure_for(name, [h for h in sub.hits if h.chunk.measure_no not in used])
+            top, score = self.best_measure_scored(name, sub.hits)
+            if top is not None and top.chunk.measure_no in used:
+                # Two things named may be one measure's (e-Stat and the statistics training, both in
+                # 2-18): the measure is named again for the second unless another fits it nearly as well.
+                other, other_score = self.best_measure_scored(
+                    name, [h for h in sub.hits if h.chunk.measure_no not in used])
+                if other is not None and other_score >= EACH_SAME_MEASURE_MARGIN * score \
+                        and (self.writes_head(name, other) or not self.writes_head(name, top)):
+                    top = other
             if top is None:
                 continue
+            again = top.chunk.measure_no in used
             used.add(top.chunk.measure_no)
-            merged.append(top)
+            if not again:
+                merged.append(top)
             m = self.catalog.measures[top.chunk.measure_no]
-            more, c = self.composer.answer_measure(m, analysis.fields, analysis.terms, top.score, numeric=numeric)
-            lines += more[:2]  # each thing named gets its answer and one supporting line
+            # each thing named gets its answer and one supporting line, chosen by its own words when
+            # its measure was named already
+            terms = self.analyzer.terms(name, subject=name) if again else analysis.terms
+            more, c = self.composer.answer_measure(m, analysis.fields, terms, top.score, numeric=numeric)
+            lines += [line for line in more if line not in lines][:2]
             cites += c[:2]
         if len(used) < 2:
             return None  # one measure covers them all: the ordinary answer says it better
@@ -808,6 +843,8 @@ class ExtractiveAnswerer:
         if not nouns:
             return None
         head = nouns[-1]
+        if head in SCOPE_NOUNS:
+            return None  # 「セキュリティ全般」 is セキュリティ, whole
         run = re.search(rf"[{_COMPOUND_CHARS}]*{re.escape(head)}", analysis.normalized)
         compound = run.group() if run else head
         if len(compound) <= len(head) + 1 or self.corpus_contains(compound) \
@@ -829,9 +866,17 @@ class ExtractiveAnswerer:
                 return None
         return compound
 
-    def best_measure_for(self, name: str, hits: Sequence[Hit]) -> Hit | None:
-        """The measure among ``hits`` whose title and body share most (IDF-weighted) words with ``name``."""
+    def writes_head(self, name: str, hit: Hit) -> bool:
+        """Whether the measure of ``hit`` writes the head noun of ``name`` (see :meth:`TermAnalyzer.head_noun`)."""
+        head = search_key(self.analyzer.head_noun(name)).casefold()
+        m = self.catalog.measures[hit.chunk.measure_no]
+        return bool(head) and head in search_key(f"{m.title}\n{measure_text(m)}").casefold()
+
+    def best_measure_scored(self, name: str, hits: Sequence[Hit]) -> tuple[Hit | None, float]:
+        """The measure among ``hits`` whose title and body share most (IDF-weighted) words with
+        ``name``, and its score; the words of its head noun count double."""
         words = {w for w in self.tokenizer.tokenize(name) if w not in QUESTION_WORDS}
+        head = set(self.tokenizer.tokenize(self.analyzer.head_noun(name))) & words
         key = search_key(name).casefold()
         best, best_score = None, 0.0
         for rank, h in enumerate(hits):
@@ -841,14 +886,15 @@ class ExtractiveAnswerer:
             title = set(self.tokenizer.tokenize(m.title))
             shared = words & (title | self.chunk_tokens(h))
             # Words in the title count double: a measure is named by its title.
-            score = sum(self.analyzer.idf(w) * (2.0 if w in title else 1.0) for w in shared) * (0.97**rank)
+            score = sum(self.analyzer.idf(w) * (2.0 if w in title else 1.0) * (HEAD_NOUN_WEIGHT if w in head else 1.0)
+                        for w in shared) * (0.97**rank)
             # The name written out whole in the passage beats a passage sharing its words apart
             # (「オンライン資格確認」 is not 「国家資格のオンライン化」).
             if len(key) >= 4 and key in search_key(f"{m.title}\n{h.chunk.text}").casefold():
                 score *= 1.6
             if score > best_score:
                 best, best_score = h, score
-        return best
+        return best, best_score
 
     def missing_fact(self, analysis: QuestionAnalysis, result: RetrievalResult,
                      targets: Sequence[str]) -> tuple[Refusal | None, list[Hit]]:

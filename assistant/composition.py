@@ -359,6 +359,10 @@ class Definition:
     start: int  # raw offset of the definition
 
 
+_BODY_DEF_RE = re.compile(r"[^。\n]*?を「(?P<term>[^「」\n]{2,30})」と(?:定義|呼ぶ|呼称|称|いう|言う)[^。\n]*。?"
+                          r"|(?<=[\n。])[-・ 　]*「(?P<term2>[^「」\n]{2,30})」とは[、,][^。\n]{5,200}。")
+
+
 def definitions_of(doc: Document) -> list[tuple[str, bool, Definition]]:
     """(text before the mention, whether the term must match it whole, definition) for every
     footnoted mention and ※ note of ``doc``."""
@@ -379,6 +383,17 @@ def definitions_of(doc: Document) -> list[tuple[str, bool, Definition]]:
         if m.group(1).isdigit():
             continue  # 「※1：…の略称」 numbers a footnote, it names no term
         out.append((m.group(1), True, Definition(m.group(1), m.group(2).strip(), doc.info.doc_id, m.start(2))))
+    # 「…形態を「公共SaaS」と定義した」「…を「X」と呼ぶ」「「X」とは、…」: the body's own definition
+    for m in _BODY_DEF_RE.finditer(raw):
+        term = m.group("term") or m.group("term2")
+        start = m.start() + len(m.group(0)) - len(m.group(0).lstrip("-・ 　"))
+        text = raw[start:m.end()].strip()
+        # up to the end of the clause that defines it (「…と定義したところ、」)
+        named = text.find(f"「{term}」")
+        cut = re.search(r"[、,]", text[named + len(term) + 2:]) if named >= 0 else None
+        if cut is not None:
+            text = text[: named + len(term) + 2 + cut.start()]
+        out.append((term, True, Definition(term, text, doc.info.doc_id, start)))
     return out
 
 
@@ -395,7 +410,11 @@ def defined_term(normalized: str) -> str | None:
     m = word or _DEFINITION_ASK_RE.search(normalized)
     if not m:
         return None
-    term = (m.group(1) or (m.group(2) or m.group(3) if m is not word else "") or "").strip(" 　、,「」『』")
+    term = (m.group(1) or (m.group(2) or m.group(3) if m is not word else "") or "")
+    quoted = re.search(r"[「『]([^「」『』]{2,30})[」』]?\s*$", term)
+    if quoted:
+        term = quoted.group(1)  # 「そのなかで「公共SaaS」って」: the quoted word is the term
+    term = term.strip(" 　、,「」『』")
     if _VERB_END_RE.search(term):
         # 「どう進めるって？」「何を作るって言ってる？」: the って quotes what is said, it names no term
         return None
@@ -860,8 +879,13 @@ class Composer:
         section = next((" > ".join(sec.path) for sec in (doc.sections if doc else [])
                         if sec.kind == "body" and sec.start <= d.start < sec.end), "")
         page, slide = self._page(d.doc_id, d.text, max(0, d.start - 5), d.start + len(d.text) + 5)
-        cite = Citation(measure_no=None, doc_id=d.doc_id, title=doc.info.title if doc else d.doc_id,
-                        section=section, quote=d.text, lead_ministries=(), score=1.0, page=page, slide=slide)
+        # a definition written in a measure's body (「…を「公共SaaS」と定義」) cites that measure
+        no = re.search(r"\[No\. (\d+-\d+)\]", section)
+        measure = self.catalog.measures.get(no.group(1)) if no and d.doc_id == "plan2025" else None
+        cite = Citation(measure_no=measure.measure_no if measure else None, doc_id=d.doc_id,
+                        title=doc.info.title if doc else d.doc_id, section=section, quote=d.text,
+                        lead_ministries=tuple(measure.lead_ministries) if measure else (), score=1.0, page=page,
+                        slide=slide)
         return [f"「{term}」: {d.text} [{self.section_label(d.doc_id, section)}]"], [cite]
 
     def answer_measure(self, m: Measure, fields: Sequence[str], terms: QueryTerms, score: float, *,

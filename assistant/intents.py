@@ -66,6 +66,14 @@ def _asks_here(match: re.Match[str], text: str) -> bool:
     return _EMBEDDED_THEN_ASKS_RE.match(rest) is None and _MODIFYING_CLAUSE_THEN_ASKS_RE.match(rest) is None
 
 
+# Spaces between Japanese characters (PDF slides) or beside them.
+_CJK_SPACE_RE = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f\d])|(?<=[^\x00-\x7f])\s+(?=\d)|(?<=\d)\s+(?=[^\x00-\x7f])")
+# A figure right after the words that say it is today's (現状8週間, 時点で6割): the words in the next
+# NOT_EVIDENCE_WINDOW characters say whether it is a target instead (時点で80%を目標).
+_FIGURE_RIGHT_AFTER_RE = re.compile(r"(現状|現在|時点で|時点では|時点の)[はで]?\d[\d,.]*\s*\S{0,3}")
+NOT_EVIDENCE_WINDOW = 6
+
+
 @dataclass(frozen=True)
 class MissingKind:
     """A kind of fact a policy plan does not hold unless a passage shows one (a budget, a name)."""
@@ -86,20 +94,41 @@ class MissingKind:
     # looked for in the whole text of the measure the answer is about (its targets give shares): a
     # question with no such measure is answered as usual, the kind being too common to refuse alone
     in_measure: bool = False
+    # a figure of the quantity the question names, which a stating sentence must hold (see narrowed)
+    figure: re.Pattern[str] | None = None
 
-    def narrowed(self, normalized: str) -> MissingKind:
-        """This kind with its evidence narrowed to the counter the question asks (「何台」), if any."""
+    def narrowed(self, normalized: str, quantities: Sequence[tuple[str, str]] = ()) -> MissingKind:
+        """This kind with its evidence narrowed to the counter the question asks (「何台」), if any,
+        or to a figure of the quantity it names (「利用件数」: a figure in 件)."""
         for counter, written in self.counters:  # longest first
             if re.search(f"何{re.escape(counter)}", normalized):
                 return replace(self, evidence=re.compile(rf"\d[\d,.]*\s*(万|千|百)?\s*({written})"))
+        for noun, written in quantities:
+            if noun in normalized:
+                return replace(self, figure=re.compile(rf"\d[\d,.]*\s*(万|千|百|億)?\s*({written})"))
         return self
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this kind of fact."""
-        sentence = unicodedata.normalize("NFKC", sentence)
-        if self.evidence is None or not self.evidence.search(sentence):
+        # (the slides' text is spaced out letter by letter: 「約 2 万 2 千 手 続」)
+        sentence = _CJK_SPACE_RE.sub("", unicodedata.normalize("NFKC", sentence))
+        if self.evidence is None or (self.figure is not None and not self.figure.search(sentence)):
             return False
-        return self.not_evidence is None or not self.not_evidence.search(sentence)
+        if self.not_evidence is None:
+            return self.evidence.search(sentence) is not None
+        for m in self.evidence.finditer(sentence):
+            # a target beside the figure (「…時点で6割程度であることから、8割を目指す」 states both):
+            # the clause of the figure says which one it is — or, for a figure written right after
+            # 現状/時点で (「現状8週間の準備期間を3週間程度短縮することを目指す」), the words right after it
+            start = max(sentence.rfind("、", 0, m.start()), sentence.rfind(",", 0, m.start())) + 1
+            ends = [i for i in (sentence.find("、", m.end()), sentence.find(",", m.end())) if i >= 0]
+            clause = sentence[start: min(ends) if ends else len(sentence)]
+            if not self.not_evidence.search(clause):
+                return True
+            direct = _FIGURE_RIGHT_AFTER_RE.search(sentence, m.start(), m.end() + 1)
+            if direct and not self.not_evidence.search(sentence[direct.start(): direct.end() + NOT_EVIDENCE_WINDOW]):
+                return True
+        return False
 
     def asked_in(self, normalized: str, fields: set[str]) -> bool:
         """Whether a question asks for this kind of fact (given the fields it asks for)."""
@@ -137,6 +166,8 @@ class IntentTable:
     # what a refusal offers instead: ``question`` after a question not answered, ``task`` after a request
     offers: dict[str, str] = field(default_factory=dict)
     asking: AskingWords | None = None
+    # the quantity a question names → how the plan writes a figure of it (longest name first)
+    quantities: tuple[tuple[str, str], ...] = ()
 
     def field(self, name: str) -> FieldIntent | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -189,6 +220,7 @@ def load_intents(path: Path | str = INTENTS_PATH) -> IntentTable:
                          re.compile(a["question_word"])) if a else None
     return IntentTable(fields=fields, requests=requests, missing=missing, markers=markers, offers=offers,
                        asking=asking,
+                       quantities=tuple(sorted(data.get("quantities", {}).items(), key=lambda kv: -len(kv[0]))),
                        explained=re.compile(explained, re.I) if explained else None, lead_in=lead_in,
                        detail_whether=re.compile(whether, re.I) if whether else None)
 
@@ -202,6 +234,10 @@ _NEGATED_RE = re.compile(r"[^\s、。？?]{1,10}?(?:ではなく|じゃなくて
 _CLAUSE_BEFORE_MEASURES_RE = re.compile(r"([てで](い)?る|てく|する|した|できる|に沿った|向けた)(施策|取組|取り組み)")
 
 
+# A clause saying when or in which case (「…を変えるときって、」「…する場合は、」), ending on a verb or
+# an adjective (not 「目標の時期は」: 時期 is no clause)
+_CONDITION_CLAUSE_RE = re.compile(r"^[^。？?]{2,60}?([うくすつぬむるぐぶ]|た|だ|い)(とき|時|場合|際)(って|は|には|に|でも)?[、,\s]")
+
 # A question asking what something is or does, whatever it names: 「どういう申請が対象？」「何をする事業？」
 _ASKS_WHAT_RE = re.compile(r"どういう|どんな|どのような|何を|何が|なにを|どう(する|なる|変わ|いう)")
 
@@ -210,6 +246,12 @@ def detect_fields(normalized: str, table: IntentTable | None = None) -> list[str
     """Every field asked for, in priority order (「担当と目標は？」 asks for two); ``["general"]`` if none."""
     table = table or load_intents()
     normalized = _NEGATED_RE.sub(" ", normalized)
+    condition = _CONDITION_CLAUSE_RE.match(normalized)
+    rest = normalized[condition.end():] if condition else ""
+    if condition and (_ASKS_WHAT_RE.search(rest) or any(f.matches(rest) for f in table.fields)):
+        # 「目標を変えるときって、何をしなきゃいけないの？」: a field word inside a clause saying when
+        # is part of the situation; what is asked comes after it
+        normalized = normalized[condition.end():]
     found = [f.name for f in table.fields if f.matches(normalized)]
     if "list" in found and found[0] != "list" and _CLAUSE_BEFORE_MEASURES_RE.search(normalized):
         # 「満足度を目標にしてる施策はどれがある？」「ロードマップに沿って進める施策は？」: the field
@@ -248,7 +290,7 @@ def missing_kind(normalized: str, table: IntentTable | None = None) -> MissingKi
     table = table or load_intents()
     fields = set(detect_fields(normalized, table))
     kind = next((k for k in table.missing if k.asked_in(normalized, fields)), None)
-    return kind.narrowed(normalized) if kind is not None else None
+    return kind.narrowed(normalized, table.quantities) if kind is not None else None
 
 
 __all__ = [

@@ -105,7 +105,7 @@ class TaskRequestReader:
         forms = {word.base, word.lemma, word.surface}
         if forms & (asking.verbs | asking.nouns):
             return True
-        if self.table.explained is not None and self.table.explained.match(word.surface):
+        if word.pos1 == "名詞" and self.table.explained is not None and self.table.explained.match(word.surface):
             return True
         return any(f != "general" for f in detect_fields(phrase, self.table))
 

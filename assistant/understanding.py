@@ -114,7 +114,7 @@ _KANJI_COMPOUND_RE = re.compile(r"[\u4e00-\u9fff]{4,10}")
 # 「じゃあこれから何をするの？」「今後どう進める？」 ask what is done, not the field asked before either.
 # (「何を防げる？」「何自治体を対象に？」「どこで使える？」「なぜ必要？」: each asks a thing of its own)
 _OWN_ASK_RE = re.compile(r"いつ|何年|何月|何日|どれくらい|どのくらい|どれだけ|何(%|％|割|件|人|社|か所|箇所)"
-                         r"|何(に|を|が)|何[\u4e00-\u9fff]{1,3}(?=[をがはにでの？?]|$)|(何|なに|なん)で|どこ(で|に|から|まで)"
+                         r"|何(に|を|が|と|の)|何[\u4e00-\u9fff]{1,3}(?=[をがはにでの？?]|$)|(何|なに|なん)で|どこ(で|に|から|まで)"
                          r"|どう(進め|する|やって|取り組|なる|変わ)|どんな|なぜ|どうして|いくつ"
                          # 「その仕組みを開発したのはどこ？」「指針を決めたのは誰？」: the body that made or
                          # decided a thing, which the text names (not the measure's lead ministry)
@@ -187,7 +187,10 @@ DocumentFrequency = Callable[[str], int]
 
 
 # Nouns that say "a field of" in 「Xの分野」「X領域のもの」「X関係」: the field is X.
-_FIELD_NOUNS = frozenset({"分野", "領域", "方面", "部門", "業界", "関係", "関連", "系", "面"})
+# Nouns that say a word stands for a field or its whole scope (医療分野, 防災関係, セキュリティ全般):
+# they name no thing of their own.
+SCOPE_NOUNS = frozenset({"分野", "領域", "方面", "部門", "業界", "関係", "関連", "系", "面", "全般", "全体", "周り", "まわり",
+                         "周辺"})
 
 # Interrogatives the tokenizer joins with a counter (何人, 何本, 何年度, いくつ) and words that
 # only place the question in time (今回, 今年度): they say what is asked, not what about. (いく: the
@@ -368,6 +371,21 @@ class TermAnalyzer:
         if run in self.synonyms:
             return True
         return any(run[:i] in self.synonyms and run[i:] in self._katakana_runs for i in range(2, len(run) - 1))
+
+    def head_noun(self, name: str) -> str:
+        """The last run of nouns of a thing named: what it is (「公務員向けの統計研修」 → 統計研修);
+        the words before it say which one."""
+        ms = self.tokenizer.morphemes(name)
+        end = len(ms)
+        while end and ms[end - 1].pos1 not in ("名詞", "接尾辞"):
+            end -= 1
+        start = end
+        while start and ms[start - 1].pos1 in ("名詞", "接頭辞", "接尾辞"):
+            start -= 1
+        if start >= 2 and end - start == 1 and ms[start - 1].surface == "の" and ms[start].pos3 == "サ変可能":
+            # 「電子インボイスの普及」: an act (普及, 推進) of a thing — the thing is named before の
+            return self.head_noun("".join(m.surface for m in ms[: start - 1]))
+        return "".join(m.surface for m in ms[start:end])
 
     def naming_words(self, subject: str) -> list[str]:
         """Words that name what the subject is about, in order, without repeats.
@@ -904,6 +922,14 @@ class Understanding:
             # (「2つ目のほうのガイドラインは？」: what the turn adds is asked of the thing named)
             name_terms = self.subject_terms(name)
             own = tuple(t for t in new_terms if t not in name_terms)
+            head = self.analyzer.head_noun(name)
+            # (and what the turn adds: else a new search finds where the plan says it)
+            holder = self.focus_holding(prior_focus, [head, *(t for t in own if t not in verbs)]) if head else None
+            if holder is not None:
+                # one measure the answer gave for two things named (both in its text): the thing
+                # named is the measure that writes what it is
+                return state("ordinal", [holder], subject_=f"{name} {subject}".strip() if own else name,
+                             terms_=name_terms + own, inherited=("subject", "focus"))
             # the answer must be about the thing named, not only about the words added to it
             # (「後者のワンストップ化は」: a passage on 相続, not any ワンストップ化)
             naming = [w for w in self.analyzer.naming_words(name) if self.analyzer.known(w)]
@@ -925,7 +951,7 @@ class Understanding:
             # answer must hold the new words: retrieval keeps only passages that do).
             # The field is named by its own words (医療 in 「医療分野のもの」), not by the noun that
             # says it is a field (分野, 領域) — nearly every passage holds those.
-            field_words = tuple(t for t in new_terms if t not in _FIELD_NOUNS) or new_terms
+            field_words = tuple(t for t in new_terms if t not in SCOPE_NOUNS) or new_terms
             return state("similar", subject_=f"{subject} {previous.subject}".strip(),
                          terms_=new_terms + tuple(previous.subject_terms), inherited=("subject",),
                          exclude=prior_focus, fields_=fields or ("list",), require=field_words)

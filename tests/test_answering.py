@@ -975,3 +975,39 @@ def test_a_supporting_line_without_a_figure_is_cut_to_its_first_clauses():
     with_figure = "・" + "関係府省庁と連携し、" * 12 + "2026年度までに整備する。 [No. 1-1]"
     assert short_support(with_figure) == with_figure  # the figure may be what was asked
     assert short_support("同施策（主担当: 総務省）: " + "長い説明、" * 30 + " [No. 1-1]").startswith("同施策")
+
+
+def test_two_things_named_in_one_measure_are_both_answered_from_it(assistant):
+    # e-Stat and the statistics training are both targets of No. 2-18: the second thing named is
+    # not given the measure that merely shares its modifier (公務員, 職員)
+    first = "e-Statのデータ利用と、自治体職員向けの統計の研修、それぞれの目標は？"
+    a = assistant.answer(first)
+    assert set(a.measure_nos) == {"2-18"}
+    assert "e-Stat" in a.text and "統計研修修了者数" in a.text
+    hist = [{"role": "user", "content": first}, {"role": "assistant", "content": a.text}]
+    b = assistant.answer("後者は何年度までに何人？", history=hist)
+    assert b.measure_nos[:1] == ["2-18"] and "11,000人" in b.text.splitlines()[0]
+
+
+def test_an_ordinal_follow_up_is_answered_from_the_measure_it_points_at(assistant):
+    # the 2024 summary also says 「2024年度から新たに開始」 of something else: 前者 is No. 3-23
+    first = "DIASっていうデータ統合の施策と、放射線の測定データ連携の施策、それぞれ番号は？"
+    a = assistant.answer(first)
+    hist = [{"role": "user", "content": first}, {"role": "assistant", "content": a.text}]
+    b = assistant.answer("前者で2024年度に新しく始まったことは？", history=hist)
+    assert b.state.resolution == "ordinal" and b.state.focus == ("3-23",)
+    assert {c.measure_no for c in b.citations} == {"3-23"} and "共同研究課題" in b.text
+
+
+def test_a_definition_written_in_a_measure_body_answers_and_cites_the_measure(assistant, documents):
+    # 「…形態を「公共SaaS」と定義した」 is in No. 3-79's body, not in a footnote
+    a = assistant.answer("「公共SaaS」ってどういうもの？")
+    assert not a.abstained and "民間事業者が所有" in a.text.splitlines()[0]
+    assert a.citations[0].measure_no == "3-79"
+    assert {d.info.doc_id: d for d in documents}["plan2025"].locate(a.citations[0].quote)
+
+
+def test_a_scope_noun_makes_no_compound_of_its_own(assistant):
+    # 「防災全般」 is 防災, whole: not a compound no document writes
+    a = assistant.answer("防災全般の施策はどこが担当？")
+    assert not a.abstained and a.refusal is None

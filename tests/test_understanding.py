@@ -1198,3 +1198,50 @@ def test_a_slide_deck_names_where_to_look_and_a_position_is_what_is_asked(assist
 ), [True, False, True], strict=True)))
 def test_how_far_is_a_target_and_where_is_not(question, target):
     assert ("targets" in detect_fields(unicodedata.normalize("NFKC", question))) is target
+
+
+def test_the_head_noun_of_a_thing_named_is_what_it_is(understanding):
+    head = understanding.analyzer.head_noun
+    assert head(phr("公務員向けの統計研修")[0]) == "統計研修"
+    assert head(phr("電子インボイスの普及")[0]) == "電子インボイス"  # an act of a thing: the thing
+    assert head(phr("データサイエンスの講座と")[0]) == "講座"
+    assert_in_neither_suite(PHRASINGS)
+
+
+@pytest.mark.parametrize("question", phr("担当を引き継ぐときは、何を届け出ればいい？", "目標を見直す場合に、どんな手続が要る？"))
+def test_a_field_word_in_a_clause_saying_when_is_not_asked(question):
+    assert detect_fields(question) == ["general"]
+    # the field asked after the clause still is
+    assert detect_fields(phr("目標を見直す場合に、担当はどこ？")[0]) == ["lead"]
+
+
+def test_a_follow_up_asking_what_and_what_asks_of_its_own(understanding):
+    hist = turns(*phr("行政サービスのセキュリティの施策を担当してるのは？"),
+                 "No. 4-21「政府機関等のサイバーセキュリティ確保の戦略的推進」の主担当府省庁は内閣官房です [No. 4-21]")
+    a = understanding.analyse(phr("それは何と何を両立させたいって？")[0], hist)
+    assert a.state.fields == ("general",)
+
+
+def test_a_figure_of_the_quantity_named_states_it():
+    kind = missing_kind(phr("ポータルの利用件数の足元の実績は？")[0])
+    assert kind is not None and kind.name == "current_value"
+    assert not kind.stated_in("現状8週間の準備期間を短縮する")  # a duration, not a count
+    assert kind.stated_in("2024年度末時点で約1,200件の利用があった")
+
+
+def test_a_value_reached_is_read_in_its_clause_not_beside_a_target():
+    kind = missing_kind(phr("学校での活用の割合、いまどれくらい？")[0])
+    assert kind is not None and kind.name == "current_value"
+    assert kind.stated_in("活用している割合は2024年度時点で6割程度であることから、2026年度までに8割を目指す")
+    assert not kind.stated_in("2025年度末時点で80%を目標とする")
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("その認証の仕組みを作ったのはどこのメーカー？", "company"),
+    ("あさっての委員会で何が決まりそう？", "event_date"),
+    ("本日の記者会見ではカードの話は出る？", "event_date"),
+])
+def test_a_maker_or_a_meeting_to_come_is_a_fact_plans_lack(question, kind):
+    assert_in_neither_suite([question])
+    found = missing_kind(question)
+    assert found is not None and found.name == kind
