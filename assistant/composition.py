@@ -38,7 +38,7 @@ from assistant.corpus import Document, search_key
 from assistant.intents import MissingKind, load_intents
 from assistant.retrieval import Hit
 from assistant.tokenizer import JapaneseTokenizer
-from assistant.understanding import QueryTerms
+from assistant.understanding import QueryTerms, is_content_word
 
 # The question asks for a figure, a date or a target: prefer sentences that hold one.
 # 「何」 with a counter (何分野, 何団体, 何パーセント) asks a figure; with a particle (何を, 何が, 何か) it does not
@@ -111,6 +111,16 @@ def quoted(sentence: str) -> str:
 # 「手数料をどうする？」「期限はどうなる？」「書類がどう変わる？」: the noun asked how it is treated
 _FOCUS_RE = re.compile(r"([\u4e00-\u9fffァ-ヺーA-Za-z]{2,})(?:を|は|が|って)(?:どう|どのように|どういうふうに|どんなふうに)")
 FOCUS_BONUS = 1.3
+
+# A question asking how something is done, and the sentences saying by what means.
+_ASKS_HOW_RE = re.compile(r"どうやって|どのようにして|どのように(進め|実現|確保|行|実施)|どういう(やり方|方法|手順|手段)|どんな(やり方|方法|手順|手段)"
+                          r"|(やり方|進め方|方法|手順|手段)(で|は|って|を)")
+_STATES_MEANS_RE = re.compile(r"により|によって|を通じ|を通して|を活用し|を用いて|ながら|を行い|を基に|に基づき|ことで")
+MEANS_BONUS = 1.6
+# A target line whose content words are at least this share its measure's title's restates it; the
+# body's best sentence leads instead when it scores at least RESTATED_TITLE_SHARE of it.
+RESTATES_TITLE = 0.5
+RESTATED_TITLE_SHARE = 0.4
 
 
 @functools.lru_cache(maxsize=256)
@@ -583,6 +593,10 @@ class Composer:
             # 「R7年度は何を支援する？」: the sentence about the year the question names
             # (「2025年度は、…導入支援…」), not the measure's general aim.
             score *= NAMED_YEAR_BONUS
+        if _ASKS_HOW_RE.search(terms.text) and _STATES_MEANS_RE.search(cand.text):
+            # 「どういうやり方で進めるって？」「どうやって確保するの？」: the sentence saying by what means
+            # (「…BPRを行いながら、順次措置を講じていく」) answers, not the measure's aim
+            score *= MEANS_BONUS
         focus = asked_focus(terms.text)
         if focus and focus in _norm(cand.text):
             # 「国は手数料をどうするって？」: what the question asks how it is treated (手数料) is what
@@ -796,6 +810,13 @@ class Composer:
         if not ranked:
             first = strip_bullet(m.bullets[0]) if m.bullets else m.title
             ranked = [(1.0, Candidate(first))]
+        title = self.tokens_of(m.title)
+        if len(ranked) > 1 and ranked[0][1].field == "targets" and self.restates(ranked[0][1].text, title):
+            # 「各府省等における…事務のデジタル化の推進」 under the title 「情報公開事務のデジタル化」 says
+            # nothing the head line does not: the body's best sentence says what is done
+            better = next((x for x in ranked[1:] if x[1].field == "body" and not self.restates(x[1].text, title)), None)
+            if better is not None and better[0] >= RESTATED_TITLE_SHARE * ranked[0][0]:
+                ranked = [better] + [x for x in ranked if x is not better]
         best = ranked[0][1]
         if numeric in ("time", "quantity") and not _asked_kind_re(numeric).search(best.text):
             # 「何キロまで？」: the sentence stating a figure of that kind answers, when it is about
@@ -816,6 +837,11 @@ class Composer:
             lines.append(f"・目標: {target.text} {ref}")
             cites.append(self.measure_citation(m, target.text, score))
         return lines, cites
+
+    def restates(self, sentence: str, title: frozenset[str]) -> bool:
+        """Whether most of a sentence's content words are its measure's title's (a target restating it)."""
+        words = {t for t in self.tokens_of(sentence) if is_content_word(t) and "|" not in t}
+        return bool(words) and len(words & title) >= RESTATES_TITLE * len(words)
 
     def render_name(self, m: Measure, terms: QueryTerms, score: float, head: str, numeric: bool) -> Lines:
         """What the measure's subject is called: the best sentence saying what something is named

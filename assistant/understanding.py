@@ -382,8 +382,10 @@ class TermAnalyzer:
         start = end
         while start and ms[start - 1].pos1 in ("名詞", "接頭辞", "接尾辞"):
             start -= 1
-        if start >= 2 and end - start == 1 and ms[start - 1].surface == "の" and ms[start].pos3 == "サ変可能":
-            # 「電子インボイスの普及」: an act (普及, 推進) of a thing — the thing is named before の
+        if start >= 2 and end - start == 1 and ms[start - 1].surface == "の" \
+                and (ms[start].pos3 == "サ変可能" or ms[start].surface in QUESTION_WORDS):
+            # 「電子インボイスの普及」「税務当局の連携の施策」: an act (普及, 推進) of a thing, or a word for
+            # any measure (施策, 取組, 話) — the thing is named before の
             return self.head_noun("".join(m.surface for m in ms[: start - 1]))
         return "".join(m.surface for m in ms[start:end])
 
@@ -1210,6 +1212,13 @@ class Understanding:
             # one with the turn's own words (クラウド), not the one richest in the inherited subject's.
             own = set(self.subject_terms(self.subject_of(normalized))) - set(previous.subject_terms if previous else ())
             # (with the plan's wording for them: 荷物 is searched as 貨物, which the sentence holds)
+            own |= {t for w in own for e in self.analyzer.synonyms.get(w, ()) for t in self.analyzer.tokenizer.tokenize(e)}
+            if own & analysis.terms.weights.keys():
+                analysis.terms = replace(analysis.terms, own=frozenset(own))
+        elif state.resolution == "shift" and state.require and previous is not None:
+            # 「後者で、なくしていく事務ってどんなもの？」: the thing named is searched anew; what the turn
+            # adds (事務) chooses the sentence of its measure, not the name's words every sentence holds
+            own = set(self.subject_terms(self.subject_of(normalized))) - set(previous.subject_terms)
             own |= {t for w in own for e in self.analyzer.synonyms.get(w, ()) for t in self.analyzer.tokenizer.tokenize(e)}
             if own & analysis.terms.weights.keys():
                 analysis.terms = replace(analysis.terms, own=frozenset(own))

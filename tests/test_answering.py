@@ -1011,3 +1011,12 @@ def test_a_scope_noun_makes_no_compound_of_its_own(assistant):
     # 「防災全般」 is 防災, whole: not a compound no document writes
     a = assistant.answer("防災全般の施策はどこが担当？")
     assert not a.abstained and a.refusal is None
+
+
+def test_how_a_measure_is_done_is_answered_by_the_sentence_saying_by_what_means(assistant):
+    # No. 3-87's target restates its title; the body says it is done by BPR, step by step
+    first = "情報公開の事務をデジタル化する取組はある？"
+    a = assistant.answer(first)
+    hist = [{"role": "user", "content": first}, {"role": "assistant", "content": a.text}]
+    b = assistant.answer("それはどうやって進めるって？", history=hist)
+    assert b.measure_nos[:1] == ["3-87"] and "業務改革（BPR）" in b.text.splitlines()[0]

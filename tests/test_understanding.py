@@ -1245,3 +1245,17 @@ def test_a_maker_or_a_meeting_to_come_is_a_fact_plans_lack(question, kind):
     assert_in_neither_suite([question])
     found = missing_kind(question)
     assert found is not None and found.name == kind
+
+
+def test_what_an_ordinal_turn_adds_chooses_the_sentence(understanding):
+    # the thing named second is searched anew (the answer cited one measure for two things, not
+    # writing it);
+    # 事務, what the turn adds, weighs more when its measure's sentence is chosen
+    hist = turns(*phr("国税の基幹システムの施策と、国と地方の税務当局の連携の施策、両方とも財務省？"),
+                 "No. 1-1 … [No. 1-1]")  # one measure for two things, and not the second's
+    a = understanding.analyse(phr("後者で減らしていく事務はどういうもの？")[0], hist)
+    assert a.state.resolution == "shift" and "事務" in a.terms.own
+
+
+def test_a_word_for_any_measure_is_no_head_noun(understanding):
+    assert understanding.analyzer.head_noun(phr("国と地方の税務当局の連携の施策")[0]) == "税務当局"
