@@ -47,8 +47,9 @@ _LOOSE = str.maketrans("ガギグゲゴザジズゼゾダヂヅデドバビブ�
 
 
 def loose_katakana(word: str) -> str:
-    """A katakana word without long vowels, voicing marks and small kana: the slips typing makes."""
-    return word.replace("ー", "").translate(_LOOSE)
+    """A katakana word without long vowels, voicing marks and small kana: the slips typing makes
+    (a small ッ dropped too: キャシュレス for キャッシュレス)."""
+    return word.replace("ー", "").replace("ッ", "").translate(_LOOSE)
 
 
 def to_katakana(text: str) -> str:

@@ -1061,6 +1061,8 @@ class Understanding:
         a capital inside: X-Road, iPhone, Singpass) that bridge to no corpus word and that no
         chunk contains."""
         taken = {w for b in bridged for w in b.english.split()}
+        # words of a phrase the synonym table knows ("Digital Agency" → デジタル庁) are named by it
+        taken |= {w for term in synonym_terms(question, self.analyzer.synonyms) for w in term.casefold().split()}
         out: list[str] = []
         for k, word in enumerate(_TYPED_WORD_RE.findall(unicodedata.normalize("NFKC", question))):
             name = re.sub(r"['’]s$", "", word).strip("-")

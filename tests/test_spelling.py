@@ -188,3 +188,10 @@ def test_a_long_kana_run_is_respelled_in_linear_time(respeller, monkeypatch):
     monkeypatch.setattr(respeller, "_candidates", lambda kana: calls.append(len(kana)) or original(kana))
     respeller.respell("あ" * 2000)
     assert calls and max(calls) <= longest and len(calls) <= 2000 * longest
+
+
+def test_a_katakana_word_with_its_small_tsu_dropped_takes_the_plans(respeller):
+    question = phr("マイナンバーカードをスマホにインストルする話とキャシュレスの話")
+    assert_in_neither_suite([question])
+    result = respeller.respell(question)
+    assert ("キャシュレス", "キャッシュレス") in result.changes

@@ -1259,3 +1259,8 @@ def test_what_an_ordinal_turn_adds_chooses_the_sentence(understanding):
 
 def test_a_word_for_any_measure_is_no_head_noun(understanding):
     assert understanding.analyzer.head_noun(phr("国と地方の税務当局の連携の施策")[0]) == "税務当局"
+
+
+def test_a_phrase_the_synonym_table_knows_names_no_unknown_english_name(assistant):
+    a = assistant.answer(phr("What does the Digital Agency plan for the My Number card's smartphone version?")[0])
+    assert a.refusal != "unknown_terms" and "Agency" not in a.text.splitlines()[0]
