@@ -256,19 +256,25 @@ class ExtractiveAnswerer:
         return (name, written) if name in self.catalog.lead_ministries else None
 
     def ministry_measures(self, analysis: QuestionAnalysis) -> tuple[str, list[Hit]] | None:
-        """「こども家庭庁が主担当の施策は？」 with no subject besides the ministry: every measure it leads,
-        from the catalog (in the plan's order), rather than the few a search ranks first."""
+        """「こども家庭庁が主担当の施策は？」 with no subject besides the ministry (or a chapter of 第2):
+        every measure it leads, from the catalog (in the plan's order), rather than the few a search
+        ranks first; with the heading's words for it (「経済産業省が主担当の第3章の」)."""
         found = self._ministry_asked(analysis)
         if found is None or (analysis.state is not None and "subject" in analysis.state.inherited):
             return None  # a follow-up restricting the earlier subject lists that subject's measures
         name, written = found
         rest = analysis.normalized.replace(written, " ").replace(name, " ")
-        if any(t not in QUESTION_WORDS for t in self.tokenizer.naming_nouns(rest)):
+        chapter = _CHAPTER_RE.search(rest)
+        if chapter is None and any(t not in QUESTION_WORDS for t in self.tokenizer.naming_nouns(rest)):
             return None  # 「総務省が担当している防災の取組」: a subject within the ministry's measures
+        # 「経産省が主担当の施策のうち、第3章のもの」: the chapter says which (the words describing
+        # what the chapter is about, 「地域の暮らしとか…第1章」, say nothing more)
         first_chunk = self.measure_chunks
         hits = [Hit(first_chunk[no], 1.0, ("catalog",)) for no, m in self.catalog.measures.items()
-                if name in m.lead_ministries and no in first_chunk]
-        return (name, hits) if hits else None
+                if name in m.lead_ministries and no in first_chunk
+                and (chapter is None or no.split("-")[0] == str(int(chapter.group(1))))]
+        label = f"{name}が主担当の" + (f"第{int(chapter.group(1))}章の" if chapter else "")
+        return (label, hits) if hits else None
 
     # -- refusals -------------------------------------------------------------------------------
 
@@ -424,8 +430,8 @@ class ExtractiveAnswerer:
         led = self.ministry_measures(analysis) if analysis.intent == "list" and not older else None
         listed = self.list_hits(analysis, result, filters) if analysis.intent == "list" and not older and not led else []
         if led:
-            ministry, measures = led
-            lines, cites = composer.render_list(measures, terms, heading=f"{ministry}が主担当の施策は計{len(measures)}件です"
+            label, measures = led
+            lines, cites = composer.render_list(measures, terms, heading=f"{label}施策は計{len(measures)}件です"
                                                 + ("（施策番号順）" if len(measures) > 1 else ""))
         elif listed:
             topic = analysis.state.subject if analysis.state else ""
@@ -1220,6 +1226,8 @@ def _phrase_key(text: str) -> str:
 
 # The characters a noun compound is written in (katakana, kanji, Latin letters), and a compound's part.
 _COMPOUND_CHARS = "ァ-ヺー\u4e00-\u9fffA-Za-z"
+# a chapter of 第2 named: 「第3章」「3章」 (the plan's measures are numbered by it: 3-1 … 3-122)
+_CHAPTER_RE = re.compile(r"第?\s*([1-5１-５])\s*章")
 _COMPOUND_PART_RE = re.compile(f"[{_COMPOUND_CHARS}]{{2,}}")
 
 

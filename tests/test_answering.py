@@ -1020,3 +1020,15 @@ def test_how_a_measure_is_done_is_answered_by_the_sentence_saying_by_what_means(
     hist = [{"role": "user", "content": first}, {"role": "assistant", "content": a.text}]
     b = assistant.answer("それはどうやって進めるって？", history=hist)
     assert b.measure_nos[:1] == ["3-87"] and "業務改革（BPR）" in b.text.splitlines()[0]
+
+
+def test_a_ministrys_measures_of_one_chapter_are_listed_from_the_catalog(assistant, catalog):
+    from tests.test_understanding import assert_in_neither_suite
+
+    question = "総務省が主担当の施策で、第4章にあるものを一覧で"
+    assert_in_neither_suite([question])
+    a = assistant.answer(question)
+    expected = [no for no, m in catalog.measures.items() if "総務省" in m.lead_ministries and no.startswith("4-")]
+    assert len(expected) >= 2 and any(no.startswith("4-") for no in expected)
+    assert a.text.startswith(f"総務省が主担当の第4章の施策は計{len(expected)}件です")
+    assert a.measure_nos[:10] == expected[:10]  # (the list shows ten, and names the rest after)
