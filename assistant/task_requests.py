@@ -1,8 +1,8 @@
 """Whether a turn asks the assistant to do a task, read from the predicate its sentences close on.
 
 The request kinds of the intents table describe known tasks (code, verse, translation, a pasted
-text to rework, a change of role). A task nobody listed closes the same way a question does not:
-a Japanese request ends on a verb in the て-form (「…して」「…してください」「…してもらえますか」),
+text to rework, a change of role). A task nobody listed still closes the way requests do: a
+Japanese request ends on a verb in the て-form (「…して」「…してください」「…してもらえますか」),
 on an imperative (「…しなさい」) or on a thing asked for (「…をお願い」「…を5案ください」). What a
 request for information can close on is a small, closed set — 教えて, 挙げて, 説明して, 一覧にして,
 「目標をお願い」 (``[asking]`` in ``data/intents.toml``). Any other verb, or any other thing, is a task:
