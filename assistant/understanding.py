@@ -821,6 +821,11 @@ class Understanding:
             return by_title
         return next((no for no in focus[:5] if holds(self.measure_tokens(no))), None)
 
+    def titled(self, words: str) -> bool:
+        """Whether some measure's title writes ``words`` (NFKC, spaces ignored)."""
+        key = search_key(words)
+        return self.catalog is not None and bool(key) and any(key in search_key(m.title) for m in self.catalog.measures.values())
+
     def order_by_naming(self, named: Sequence[str], cited: Sequence[str]) -> tuple[str, ...]:
         """The cited measures in the order the user named their subjects (each name → its best measure)."""
         if not named or len(cited) < 2 or self.catalog is None:
@@ -925,8 +930,15 @@ class Understanding:
             name_terms = self.subject_terms(name)
             own = tuple(t for t in new_terms if t not in name_terms)
             head = self.analyzer.head_noun(name)
-            # (and what the turn adds: else a new search finds where the plan says it)
-            holder = self.focus_holding(prior_focus, [head, *(t for t in own if t not in verbs)]) if head else None
+            # (by its title first; by its text, with what the turn adds, only when no measure of the
+            # plan is titled so — 「テクノロジーマップ」 is No. 2-13's, not the measure in focus that
+            # mentions it; failing both, a new search finds it)
+            nouns = [head, *(t for t in own if t not in verbs)]
+            holder = self.focus_holding(prior_focus, [head], title_only=True) if head else None
+            if holder is not None and len(nouns) > 1 and self.focus_holding([holder], nouns) is None:
+                holder = None  # titled so, but silent on what the turn adds
+            if holder is None and head and not self.titled(head):
+                holder = self.focus_holding(prior_focus, nouns)
             if holder is not None:
                 # one measure the answer gave for two things named (both in its text): the thing
                 # named is the measure that writes what it is

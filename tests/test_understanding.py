@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.chunking import measure_text
 from assistant.intents import detect_fields, load_intents, missing_kind, request_kind
 from assistant.tokenizer import JapaneseTokenizer, load_synonyms
 from assistant.understanding import ConversationState, TermAnalyzer, Understanding
@@ -1264,3 +1265,11 @@ def test_a_word_for_any_measure_is_no_head_noun(understanding):
 def test_a_phrase_the_synonym_table_knows_names_no_unknown_english_name(assistant):
     a = assistant.answer(phr("What does the Digital Agency plan for the My Number card's smartphone version?")[0])
     assert a.refusal != "unknown_terms" and "Agency" not in a.text.splitlines()[0]
+
+
+def test_a_thing_named_that_titles_a_measure_is_not_the_focus_measure_mentioning_it(understanding, catalog):
+    # No. 2-12's body mentions テクノロジーマップ, but No. 2-13 is titled so: 「後者」 searches anew
+    assert "テクノロジーマップ" in measure_text(catalog.measures["2-12"])
+    hist = turns(*phr("法令のデジタル審査とテクノロジーマップ、両方について教えて"), "No. 2-12 … [No. 2-12]")
+    a = understanding.analyse(phr("後者の目標の数字は？")[0], hist)
+    assert a.state.resolution == "shift" and a.state.focus == () and "テクノロジーマップ" in a.state.subject
