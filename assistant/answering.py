@@ -267,8 +267,8 @@ class ExtractiveAnswerer:
         chapter = _CHAPTER_RE.search(rest)
         if chapter is None and any(t not in QUESTION_WORDS for t in self.tokenizer.naming_nouns(rest)):
             return None  # 「総務省が担当している防災の取組」: a subject within the ministry's measures
-        # 「経産省が主担当の施策のうち、第3章のもの」: the chapter says which (the words describing
-        # what the chapter is about, 「地域の暮らしとか…第1章」, say nothing more)
+        # 「総務省が主担当の施策で、第4章にあるもの」: the chapter says which (words describing
+        # what the chapter is about, 「…みたいな第1章の」, say nothing more)
         first_chunk = self.measure_chunks
         hits = [Hit(first_chunk[no], 1.0, ("catalog",)) for no, m in self.catalog.measures.items()
                 if name in m.lead_ministries and no in first_chunk

@@ -375,7 +375,7 @@ _BODY_DEF_RE = re.compile(r"[^。\n]*?を「(?P<term>[^「」\n]{2,30})」と(?:
 
 def definitions_of(doc: Document) -> list[tuple[str, bool, Definition]]:
     """(text before the mention, whether the term must match it whole, definition) for every
-    footnoted mention and ※ note of ``doc``."""
+    footnoted mention, ※ note and definition in the body (「…を「X」と定義」) of ``doc``."""
     raw = doc.raw
     defs = [(m.start(), m.group(1), m.group(2).strip(), m.start(2)) for m in _FOOTNOTE_DEF_RE.finditer(raw)]
     out: list[tuple[str, bool, Definition]] = []

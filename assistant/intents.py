@@ -249,7 +249,7 @@ def detect_fields(normalized: str, table: IntentTable | None = None) -> list[str
     condition = _CONDITION_CLAUSE_RE.match(normalized)
     rest = normalized[condition.end():] if condition else ""
     if condition and (_ASKS_WHAT_RE.search(rest) or any(f.matches(rest) for f in table.fields)):
-        # 「目標を変えるときって、何をしなきゃいけないの？」: a field word inside a clause saying when
+        # 「目標を見直す場合に、どんな手続が要る？」: a field word inside a clause saying when
         # is part of the situation; what is asked comes after it
         normalized = normalized[condition.end():]
     found = [f.name for f in table.fields if f.matches(normalized)]

@@ -6,7 +6,7 @@ Japanese request ends on a verb in the て-form (「…して」「…してく�
 on an imperative (「…しなさい」) or on a thing asked for (「…をお願い」「…を5案ください」). What a
 request for information can close on is a small, closed set — 教えて, 挙げて, 説明して, 一覧にして,
 「目標をお願い」 (``[asking]`` in ``data/intents.toml``). Any other verb, or any other thing, is a task:
-「都々逸を詠んでみて」「乾杯の挨拶を考えて」「設定文を貼ってください」「Rのコードをお願いします」.
+「四コマ漫画のネタを練っといて」「落語の小噺をこしらえて」「運勢を占ってください」「寄せ書きの言葉を3案ください」.
 
 Quoted text (「…」『…』) is the material of a request, not the request: it is left out.
 """

@@ -1230,7 +1230,7 @@ class Understanding:
             if own & analysis.terms.weights.keys():
                 analysis.terms = replace(analysis.terms, own=frozenset(own))
         elif state.resolution == "shift" and state.require and previous is not None:
-            # 「後者で、なくしていく事務ってどんなもの？」: the thing named is searched anew; what the turn
+            # 「後者で減らしていく事務はどういうもの？」: the thing named is searched anew; what the turn
             # adds (事務) chooses the sentence of its measure, not the name's words every sentence holds
             own = set(self.subject_terms(self.subject_of(normalized))) - set(previous.subject_terms)
             own |= {t for w in own for e in self.analyzer.synonyms.get(w, ()) for t in self.analyzer.tokenizer.tokenize(e)}
