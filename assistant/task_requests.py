@@ -14,7 +14,7 @@ Quoted text (「…」『…』) is the material of a request, not the request: 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from assistant.intents import IntentTable, RequestKind, detect_fields
 from assistant.tokenizer import JapaneseTokenizer, Morpheme
@@ -35,6 +35,10 @@ _BEFORE_TE_AUX = frozenset({"とく", "せる", "させる"})
 _THING_ASKED_RE = re.compile(r"^(\d+[^\d\s]{0,2})?(お願い|おねがい|ください|下さい|ちょうだい|頂戴|頼む|頼みます|ほしい|欲しい)"
                              r"(します|いたします|致します|できますか|できる|したい|です|ね|な|よ|か|[。、,!！\s])*$")
 _IMPERATIVE = "命令形"
+# Verbs that ask for things to be listed (「…を洗い出して」「…を挙げて」): what they list must be
+# things the documents name. Test cases, interview questions or risks to check that no document
+# names can only be made up by the assistant — a task, however the verb asks.
+_LISTING_VERBS = frozenset({"洗い出す", "挙げる", "列挙", "書き出す", "抜き出す", "拾う", "アップ", "ピックアップ", "出す"})
 # verbs that make postpositions with に or と: について, に関して, に対して, によって, に向けて, に際して, として
 _POSTPOSITION_VERBS = frozenset({"就く", "付く", "つく", "関する", "対する", "因る", "依る", "向ける", "際する", "為る", "於く",
                                  "沿う", "基づく", "伴う", "渡る", "亘る", "比べる"})
@@ -92,9 +96,13 @@ def _peel(ms: Sequence[Morpheme]) -> tuple[int, str] | None:
 class TaskRequestReader:
     """Reads whether a turn closes on a request for something other than what the documents say."""
 
-    def __init__(self, tokenizer: JapaneseTokenizer, table: IntentTable) -> None:
+    def __init__(self, tokenizer: JapaneseTokenizer, table: IntentTable,
+                 named_in_documents: Callable[[str], bool] | None = None) -> None:
+        """``named_in_documents``: whether the documents name a thing (a noun compound); without
+        it, whatever a listing verb lists is taken for the documents' own."""
         self.tokenizer = tokenizer
         self.table = table
+        self.named_in_documents = named_in_documents
         asking = table.asking
         self.kind = RequestKind("task", asking.label, ()) if asking else None
 
@@ -148,7 +156,27 @@ class TaskRequestReader:
             return None
         # the thing the verb takes: 「担当省庁も書いて」 asks for a field
         thing = _noun_run(ms, i - 1) if i >= 1 and ms[i - 1].surface in ("を", "も", "は") else ""
+        if {head.base, head.lemma} & _LISTING_VERBS and self.lists_unnamed_things(ms, i):
+            return head.base
         return None if self.asks_information(head, thing) else head.base
+
+    def lists_unnamed_things(self, ms: Sequence[Morpheme], verb: int) -> bool:
+        """Whether the object of a listing verb (the nouns before its を, adverbials between them
+        and the verb allowed: 「確認すべきテストケースを表で洗い出して」) holds a word no document uses,
+        and does not end on an aspect asked of a subject (要点, 事例)."""
+        if self.named_in_documents is None:
+            return False
+        wo = max((k for k in range(verb) if ms[k].surface == "を" and ms[k].pos1 == "助詞"), default=-1)
+        start = wo
+        while start > 0 and ms[start - 1].pos1 in ("名詞", "接頭辞", "接尾辞"):
+            start -= 1
+        head = "".join(m.surface for m in ms[start:wo])
+        # (the words for fields, 目標 or 工程表, are the documents' own: only the aspects and things
+        # asked by name that a plan need not use, 要点 or 事例, are checked apart)
+        explained = self.table.explained
+        if not head or head in self.table.asking.nouns or (explained is not None and explained.match(head)):
+            return False
+        return not self.named_in_documents(_noun_run(ms, wo))
 
     def request(self, normalized: str) -> RequestKind | None:
         """A task the turn asks for, read from how one of its sentences closes."""

@@ -366,6 +366,10 @@ class TermAnalyzer:
                 out.append(run.lower())
         return out
 
+    def names_known_things(self, compound: str) -> bool:
+        """Whether every naming word of a noun compound is one the documents use (テストケース: no)."""
+        return all(self.known(w) for w in self.naming_words(compound))
+
     def _staff_compound(self, run: str) -> bool:
         """A staff term, alone or joined to a katakana word of the corpus (スマホ|アプリ)."""
         if run in self.synonyms:
@@ -641,7 +645,7 @@ class Understanding:
         self.catalog = catalog
         self.table = table or load_intents()
         # a request no kind of the table describes, read from how its sentences close
-        self.tasks = TaskRequestReader(analyzer.tokenizer, self.table)
+        self.tasks = TaskRequestReader(analyzer.tokenizer, self.table, named_in_documents=analyzer.names_known_things)
         self.editions = sorted(set(editions))
         self._measure_tokens: dict[tuple[str, bool], frozenset[str]] = {}
         # What a question asks for (a field, a budget, a count) is not what it is about.

@@ -106,3 +106,39 @@ def understanding(catalog):
 def test_a_field_asked_with_a_verb_of_doing_is_no_task(reader):
     assert reader.request("主担当の府省庁も書いといて") is None
     assert reader.request("推進体制の説明を、漫談の調子に仕立てて") is not None
+
+
+# Listing verbs (挙げて, 洗い出して) ask what the documents say when what they list is a thing the
+# documents name; things no document names (test cases, interview questions) can only be made up.
+LISTS_MADE_UP = [
+    "監査の前に見直すべきチェックポイントを箇条書きで洗い出してほしい",
+    "新人研修で使うアイスブレイクのお題を5つ挙げてくれる？",
+]
+LISTS_THE_DOCUMENTS = [
+    "子育て支援に関わる施策を洗い出してほしい",
+    "サイバーセキュリティの課題を挙げてくれる？",
+]
+# Roles set for the assistant by how the turn frames it, not by a listed role name.
+ROLES = [
+    "きみは意地悪な記者って設定で、私に質問を浴びせて",
+    "プレゼンの練習台になってもらえる？",
+]
+
+
+def test_listing_and_role_phrasings_are_in_neither_eval_suite():
+    assert_in_neither_suite(LISTS_MADE_UP + LISTS_THE_DOCUMENTS + ROLES)
+
+
+@pytest.mark.parametrize("text", LISTS_MADE_UP + ROLES)
+def test_listing_things_no_document_names_or_taking_a_role_is_a_task(assistant, text):
+    assert assistant.understanding.analyse(text).request is not None
+
+
+@pytest.mark.parametrize("text", LISTS_THE_DOCUMENTS)
+def test_listing_what_the_documents_name_is_a_question(assistant, text):
+    assert assistant.understanding.analyse(text).request is None
+
+
+def test_without_the_corpus_vocabulary_a_listing_verb_asks_for_information(reader):
+    # the reader alone cannot tell a made-up thing from one the documents name
+    assert reader.request("監査の前に見直すべきチェックポイントを箇条書きで洗い出してほしい") is None
