@@ -650,6 +650,7 @@ def test_suite_choices():
         HELDOUT9_PATH,
         HELDOUT10_PATH,
         HELDOUT11_PATH,
+        HELDOUT12_PATH,
         HELDOUT_SUITES,
         SUITE_CHOICES,
         SUITE_GROUPS,
@@ -659,10 +660,10 @@ def test_suite_choices():
     from assistant.evaluation.report import SUITE_TITLES
 
     assert SUITE_CHOICES == ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-                             "heldout8", "heldout9", "heldout10", "heldout11", "both", "all")
+                             "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "both", "all")
     assert SUITE_GROUPS == {"both": ("dev", "heldout"),
                             "all": ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6",
-                                    "heldout7", "heldout8", "heldout9", "heldout10", "heldout11")}
+                                    "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12")}
     assert SUITE_PATHS["heldout2"] == HELDOUT2_PATH and HELDOUT2_PATH.exists()
     assert SUITE_PATHS["heldout3"] == HELDOUT3_PATH and HELDOUT3_PATH.exists()
     assert SUITE_PATHS["heldout4"] == HELDOUT4_PATH and HELDOUT4_PATH.exists()
@@ -673,8 +674,9 @@ def test_suite_choices():
     assert SUITE_PATHS["heldout9"] == HELDOUT9_PATH and HELDOUT9_PATH.exists()
     assert SUITE_PATHS["heldout10"] == HELDOUT10_PATH and HELDOUT10_PATH.exists()
     assert SUITE_PATHS["heldout11"] == HELDOUT11_PATH and HELDOUT11_PATH.exists()
+    assert SUITE_PATHS["heldout12"] == HELDOUT12_PATH and HELDOUT12_PATH.exists()
     assert HELDOUT_SUITES == ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-                              "heldout8", "heldout9", "heldout10", "heldout11")
+                              "heldout8", "heldout9", "heldout10", "heldout11", "heldout12")
     # everything is derived from the one suite table
     assert tuple(SUITE_PATHS) == tuple(s.name for s in SUITES) == SUITE_GROUPS["all"]
     assert all(path.exists() for path in SUITE_PATHS.values())
@@ -685,11 +687,12 @@ def test_suite_choices():
     assert SUITE_TITLES["heldout9"] == "Held-out suite 9 — `evals/heldout9.jsonl` (never tuned on)"
     assert SUITE_TITLES["heldout10"] == "Held-out suite 10 — `evals/heldout10.jsonl` (never tuned on)"
     assert SUITE_TITLES["heldout11"] == "Held-out suite 11 — `evals/heldout11.jsonl` (never tuned on)"
+    assert SUITE_TITLES["heldout12"] == "Held-out suite 12 — `evals/heldout12.jsonl` (never tuned on)"
     parser = build_parser()
     assert parser.parse_args(["eval"]).suite == "both"
     assert [parser.parse_args(["eval", "--suite", c]).suite for c in SUITE_CHOICES] == list(SUITE_CHOICES)
     with pytest.raises(SystemExit):
-        parser.parse_args(["eval", "--suite", "heldout12"])
+        parser.parse_args(["eval", "--suite", "heldout13"])
 
 
 def test_main_suite_all_runs_every_suite_and_gates_each_heldout_suite(tmp_path, monkeypatch, capsys):
@@ -712,10 +715,10 @@ def test_main_suite_all_runs_every_suite_and_gates_each_heldout_suite(tmp_path, 
     assert ev.main(argparse.Namespace(**base, suite="all", gate_heldout=False, out=str(tmp_path / "all")),
                    assistant=object()) == 0  # the held-out gates are report-only
     assert seen == ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-                    "heldout8", "heldout9", "heldout10", "heldout11"]
+                    "heldout8", "heldout9", "heldout10", "heldout11", "heldout12"]
     data = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))
     assert list(data["suites"]) == ["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
-                                   "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11"]
+                                   "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12"]
     assert data["run"]["suite"] == "all"
     assert data["gate_heldout"]["suite"] == "heldout"
     gate2 = data["suites"]["heldout2"]["gate"]

@@ -1,6 +1,6 @@
 """Self-check of the held-out evaluation suites ``evals/heldout.jsonl``, ``heldout2.jsonl``, ``heldout3.jsonl``,
 ``heldout4.jsonl``, ``heldout5.jsonl``, ``heldout6.jsonl``, ``heldout7.jsonl``, ``heldout8.jsonl`` and
-``heldout9.jsonl``, ``heldout10.jsonl``, ``heldout11.jsonl``.
+``heldout9.jsonl``, ``heldout10.jsonl``, ``heldout11.jsonl``, ``heldout12.jsonl``.
 
 The held-out suite measures the assistant on questions nobody tuned for (``evals/README.md``,
 "Held-out suite"). These tests do not run the assistant; like ``tests/test_eval_suite.py`` they make
@@ -23,7 +23,8 @@ end of session 10, and ``heldout9.jsonl`` (``evals/tools/heldout9_items.py``) to
 eighth one's aggregate had been run twice in session 11, and ``heldout10.jsonl``
 (``evals/tools/heldout10_items.py``) to judge session 13, after the ninth one's had been run twice in session 12, and
 ``heldout11.jsonl`` (``evals/tools/heldout11_items.py``) to judge session 14, after the tenth one's had been run twice in
-session 13. The builders of the last ten share
+session 13, and ``heldout12.jsonl`` (``evals/tools/heldout12_items.py``) to judge session 15, after the
+eleventh one's had been run twice in session 14. The builders of the last eleven share
 ``evals/tools/heldout_builder.py``; the builder tests check that each suite file is byte for byte what
 its builder writes.
 """
@@ -54,12 +55,13 @@ HELDOUT8_PATH = ROOT / "evals" / "heldout8.jsonl"
 HELDOUT9_PATH = ROOT / "evals" / "heldout9.jsonl"
 HELDOUT10_PATH = ROOT / "evals" / "heldout10.jsonl"
 HELDOUT11_PATH = ROOT / "evals" / "heldout11.jsonl"
+HELDOUT12_PATH = ROOT / "evals" / "heldout12.jsonl"
 HELDOUT_PATHS = [HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH, HELDOUT6_PATH,
-                 HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH, HELDOUT10_PATH, HELDOUT11_PATH]
+                 HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH, HELDOUT10_PATH, HELDOUT11_PATH, HELDOUT12_PATH]
 # Minimum size per suite (the third, fourth and fifth suites were written to at least 170 items).
 MIN_ITEMS = {"heldout": 160, "heldout2": 160, "heldout3": 170, "heldout4": 170, "heldout5": 170,
              "heldout6": 170, "heldout7": 170, "heldout8": 170, "heldout9": 170,
-             "heldout10": 170, "heldout11": 170}
+             "heldout10": 170, "heldout11": 170, "heldout12": 170}
 DEV_PATH = ROOT / "evals" / "items.jsonl"
 sys.path.insert(0, str(ROOT / "evals" / "tools"))
 
@@ -469,8 +471,23 @@ def test_heldout11_independent_of_the_other_suites():
     assert worst < heldout11_items.MAX_JACCARD
 
 
+def test_heldout12_independent_of_the_other_suites():
+    """heldout12.jsonl: no question (final, prior turn or history turn) has a character-bigram Jaccard
+    similarity >= 0.5 with a question of items.jsonl or heldout.jsonl … heldout11.jsonl (the builder's
+    rule); only heldout12's ids are reported."""
+    import heldout12_items
+
+    others_paths = [DEV_PATH, HELDOUT_PATH, HELDOUT2_PATH, HELDOUT3_PATH, HELDOUT4_PATH, HELDOUT5_PATH, HELDOUT6_PATH,
+                    HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH, HELDOUT10_PATH, HELDOUT11_PATH]
+    assert set(heldout12_items.OTHER_SUITES) == set(others_paths)
+    others = [o for path in others_paths for o in load_items(path)]
+    errors, worst = heldout12_items.similarity_check(load_items(HELDOUT12_PATH), others)
+    fail(errors, "heldout12 questions too similar to another suite")
+    assert worst < heldout12_items.MAX_JACCARD
+
+
 @pytest.mark.parametrize("suite", ["heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
-                                   "heldout9", "heldout10", "heldout11"])
+                                   "heldout9", "heldout10", "heldout11", "heldout12"])
 def test_builder_writes_the_suite_file_byte_for_byte(suite):
     """Each suite file is byte for byte what its builder (evals/tools/<suite>_items.py, sharing
     heldout_builder.py) writes: edit the sources, not the file; moving the shared builder code changed
@@ -500,10 +517,11 @@ def test_heldout4_size_and_mix():
 
 
 @pytest.mark.parametrize("path", [HELDOUT5_PATH, HELDOUT6_PATH, HELDOUT7_PATH, HELDOUT8_PATH, HELDOUT9_PATH,
-                                  HELDOUT10_PATH, HELDOUT11_PATH],
-                         ids=["heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11"])
-def test_heldout5_to_11_size_and_mix(path):
-    """The fifth to eleventh suites' own minimums (the same mix as the fourth): at least 170
+                                  HELDOUT10_PATH, HELDOUT11_PATH, HELDOUT12_PATH],
+                         ids=["heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11",
+                              "heldout12"])
+def test_heldout5_to_12_size_and_mix(path):
+    """The fifth to twelfth suites' own minimums (the same mix as the fourth): at least 170
     items, LIST questions about half of the topic items, followups with one and with two earlier
     exchanges, and the hard classes well covered."""
     items = load_items(path)

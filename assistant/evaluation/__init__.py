@@ -2,7 +2,7 @@
 
 The suites are the rows of one ordered table, :data:`~assistant.evaluation.suites.SUITES`: ``dev``
 (``items.jsonl``, the development suite), ``heldout`` (``heldout.jsonl``, never used for tuning),
-``heldout2`` … ``heldout11`` (each written after the earlier ones had
+``heldout2`` … ``heldout12`` (each written after the earlier ones had
 partly leaked into tuning or been consulted). ``--suite <name>`` runs one of them, ``--suite both``
 (the default) dev and heldout, ``--suite all`` every suite of the table, reported side by side.
 Runs several systems on the same items — a textbook RAG baseline (``naive``), the project's
@@ -70,6 +70,7 @@ HELDOUT8_PATH = SUITE_PATHS["heldout8"]
 HELDOUT9_PATH = SUITE_PATHS["heldout9"]
 HELDOUT10_PATH = SUITE_PATHS["heldout10"]
 HELDOUT11_PATH = SUITE_PATHS["heldout11"]
+HELDOUT12_PATH = SUITE_PATHS["heldout12"]
 THRESHOLDS_PATH = PROJECT_ROOT / "evals" / "thresholds.toml"
 REPORTS_DIR = PROJECT_ROOT / "evals" / "reports"
 SYSTEMS = ("naive", "bm25", "dense", "hybrid", "assistant")

@@ -51,6 +51,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("heldout9", "heldout9.jsonl", "Held-out suite 9"),
     Suite("heldout10", "heldout10.jsonl", "Held-out suite 10"),
     Suite("heldout11", "heldout11.jsonl", "Held-out suite 11"),
+    Suite("heldout12", "heldout12.jsonl", "Held-out suite 12"),
 )
 
 SUITE_PATHS: dict[str, Path] = {s.name: s.path for s in SUITES}
