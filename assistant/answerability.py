@@ -233,7 +233,11 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
     if not absent_names and unknown_share(analysis, analyzer, unsupported) < max_share:
         return None
     known = [w for w in terms.naming if w not in unsupported]
-    if not absent_names and (len(unsupported) == 1 or len(known) >= len(unsupported)) \
+    # the vectors found the passage the everyday word paraphrases only if they found the question's
+    # other words too: when the passages hold none of them (「献血の予約をマイナポータルで」: 予約),
+    # the vectors matched the topic's general wording, and the absent word is what is asked
+    held_known = not known or any(w in top_tokens for w in known)
+    if not absent_names and held_known and (len(unsupported) == 1 or len(known) >= len(unsupported)) \
             and len(unsupported) <= MAX_PARAPHRASED_WORDS and all(KANJI_WORD_RE.fullmatch(w) for w in unsupported) \
             and top_dense >= min_paraphrase_dense \
             and not any(analyzer.ends_subject(analysis.normalized, w) for w in unsupported) \
@@ -243,8 +247,9 @@ def unknown_terms_refusal(analysis: QuestionAnalysis, analyzer: TermAnalyzer, to
         # words: 「海外赴任中でも結婚前の名字を併記」 is its 国外転出者の旧氏), not what is asked for (the head rule above),
         # in a question whose meaning the vectors find in a passage: 「荷物をドローンで届ける」 is
         # the plan's ドローン物流, 「田舎でも自動運転」 its 地方. A named place, a product's katakana
-        # name, a second unknown word, a subject inherited from a refused turn, or a text that does
-        # not end as a question (「…の手紙を書いて」 is a request, whatever its words) still refuse.
+        # name, a second unknown word, a subject inherited from a refused turn, other naming words
+        # none of the passages holds, or a text that does not end as a question (「…の手紙を書いて」
+        # is a request, whatever its words) still refuse.
         return None
     named = absent_names or unsupported
     # in the order and the letter case the user wrote them (Teams, not teams)

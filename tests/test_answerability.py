@@ -639,3 +639,13 @@ def test_a_text_to_lay_out_as_a_table_and_leaving_the_subject_are_tasks(assistan
 def test_a_table_the_documents_may_hold_is_asked_about_not_made(assistant):
     analysis = assistant.understanding.analyse(phr("施策を表にまとめて整理した資料はある？")[0])
     assert analysis.request is None
+
+
+def test_an_everyday_word_is_the_subject_when_the_passages_hold_none_of_the_other_words(assistant):
+    """The paraphrase allowance trusts the vectors only when the passages found hold the question's
+    other naming words: 予約 is in none of the マイナポータル passages, so 墓地 is what is asked and
+    the plan lacks it; 料金 is in the ETC passage, so 小銭 is the user's word for its subject."""
+    refused = assistant.answer(phr("墓地の予約をマイナポータルでできるようにする話、計画に書いてある？")[0])
+    assert refused.abstained and refused.refusal == "unknown_terms" and "墓地" in refused.text
+    answered = assistant.answer(phr("高速の料金所で小銭を使わずに通れるようにする話、どこの省が担当？")[0])
+    assert not answered.abstained and answered.measure_nos, answered.text
