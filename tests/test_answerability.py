@@ -649,3 +649,37 @@ def test_an_everyday_word_is_the_subject_when_the_passages_hold_none_of_the_othe
     assert refused.abstained and refused.refusal == "unknown_terms" and "墓地" in refused.text
     answered = assistant.answer(phr("高速の料金所で小銭を使わずに通れるようにする話、どこの省が担当？")[0])
     assert not answered.abstained and answered.measure_nos, answered.text
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "ガバメントクラウドへの移行経費、国の補助率ってどのくらい？",
+    "自治体の標準化対応の補助は何分の何まで出る？",
+    "デジタル推進委員の研修を受けるのにお金はかかる？",
+    "公金受取口座の登録って有料なの？",
+    "AI基盤の整備にどのくらいの予算が付いてる？",
+    "量子コンピュータの施策、予算はいくらついてる？",
+), ["rate", "rate", "money", "money", "budget", "budget"], strict=True)))
+def test_rates_fees_and_budgets_asked_in_everyday_words(assistant, question, kind):
+    analysis = assistant.understanding.analyse(question)
+    assert analysis.missing is not None and analysis.missing.name == kind
+
+
+@pytest.mark.parametrize("question", phr(
+    "病院に払うお金の審査の仕組みを変える施策は？",
+    "研究にお金を出している基金はどこに置かれてる？",
+    "政府のシステムの運用経費を何割減らす目標？",
+))
+def test_money_named_as_the_subject_is_no_fee_asked(assistant, question):
+    analysis = assistant.understanding.analyse(question)
+    assert analysis.missing is None or analysis.missing.name not in ("money", "budget")
+
+
+def test_a_budget_is_stated_by_a_sum_budgeted_not_by_an_output_aimed_at(assistant):
+    """2-50's 「生産額を50兆円規模」 is a target, not what the measure is given."""
+    a = assistant.answer(phr("量子コンピュータの施策、予算はいくらついてる？")[0])
+    assert a.abstained and a.refusal == "missing_fact" and "予算" in a.text, a.text
+    from assistant.intents import load_intents
+
+    budget = next(k for k in load_intents().missing if k.name == "budget")
+    assert budget.stated_in("システム改修に係る経費計約5,400億円を、2025年度までに3割削減する")
+    assert not budget.stated_in("量子技術による生産額を50兆円規模にすることを目指す")

@@ -253,7 +253,7 @@ def test_a_request_is_read_as_typed_before_the_plans_spelling(understanding):
     "証明書の発行料金は？",
     "新聞に載ってた自治体システムのトラブルはどうなった？",
     "昨日テレビでやってた窓口の混雑の話、詳しく教えて",
-), ["money", "current_value", "count", "company", "personal_help", "opinion", "recent_value", "entity_names",
+), ["budget", "current_value", "count", "company", "personal_help", "opinion", "recent_value", "entity_names",
     "entity_names", "entity_names", "count", "count", "location", "entity_names", "opinion", "role",
     "duration", "duration", "duration", "exact_date", "exact_date", "current_value", "current_value", "current_value",
     "current_value", "live_status", "live_status", "opinion", "opinion", "opinion", "rate", "rate", "money",
@@ -937,7 +937,7 @@ def test_money_in_a_clause_describing_another_questions_subject_is_not_asked(que
     "この補助事業の予算はいくらで、いつ始まる？",
     "窓口の手数料はいくらかかるの？",
     "今の利用率はどれくらい？",
-), ["money", "money", "current_value"], strict=True)))
+), ["budget", "money", "current_value"], strict=True)))
 def test_money_or_todays_value_asked_outright_still_is(question, kind):
     assert (k := missing_kind(question)) is not None and k.name == kind
 
@@ -966,7 +966,7 @@ def test_a_follow_up_asking_its_own_thing_does_not_inherit_the_missing_kind(unde
     history = turns(first, "ご質問の金額・予算は計画に記載がありません。")
     assert understanding.analyse(phr("それで何が変わるの？")[0], history).missing is None
     again = understanding.analyse(phr("では来年度は？")[0], history)
-    assert again.missing is not None and again.missing.name == "money"
+    assert again.missing is not None and again.missing.name == "budget"
 
 
 def test_an_abbreviation_asked_to_be_spelled_out_is_answered_by_its_footnote(assistant):
