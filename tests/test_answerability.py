@@ -683,3 +683,28 @@ def test_a_budget_is_stated_by_a_sum_budgeted_not_by_an_output_aimed_at(assistan
     budget = next(k for k in load_intents().missing if k.name == "budget")
     assert budget.stated_in("システム改修に係る経費計約5,400億円を、2025年度までに3割削減する")
     assert not budget.stated_in("量子技術による生産額を50兆円規模にすることを目指す")
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "次期マイナンバーカードのデザインは誰に決まったの？",
+    "デジタル田園都市の交付金、モデル地域はどこに決まった？",
+    "数理・データサイエンス教育の拠点校ってどこの大学？",
+    "標準化が遅れてる一部の団体って、どこのこと？",
+), ["person", "entity_names", "entity_names", "entity_names"], strict=True)))
+def test_the_one_chosen_or_meant_is_a_name_the_plan_may_not_give(assistant, question, kind):
+    """A national plan says a body will be chosen or that some lag behind, seldom which: asked
+    for the one chosen (「誰に決まった」「どこが選ばれた」) or the one meant (「どこのこと」), the
+    answer says the name is not stated."""
+    analysis = assistant.understanding.analyse(question)
+    assert analysis.missing is not None and analysis.missing.name == kind
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "missing_fact", a.text
+
+
+@pytest.mark.parametrize("question", phr(
+    "ガバメントクラウドの主担当はどこ？",
+    "研究開発の基金はどこの研究機関に置かれてる？",
+))
+def test_which_ministry_or_body_holds_a_measure_is_no_name_withheld(assistant, question):
+    analysis = assistant.understanding.analyse(question)
+    assert analysis.missing is None or analysis.missing.name != "entity_names"
