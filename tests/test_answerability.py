@@ -508,8 +508,8 @@ def test_a_figure_the_prose_projects_is_answered_from_the_prose(assistant):
     assert a.citations[0].measure_no is None  # 第1, not a measure's target
 
 
-@pytest.mark.parametrize("question,typed,read", list(zip(phr("地公体の窓口改革はどう進める？", "ChatGPTみたいなAIを役所で使う話はある？"),
-                                                     ["地公体", "ChatGPT"], ["地方公共団体", "生成AI"], strict=True)))
+@pytest.mark.parametrize("question,typed,read", list(zip(phr("地公体の窓口改革はどう進める？", "ガバクラに載せ替える話、自治体の期限はいつ？"),
+                                                     ["地公体", "ガバクラ"], ["地方公共団体", "ガバメントクラウド"], strict=True)))
 def test_an_answer_says_how_it_read_words_the_documents_do_not_use(assistant, question, typed, read):
     a = assistant.answer(question)
     assert not a.abstained
@@ -708,3 +708,37 @@ def test_the_one_chosen_or_meant_is_a_name_the_plan_may_not_give(assistant, ques
 def test_which_ministry_or_body_holds_a_measure_is_no_name_withheld(assistant, question):
     analysis = assistant.understanding.analyse(question)
     assert analysis.missing is None or analysis.missing.name != "entity_names"
+
+
+@pytest.mark.parametrize("question", phr(
+    "ChatGPTを庁内で使えるように一括で契約する話はある？",
+    "職員向けにCopilotを配る施策の担当は？",
+))
+def test_a_product_by_name_is_not_the_class_the_plan_speaks_of(assistant, question):
+    """The plan speaks of 生成AI, never of a product: a question about a product by name is about
+    something the documents do not mention."""
+    a = assistant.answer(question)
+    assert a.abstained and a.refusal == "unknown_terms", a.text
+
+
+@pytest.mark.parametrize("question,kind", list(zip(phr(
+    "この施策、本当に期限までに終わると思いますか？正直なところ教えて",
+    "デジタル庁の取組について、あなた自身の見立てを聞かせてください",
+    "電子証明書って更新すべき？君の意見は",
+    "いま受付中の補助金を一覧で教えて",
+    "現在公募中の実証事業はどれ？",
+    "先週の閣議で決まったことは計画に入ってる？",
+), ["opinion", "opinion", "opinion", "live_status", "live_status", "news_report"], strict=True)))
+def test_judgements_calls_open_now_and_last_weeks_decisions_are_not_in_a_plan(assistant, question, kind):
+    analysis = assistant.understanding.analyse(question)
+    assert analysis.missing is not None and analysis.missing.name == kind
+    assert assistant.answer(question).abstained
+
+
+@pytest.mark.parametrize("question", phr(
+    "計画では自治体はどの手続からオンライン化すべきとされてる？",
+    "現在実施中の施策で防災に関係するものは？",
+))
+def test_what_the_plan_says_should_be_done_or_is_under_way_is_asked_of_it(assistant, question):
+    analysis = assistant.understanding.analyse(question)
+    assert analysis.missing is None
