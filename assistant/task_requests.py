@@ -167,16 +167,20 @@ class TaskRequestReader:
         if self.named_in_documents is None:
             return False
         wo = max((k for k in range(verb) if ms[k].surface == "を" and ms[k].pos1 == "助詞"), default=-1)
+        if wo < 1:
+            return False
+        # what the thing is: its last noun compound (「確認すべきテストケース」 → テストケース)
         start = wo
         while start > 0 and ms[start - 1].pos1 in ("名詞", "接頭辞", "接尾辞"):
             start -= 1
         head = "".join(m.surface for m in ms[start:wo])
+        thing = _noun_run(ms, wo)
         # (the words for fields, 目標 or 工程表, are the documents' own: only the aspects and things
         # asked by name that a plan need not use, 要点 or 事例, are checked apart)
         explained = self.table.explained
         if not head or head in self.table.asking.nouns or (explained is not None and explained.match(head)):
             return False
-        return not self.named_in_documents(_noun_run(ms, wo))
+        return not self.named_in_documents(thing)
 
     def request(self, normalized: str) -> RequestKind | None:
         """A task the turn asks for, read from how one of its sentences closes."""
